@@ -1,0 +1,2 @@
+//! image benches (being written).
+fn main() {}

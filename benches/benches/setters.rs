@@ -1,0 +1,2 @@
+//! setters benches (being written).
+fn main() {}

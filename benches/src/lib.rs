@@ -1,0 +1,1 @@
+//! Input generators shared by the gitops-rs criterion benches.

@@ -1,0 +1,3 @@
+//! One module per command noun.
+
+pub mod version;

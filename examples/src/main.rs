@@ -1,0 +1,54 @@
+//! `gitops`: the command-line front end of gitops-rs.
+//!
+//! This binary is only glue: it parses flags with clap, builds the real I/O
+//! implementations, calls the library crates and prints. Each command lives in
+//! its own module under `cmd/` and writes its result to an `impl Write`, so it
+//! can be tested without a terminal.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+mod output;
+
+/// GitOps building blocks: render, select image tags, rewrite setters, fetch sources.
+#[derive(Debug, Parser)]
+#[command(name = "gitops", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the version of gitops and of the reference semantics it follows.
+    Version(cmd::version::Args),
+    // (commands: add one variant per noun here)
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Version(args) => cmd::version::run(&args, out),
+        // (dispatch: add one arm per noun here)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = run(cli, &mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

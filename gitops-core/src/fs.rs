@@ -1,0 +1,576 @@
+//! Read-only file trees confined to a root.
+//!
+//! Every path handed to a [`FileTree`] is a [`RelPath`]: relative,
+//! `/`-separated, without `.` or `..` components. [`RelPath::join`] resolves
+//! `..` lexically and refuses to climb above the root, so "nothing outside the
+//! root is ever read" holds by construction. [`OsTree`] is the real
+//! implementation over a directory (it refuses symlinks that lead outside the
+//! root); [`MemTree`] is the in-memory one used in tests and for generated
+//! content.
+//!
+//! ```
+//! use gitops_core::fs::{FileTree, MemTree, RelPath, walk_files};
+//!
+//! let mut tree = MemTree::new();
+//! tree.insert("apps/base/deploy.yaml", "kind: Deployment\n")?;
+//! tree.insert("apps/base/kustomization.yaml", "resources: [deploy.yaml]\n")?;
+//!
+//! let base = RelPath::new("apps/base")?;
+//! let file = base.join("deploy.yaml")?;
+//! assert_eq!(tree.read(&file)?, b"kind: Deployment\n");
+//! assert!(base.join("../../../etc/passwd").is_err());
+//! assert_eq!(walk_files(&tree, &RelPath::root())?.len(), 2);
+//! # Ok::<(), gitops_core::fs::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a file-tree operation failed. Every variant names the path.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The path is absolute, empty where a name is needed, or has a NUL byte.
+    #[error("invalid path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The path climbs above the root with `..`.
+    #[error("path {path:?} escapes the root")]
+    Escape {
+        /// The path as given.
+        path: String,
+    },
+    /// Nothing at that path.
+    #[error("{path}: no such file or directory")]
+    NotFound {
+        /// The path.
+        path: RelPath,
+    },
+    /// A file was expected, a directory found (or the reverse).
+    #[error("{path}: {reason}")]
+    WrongKind {
+        /// The path.
+        path: RelPath,
+        /// `is a directory` or `not a directory`.
+        reason: &'static str,
+    },
+    /// A symlink leads outside the root.
+    #[error("{path}: symlink points outside the root")]
+    SymlinkEscape {
+        /// The path.
+        path: RelPath,
+    },
+    /// An operating-system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: RelPath,
+        /// The cause.
+        #[source]
+        source: Arc<io::Error>,
+    },
+}
+
+/// A validated path relative to a tree's root (`""` is the root itself).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct RelPath(String);
+
+impl RelPath {
+    /// The root.
+    pub fn root() -> RelPath {
+        RelPath(String::new())
+    }
+
+    /// Validate a relative path; `.` components are dropped and `..` resolved
+    /// lexically. Leading `/`, NUL bytes and escapes above the root are errors.
+    pub fn new(path: &str) -> Result<RelPath, Error> {
+        RelPath::root().join(path)
+    }
+
+    /// Resolve `rel` against this directory (`..` allowed while it stays inside the root).
+    pub fn join(&self, rel: &str) -> Result<RelPath, Error> {
+        if rel.starts_with('/') {
+            return Err(Error::InvalidPath {
+                path: rel.to_owned(),
+                reason: "absolute paths are not allowed",
+            });
+        }
+        if rel.contains('\0') {
+            return Err(Error::InvalidPath {
+                path: rel.to_owned(),
+                reason: "NUL byte in path",
+            });
+        }
+        let mut parts: Vec<&str> = self.components().collect();
+        for c in rel.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => {
+                    if parts.pop().is_none() {
+                        return Err(Error::Escape {
+                            path: if self.0.is_empty() {
+                                rel.to_owned()
+                            } else {
+                                format!("{}/{}", self.0, rel)
+                            },
+                        });
+                    }
+                }
+                c => parts.push(c),
+            }
+        }
+        Ok(RelPath(parts.join("/")))
+    }
+
+    /// The path text (`""` for the root).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True for the root.
+    pub fn is_root(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The components.
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/').filter(|c| !c.is_empty())
+    }
+
+    /// The last component (`""` for the root).
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or("")
+    }
+
+    /// The parent directory (the root is its own parent).
+    pub fn parent(&self) -> RelPath {
+        match self.0.rfind('/') {
+            Some(i) => RelPath(self.0[..i].to_owned()),
+            None => RelPath::root(),
+        }
+    }
+
+    /// The path on disk under `root`.
+    pub fn to_path(&self, root: &Path) -> PathBuf {
+        let mut p = root.to_path_buf();
+        for c in self.components() {
+            p.push(c);
+        }
+        p
+    }
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            f.write_str(".")
+        } else {
+            f.write_str(&self.0)
+        }
+    }
+}
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link (never followed by listings).
+    Symlink,
+}
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Path from the tree's root.
+    pub path: RelPath,
+    /// What it is (symlinks are reported as such, not followed).
+    pub kind: EntryKind,
+}
+
+/// A read-only tree of files confined to a root.
+pub trait FileTree {
+    /// Read a whole file.
+    fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error>;
+    /// List a directory, sorted by name.
+    fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error>;
+    /// What is at `path`, or `None` when nothing is.
+    fn kind(&self, path: &RelPath) -> Result<Option<EntryKind>, Error>;
+
+    /// Read a file as UTF-8 text.
+    fn read_to_string(&self, path: &RelPath) -> Result<String, Error> {
+        let bytes = self.read(path)?;
+        String::from_utf8(bytes).map_err(|_| Error::Io {
+            path: path.clone(),
+            source: Arc::new(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file is not valid UTF-8",
+            )),
+        })
+    }
+}
+
+impl<T: FileTree + ?Sized> FileTree for &T {
+    fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error> {
+        (**self).read(path)
+    }
+    fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error> {
+        (**self).list(dir)
+    }
+    fn kind(&self, path: &RelPath) -> Result<Option<EntryKind>, Error> {
+        (**self).kind(path)
+    }
+}
+
+/// Every regular file below `dir`, depth first, sorted; symlinks are skipped.
+pub fn walk_files(tree: &dyn FileTree, dir: &RelPath) -> Result<Vec<RelPath>, Error> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        let entries = tree.list(&d)?;
+        // Push directories in reverse so they pop in order.
+        for e in entries.iter().rev() {
+            if e.kind == EntryKind::Dir {
+                stack.push(e.path.clone());
+            }
+        }
+        out.extend(
+            entries
+                .into_iter()
+                .filter(|e| e.kind == EntryKind::File)
+                .map(|e| e.path),
+        );
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// An in-memory tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemTree {
+    files: BTreeMap<RelPath, Arc<[u8]>>,
+}
+
+impl MemTree {
+    /// An empty tree.
+    pub fn new() -> MemTree {
+        MemTree::default()
+    }
+
+    /// Add or replace a file (parent directories are implied).
+    pub fn insert(&mut self, path: &str, contents: impl AsRef<[u8]>) -> Result<(), Error> {
+        let p = RelPath::new(path)?;
+        if p.is_root() {
+            return Err(Error::InvalidPath {
+                path: path.to_owned(),
+                reason: "a file needs a name",
+            });
+        }
+        self.files.insert(p, Arc::from(contents.as_ref()));
+        Ok(())
+    }
+
+    /// Remove a file; returns whether it existed.
+    pub fn remove(&mut self, path: &RelPath) -> bool {
+        self.files.remove(path).is_some()
+    }
+
+    /// All files, sorted.
+    pub fn files(&self) -> impl Iterator<Item = (&RelPath, &[u8])> {
+        self.files.iter().map(|(p, b)| (p, &**b))
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when the tree has no file.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    fn is_dir(&self, dir: &RelPath) -> bool {
+        if dir.is_root() {
+            return true;
+        }
+        let prefix = format!("{}/", dir.as_str());
+        self.files
+            .range(RelPath(prefix.clone())..)
+            .next()
+            .is_some_and(|(p, _)| p.as_str().starts_with(&prefix))
+    }
+}
+
+impl FileTree for MemTree {
+    fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error> {
+        match self.files.get(path) {
+            Some(b) => Ok(b.to_vec()),
+            None if self.is_dir(path) => Err(Error::WrongKind {
+                path: path.clone(),
+                reason: "is a directory",
+            }),
+            None => Err(Error::NotFound { path: path.clone() }),
+        }
+    }
+
+    fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error> {
+        if self.files.contains_key(dir) {
+            return Err(Error::WrongKind {
+                path: dir.clone(),
+                reason: "not a directory",
+            });
+        }
+        if !self.is_dir(dir) {
+            return Err(Error::NotFound { path: dir.clone() });
+        }
+        let prefix = if dir.is_root() {
+            String::new()
+        } else {
+            format!("{}/", dir.as_str())
+        };
+        let mut out: Vec<DirEntry> = Vec::new();
+        for (p, _) in self.files.range(RelPath(prefix.clone())..) {
+            let Some(rest) = p.as_str().strip_prefix(&prefix) else {
+                break;
+            };
+            let (name, kind) = match rest.split_once('/') {
+                Some((d, _)) => (d, EntryKind::Dir),
+                None => (rest, EntryKind::File),
+            };
+            if out.last().is_some_and(|e| e.path.file_name() == name) {
+                continue;
+            }
+            out.push(DirEntry {
+                path: RelPath(format!("{prefix}{name}")),
+                kind,
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    fn kind(&self, path: &RelPath) -> Result<Option<EntryKind>, Error> {
+        Ok(if self.files.contains_key(path) {
+            Some(EntryKind::File)
+        } else if self.is_dir(path) {
+            Some(EntryKind::Dir)
+        } else {
+            None
+        })
+    }
+}
+
+/// A directory on disk, read-only, confined to its root.
+///
+/// Reads go through symlinks only when the link's target stays inside the
+/// root; listings report symlinks as [`EntryKind::Symlink`] without following.
+#[derive(Debug, Clone)]
+pub struct OsTree {
+    root: PathBuf,
+}
+
+impl OsTree {
+    /// Open `root` (it is canonicalised once, here).
+    pub fn new(root: impl AsRef<Path>) -> Result<OsTree, Error> {
+        let root = root.as_ref().canonicalize().map_err(|e| Error::Io {
+            path: RelPath::root(),
+            source: Arc::new(io::Error::new(
+                e.kind(),
+                format!("{}: {e}", root.as_ref().display()),
+            )),
+        })?;
+        Ok(OsTree { root })
+    }
+
+    /// The canonical root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The on-disk path of `path`, after checking that symlinks on the way stay in the root.
+    pub fn resolve(&self, path: &RelPath) -> Result<PathBuf, Error> {
+        let p = path.to_path(&self.root);
+        match std::fs::canonicalize(&p) {
+            Ok(real) if real.starts_with(&self.root) => Ok(real),
+            Ok(_) => Err(Error::SymlinkEscape { path: path.clone() }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(Error::NotFound { path: path.clone() })
+            }
+            Err(e) => Err(io_err(path, e)),
+        }
+    }
+}
+
+fn io_err(path: &RelPath, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::NotFound {
+        Error::NotFound { path: path.clone() }
+    } else {
+        Error::Io {
+            path: path.clone(),
+            source: Arc::new(e),
+        }
+    }
+}
+
+impl FileTree for OsTree {
+    fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error> {
+        let real = self.resolve(path)?;
+        if real.is_dir() {
+            return Err(Error::WrongKind {
+                path: path.clone(),
+                reason: "is a directory",
+            });
+        }
+        std::fs::read(real).map_err(|e| io_err(path, e))
+    }
+
+    fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error> {
+        let real = self.resolve(dir)?;
+        let rd = std::fs::read_dir(&real).map_err(|e| {
+            if e.kind() == io::ErrorKind::NotADirectory {
+                Error::WrongKind {
+                    path: dir.clone(),
+                    reason: "not a directory",
+                }
+            } else {
+                io_err(dir, e)
+            }
+        })?;
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(|e| io_err(dir, e))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue; // names that are not UTF-8 cannot be addressed by RelPath
+            };
+            let ft = entry.file_type().map_err(|e| io_err(dir, e))?;
+            let kind = if ft.is_symlink() {
+                EntryKind::Symlink
+            } else if ft.is_dir() {
+                EntryKind::Dir
+            } else if ft.is_file() {
+                EntryKind::File
+            } else {
+                continue; // sockets, fifos, devices
+            };
+            out.push(DirEntry {
+                path: dir.join(&name)?,
+                kind,
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    }
+
+    fn kind(&self, path: &RelPath) -> Result<Option<EntryKind>, Error> {
+        let p = path.to_path(&self.root);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => Ok(Some(EntryKind::Symlink)),
+            Ok(m) if m.is_dir() => Ok(Some(EntryKind::Dir)),
+            Ok(_) => Ok(Some(EntryKind::File)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relpath_rules() {
+        assert_eq!(RelPath::new("a/./b//c").unwrap().as_str(), "a/b/c");
+        assert_eq!(RelPath::new("a/b/../c").unwrap().as_str(), "a/c");
+        assert_eq!(
+            RelPath::new("../x").unwrap_err().to_string(),
+            "path \"../x\" escapes the root"
+        );
+        assert_eq!(
+            RelPath::new("/etc/passwd").unwrap_err().to_string(),
+            "invalid path \"/etc/passwd\": absolute paths are not allowed"
+        );
+        let base = RelPath::new("apps/base").unwrap();
+        assert_eq!(base.join("../dev").unwrap().as_str(), "apps/dev");
+        assert_eq!(
+            base.join("../../../x").unwrap_err().to_string(),
+            "path \"apps/base/../../../x\" escapes the root"
+        );
+        assert_eq!(base.parent().as_str(), "apps");
+        assert_eq!(base.file_name(), "base");
+    }
+
+    #[test]
+    fn mem_tree() {
+        let mut t = MemTree::new();
+        t.insert("a/b.yaml", "1").unwrap();
+        t.insert("a/c/d.yaml", "2").unwrap();
+        t.insert("a.txt", "3").unwrap();
+        let l = t.list(&RelPath::root()).unwrap();
+        assert_eq!(
+            l.iter()
+                .map(|e| (e.path.as_str(), e.kind))
+                .collect::<Vec<_>>(),
+            [("a", EntryKind::Dir), ("a.txt", EntryKind::File)]
+        );
+        assert_eq!(
+            t.kind(&RelPath::new("a/c").unwrap()).unwrap(),
+            Some(EntryKind::Dir)
+        );
+        assert_eq!(
+            t.read(&RelPath::new("a").unwrap()).unwrap_err().to_string(),
+            "a: is a directory"
+        );
+        assert_eq!(
+            t.read(&RelPath::new("zz").unwrap())
+                .unwrap_err()
+                .to_string(),
+            "zz: no such file or directory"
+        );
+        let all = walk_files(&t, &RelPath::root()).unwrap();
+        assert_eq!(
+            all.iter().map(RelPath::as_str).collect::<Vec<_>>(),
+            ["a.txt", "a/b.yaml", "a/c/d.yaml"]
+        );
+    }
+
+    #[test]
+    fn os_tree_confinement() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/f.yaml"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("leak")).unwrap();
+        std::os::unix::fs::symlink("sub/f.yaml", dir.path().join("inside")).unwrap();
+        let t = OsTree::new(dir.path()).unwrap();
+        assert_eq!(t.read(&RelPath::new("sub/f.yaml").unwrap()).unwrap(), b"x");
+        assert_eq!(t.read(&RelPath::new("inside").unwrap()).unwrap(), b"x");
+        assert_eq!(
+            t.read(&RelPath::new("leak").unwrap())
+                .unwrap_err()
+                .to_string(),
+            "leak: symlink points outside the root"
+        );
+        let kinds: Vec<_> = t
+            .list(&RelPath::root())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [EntryKind::Symlink, EntryKind::Symlink, EntryKind::Dir]
+        );
+        assert_eq!(walk_files(&t, &RelPath::root()).unwrap().len(), 1);
+    }
+}

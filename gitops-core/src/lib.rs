@@ -1,0 +1,50 @@
+//! The shared vocabulary of gitops-rs.
+//!
+//! `gitops-core` holds the types that cross crate borders and the I/O traits
+//! the capability crates are generic over. Its logic does no I/O: the only
+//! real-world implementations here ([`fs::OsTree`]) are thin adapters kept next
+//! to their in-memory twins ([`fs::MemTree`], [`registry::MemRegistry`],
+//! [`git::MemRemote`]) so every crate can be tested without disk or network.
+//!
+//! - [`ObjectId`]: a Kubernetes object's group/version/kind, namespace and name,
+//!   and Flux's inventory id `<ns>_<name>_<group>_<kind>`.
+//! - [`ImageRef`], [`Tag`], [`Digest`]: Docker image references.
+//! - [`Revision`]: Flux source revisions (`main@sha1:<hex>`, `sha256:<hex>`, …).
+//! - [`Artifact`]: a fetched, verified source.
+//! - [`yaml`]: a bounded multi-document YAML reader that keeps key order and
+//!   reports file and line.
+//! - [`flux`]: serde types of the Flux API objects people keep in Git.
+//! - [`fs`], [`registry`], [`git`]: the I/O traits.
+//!
+//! ```
+//! use gitops_core::{ImageRef, Revision};
+//!
+//! let image = ImageRef::parse("ghcr.io/stefanprodan/podinfo:6.5.0")?;
+//! assert_eq!(image.registry(), Some("ghcr.io"));
+//! assert_eq!(image.repository(), "stefanprodan/podinfo");
+//! assert_eq!(image.tag().map(|t| t.as_str()), Some("6.5.0"));
+//!
+//! let rev: Revision = "main@sha1:0123456789abcdef0123456789abcdef01234567".parse()?;
+//! assert_eq!(rev.name(), Some("main"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//! - `kube` (off by default): derive `kube::CustomResource` and
+//!   `schemars::JsonSchema` on the Flux API spec types, so a kube-rs
+//!   controller can watch them. See [`flux`] for the generated names.
+
+pub mod artifact;
+pub mod flux;
+pub mod fs;
+pub mod git;
+pub mod image_ref;
+pub mod object_id;
+pub mod registry;
+pub mod revision;
+pub mod yaml;
+
+pub use artifact::Artifact;
+pub use image_ref::{Digest, ImageRef, Tag};
+pub use object_id::ObjectId;
+pub use revision::Revision;

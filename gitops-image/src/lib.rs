@@ -1,0 +1,5 @@
+//! wip
+pub mod range;
+pub mod version;
+pub use range::Range;
+pub use version::{Version, VersionRef};

@@ -1,0 +1,357 @@
+//! A span-keeping YAML syntax tree built from `granit-parser` events.
+//!
+//! Scan, apply and the v1 workload engine all need the same three things
+//! from a file: where every scalar is (byte range, including quotes), how it
+//! was written (style, flow or block context) and what it means structurally
+//! (mapping key or value, sequence item, which document). This module builds
+//! exactly that in one pass, without expanding aliases and without copying
+//! scalar text that needs no unescaping.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use granit_parser::{Event, Parser, ScalarStyle as GStyle};
+
+use crate::scan::ScalarStyle;
+
+/// Index of a node in [`Tree::nodes`].
+pub(crate) type NodeId = usize;
+
+/// What position a node takes in its parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The root node of a document.
+    Root,
+    /// A mapping key.
+    Key,
+    /// A mapping value.
+    Value,
+    /// A sequence item.
+    Item,
+}
+
+/// The content of a node.
+#[derive(Debug)]
+pub(crate) enum Kind<'a> {
+    /// A scalar with its decoded value.
+    Scalar {
+        /// The value after escape processing.
+        value: Cow<'a, str>,
+        /// How it was written.
+        style: ScalarStyle,
+    },
+    /// A mapping: `(key, value)` pairs in source order.
+    Map(Vec<(NodeId, NodeId)>),
+    /// A sequence.
+    Seq(Vec<NodeId>),
+    /// An alias (`*name`), not expanded.
+    Alias,
+}
+
+/// One node with its source position.
+#[derive(Debug)]
+pub(crate) struct Node<'a> {
+    /// The content.
+    pub kind: Kind<'a>,
+    /// Byte range in the source (for scalars: including quotes; empty for
+    /// implicit nulls).
+    pub range: Range<usize>,
+    /// 1-based line of the node's start.
+    pub line: usize,
+    /// 1-based column (in characters) of the node's start.
+    pub column: usize,
+    /// Its role in the parent.
+    pub role: Role,
+    /// Index of the document it belongs to.
+    pub doc: usize,
+    /// True inside a flow collection (`[..]`, `{..}`).
+    pub flow: bool,
+    /// For a mapping key: its value.
+    pub value: Option<NodeId>,
+}
+
+impl<'a> Node<'a> {
+    /// The scalar value and style, when this is a scalar.
+    pub fn scalar(&self) -> Option<(&str, ScalarStyle)> {
+        match &self.kind {
+            Kind::Scalar { value, style } => Some((value, *style)),
+            _ => None,
+        }
+    }
+}
+
+/// One document of the stream.
+#[derive(Debug, Default)]
+pub(crate) struct Doc {
+    /// Its root node (absent for an empty document).
+    pub root: Option<NodeId>,
+}
+
+/// A comment that mentions `$imagepolicy`.
+#[derive(Debug)]
+pub(crate) struct MarkerComment<'a> {
+    /// Byte range of the comment, `#` included, line break excluded.
+    pub range: Range<usize>,
+    /// The text after the `#`.
+    pub text: Cow<'a, str>,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// The parsed file.
+#[derive(Debug)]
+pub(crate) struct Tree<'a> {
+    /// The source text.
+    pub src: &'a str,
+    /// All nodes; ids are assigned in source order.
+    pub nodes: Vec<Node<'a>>,
+    /// Documents in order.
+    pub docs: Vec<Doc>,
+    /// Scalar node ids in source order.
+    pub scalars: Vec<NodeId>,
+    /// Comments mentioning `$imagepolicy`, in source order.
+    pub marker_comments: Vec<MarkerComment<'a>>,
+}
+
+/// A YAML syntax error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What the parser expected.
+    pub message: String,
+}
+
+struct Frame {
+    node: NodeId,
+    /// Written in flow style.
+    flow: bool,
+    /// For mappings: the key waiting for its value.
+    pending_key: Option<NodeId>,
+}
+
+fn options() -> granit_parser::Options {
+    granit_parser::options! {
+        // Long comment blocks (licence headers) must not fail the parse.
+        max_buffered_comment_events: usize::MAX,
+    }
+}
+
+impl<'a> Tree<'a> {
+    /// Parse `src`; fails on the first syntax error.
+    pub fn parse(src: &'a str) -> Result<Tree<'a>, SyntaxError> {
+        let mut tree = Tree {
+            src,
+            nodes: Vec::new(),
+            docs: Vec::new(),
+            scalars: Vec::new(),
+            marker_comments: Vec::new(),
+        };
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut flow_depth = 0usize;
+        let parser = Parser::new_from_str_with_options(src, options());
+        for next in parser {
+            let (event, span) = next.map_err(|e| SyntaxError {
+                line: e.marker().line(),
+                column: e.marker().col() + 1,
+                message: e.info(),
+            })?;
+            let range = span.byte_range().unwrap_or(0..0);
+            let line = span.start.line();
+            let column = span.start.col() + 1;
+            match event {
+                Event::DocumentStart(..) => {
+                    tree.docs.push(Doc::default());
+                    stack.clear();
+                    flow_depth = 0;
+                }
+                Event::Comment(text, _) => {
+                    if text.contains(crate::marker::MARKER_KEY) {
+                        tree.marker_comments.push(MarkerComment { range, text, line });
+                    }
+                }
+                Event::Scalar(value, style, _, _) => {
+                    let style = match style {
+                        GStyle::Plain => ScalarStyle::Plain,
+                        GStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+                        GStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+                        GStyle::Literal => ScalarStyle::Literal,
+                        GStyle::Folded => ScalarStyle::Folded,
+                    };
+                    let id = tree.push(
+                        &mut stack,
+                        Kind::Scalar { value, style },
+                        range,
+                        line,
+                        column,
+                        flow_depth > 0,
+                    );
+                    tree.scalars.push(id);
+                }
+                Event::Alias(_) | Event::UnresolvedAlias(_) => {
+                    tree.push(&mut stack, Kind::Alias, range, line, column, flow_depth > 0);
+                }
+                Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
+                    let is_flow = style == granit_parser::StructureStyle::Flow;
+                    let kind = if matches!(event, Event::MappingStart(..)) {
+                        Kind::Map(Vec::new())
+                    } else {
+                        Kind::Seq(Vec::new())
+                    };
+                    let id = tree.push(&mut stack, kind, range, line, column, flow_depth > 0);
+                    if is_flow {
+                        flow_depth += 1;
+                    }
+                    stack.push(Frame {
+                        node: id,
+                        flow: is_flow,
+                        pending_key: None,
+                    });
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    if let Some(frame) = stack.pop() {
+                        if frame.flow {
+                            flow_depth = flow_depth.saturating_sub(1);
+                        }
+                        let node = &mut tree.nodes[frame.node];
+                        node.range.end = node.range.end.max(range.end);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(tree)
+    }
+
+    fn push(
+        &mut self,
+        stack: &mut [Frame],
+        kind: Kind<'a>,
+        range: Range<usize>,
+        line: usize,
+        column: usize,
+        flow: bool,
+    ) -> NodeId {
+        let id = self.nodes.len();
+        let doc = self.docs.len().saturating_sub(1);
+        let role = match stack.last_mut() {
+            None => {
+                if let Some(d) = self.docs.last_mut() {
+                    d.root = Some(id);
+                }
+                Role::Root
+            }
+            Some(frame) => match &mut self.nodes[frame.node].kind {
+                Kind::Map(pairs) => match frame.pending_key.take() {
+                    None => {
+                        frame.pending_key = Some(id);
+                        Role::Key
+                    }
+                    Some(key) => {
+                        pairs.push((key, id));
+                        self.nodes[key].value = Some(id);
+                        Role::Value
+                    }
+                },
+                Kind::Seq(items) => {
+                    items.push(id);
+                    Role::Item
+                }
+                Kind::Scalar { .. } | Kind::Alias => Role::Item,
+            },
+        };
+        self.nodes.push(Node {
+            kind,
+            range,
+            line,
+            column,
+            role,
+            doc,
+            flow,
+            value: None,
+        });
+        id
+    }
+
+    /// The scalar value of `key` in the mapping `map`.
+    pub fn get(&self, map: NodeId, key: &str) -> Option<NodeId> {
+        match &self.nodes.get(map)?.kind {
+            Kind::Map(pairs) => pairs
+                .iter()
+                .find(|(k, _)| self.nodes[*k].scalar().is_some_and(|(v, _)| v == key))
+                .map(|&(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Follow a path of mapping keys from `node`.
+    pub fn get_path(&self, node: NodeId, path: &[&str]) -> Option<NodeId> {
+        path.iter().try_fold(node, |n, key| self.get(n, key))
+    }
+
+    /// The string value of a scalar node.
+    pub fn str(&self, node: NodeId) -> Option<&str> {
+        self.nodes.get(node)?.scalar().map(|(v, _)| v)
+    }
+
+    /// The pairs of a mapping node.
+    pub fn pairs(&self, node: NodeId) -> &[(NodeId, NodeId)] {
+        match self.nodes.get(node).map(|n| &n.kind) {
+            Some(Kind::Map(pairs)) => pairs,
+            _ => &[],
+        }
+    }
+
+    /// The items of a sequence node.
+    pub fn items(&self, node: NodeId) -> &[NodeId] {
+        match self.nodes.get(node).map(|n| &n.kind) {
+            Some(Kind::Seq(items)) => items,
+            _ => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_ranges() {
+        let src = "a: 'x' # c\nl:\n  - [p, {q: r}]\n---\n- s\n";
+        let t = Tree::parse(src).unwrap();
+        assert_eq!(t.docs.len(), 2);
+        let roles: Vec<_> = t
+            .scalars
+            .iter()
+            .map(|&i| {
+                let n = &t.nodes[i];
+                (&src[n.range.clone()], n.role, n.flow, n.doc)
+            })
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("a", Role::Key, false, 0),
+                ("'x'", Role::Value, false, 0),
+                ("l", Role::Key, false, 0),
+                ("p", Role::Item, true, 0),
+                ("q", Role::Key, true, 0),
+                ("r", Role::Value, true, 0),
+                ("s", Role::Item, false, 1),
+            ]
+        );
+        let root = t.docs[0].root.unwrap();
+        let a = t.get(root, "a").unwrap();
+        assert_eq!(t.str(a), Some("x"));
+        assert!(t.marker_comments.is_empty());
+    }
+
+    #[test]
+    fn syntax_error_has_position() {
+        let e = Tree::parse("a: [1, 2\nb: c\n").unwrap_err();
+        assert!(e.line >= 1);
+        assert!(!e.message.is_empty());
+    }
+}
