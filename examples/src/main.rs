@@ -13,9 +13,9 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod output;
 
-/// GitOps building blocks: render, select image tags, rewrite setters, fetch sources.
+/// gitops-rs: GitOps building blocks on the command line.
 #[derive(Debug, Parser)]
-#[command(name = "gitops", version, about, long_about = None, propagate_version = true)]
+#[command(name = "gitops", version, long_about = None, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

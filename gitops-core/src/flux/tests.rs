@@ -113,3 +113,27 @@ fn non_flux_documents_are_skipped() {
     .unwrap();
     assert!(Object::from_node(&docs[0].root, "d").unwrap().is_none());
 }
+
+#[cfg(feature = "kube")]
+#[test]
+fn kube_resources_and_crds() {
+    use kube::{CustomResourceExt, Resource};
+    let crd = ImagePolicyResource::crd();
+    assert_eq!(crd.spec.group, "image.toolkit.fluxcd.io");
+    assert_eq!(crd.spec.names.kind, "ImagePolicy");
+    assert_eq!(crd.spec.versions[0].name, "v1beta2");
+    assert_eq!(
+        ImagePolicyResource::api_version(&()),
+        "image.toolkit.fluxcd.io/v1beta2"
+    );
+    assert_eq!(GitRepositoryResource::kind(&()), "GitRepository");
+    assert_eq!(HelmReleaseV1Resource::group(&()), "helm.fluxcd.io");
+
+    // The plain type and the kube type read the same document.
+    let docs = parse_documents(FIXTURES[3].1, "image.yaml").unwrap();
+    let json = docs[1].root.to_json(Schema::Core);
+    let plain: ImagePolicy = serde_json::from_value(json.clone()).unwrap();
+    let kube: ImagePolicyResource = serde_json::from_value(json).unwrap();
+    assert_eq!(plain.spec, kube.spec);
+    assert_eq!(kube.metadata.name.as_deref(), Some("podinfo"));
+}

@@ -1,0 +1,4 @@
+//! Integration and property tests of gitops-core.
+
+mod fuzzed;
+mod roundtrip;
