@@ -243,6 +243,9 @@ pub enum Error {
 /// Any of the Flux objects this crate models.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
+// Decoded once per document and matched on by value: boxing every variant would
+// make matching awkward for no measurable gain.
+#[allow(clippy::large_enum_variant)]
 pub enum Object {
     /// `GitRepository`.
     GitRepository(GitRepository),
