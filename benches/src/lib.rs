@@ -1,1 +1,3 @@
 //! Input generators shared by the gitops-rs criterion benches.
+
+pub mod setters_tree;

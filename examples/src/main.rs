@@ -26,12 +26,35 @@ enum Command {
     /// Print the version of gitops and of the reference semantics it follows.
     Version(cmd::version::Args),
     // (commands: add one variant per noun here)
+    /// Scan image registries and select tags.
+    #[command(subcommand)]
+    Image(cmd::image::ImageCmd),
+    /// Fetch sources into verified artifacts.
+    #[command(subcommand)]
+    Source(cmd::source::SourceCmd),
+    /// Compose Helm values like helm-controller.
+    #[command(subcommand)]
+    Values(cmd::values::ValuesCmd),
+    /// Build a kustomization like `kubectl kustomize`.
+    Build(cmd::build::Args),
+    /// Find and rewrite Flux image setter markers.
+    #[command(subcommand)]
+    Setters(cmd::setters::SettersCmd),
+    /// Select image tags by Flux ImagePolicy rules.
+    #[command(subcommand)]
+    Policy(cmd::policy::PolicyCmd),
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(args) => cmd::version::run(&args, out),
         // (dispatch: add one arm per noun here)
+        Command::Image(c) => cmd::image::run(c, out),
+        Command::Source(c) => cmd::source::run(c, out),
+        Command::Values(c) => cmd::values::run(c, out),
+        Command::Build(args) => cmd::build::run(&args, out),
+        Command::Setters(c) => cmd::setters::run(c, out),
+        Command::Policy(c) => cmd::policy::run(c, out),
     }
 }
 

@@ -23,7 +23,7 @@
 //! assert_eq!(range.to_string(), ">=1.0.0 <2 || ~3.1");
 //!
 //! let err = Range::parse(">= 1.2, <2.x.y").unwrap_err();
-//! assert_eq!(err.to_string(), "unexpected \".y\" at column 12 after version \"2.x\"");
+//! assert_eq!(err.to_string(), "unexpected \".y\" at column 13 after version \"2.x\"");
 //! # Ok::<(), gitops_image::range::Error>(())
 //! ```
 
@@ -145,6 +145,8 @@ pub struct Comparator {
     op_text: &'static str,
     orig: String,
     con: Version,
+    /// `con`'s prerelease, kept as a plain string for fast comparisons.
+    con_pre: String,
     dirty: bool,
     minor_dirty: bool,
     patch_dirty: bool,
@@ -211,7 +213,10 @@ impl fmt::Display for Violation {
                 write!(f, "{v:?} does not have same major version as {c:?}")
             }
             ViolationKind::MajorMinorDiffers => {
-                write!(f, "{v:?} does not have same major and minor version as {c:?}")
+                write!(
+                    f,
+                    "{v:?} does not have same major and minor version as {c:?}"
+                )
             }
             ViolationKind::CaretMinorDiffers => write!(
                 f,
@@ -263,6 +268,7 @@ impl Comparator {
             op_text: "",
             orig: String::new(),
             con: Version::from(semver::Version::new(0, 0, 0)),
+            con_pre: String::new(),
             dirty: true,
             minor_dirty: false,
             patch_dirty: false,
@@ -323,6 +329,19 @@ impl Comparator {
         }
     }
 
+    /// `con` as a [`VersionRef`], without decoding `semver`'s compact strings.
+    #[inline]
+    fn con_ref(&self) -> VersionRef<'_> {
+        VersionRef {
+            major: self.con.major(),
+            minor: self.con.minor(),
+            patch: self.con.patch(),
+            pre: &self.con_pre,
+            meta: "",
+            original: "",
+        }
+    }
+
     #[inline]
     fn check(&self, v: &VersionRef<'_>, include_pre: bool) -> Check {
         if !include_pre && !v.prerelease().is_empty() {
@@ -332,7 +351,7 @@ impl Comparator {
             Op::TildeOrEqual => {
                 if self.dirty {
                     self.tilde(v)
-                } else if v.compare(&self.con.as_ref()).is_eq() {
+                } else if v.compare(&self.con_ref()).is_eq() {
                     Ok(())
                 } else {
                     Err(ViolationKind::NotEqualTo)
@@ -341,14 +360,14 @@ impl Comparator {
             Op::NotEqual => self.not_equal(v),
             Op::GreaterThan => self.greater_than(v),
             Op::LessThan => {
-                if v.compare(&self.con.as_ref()).is_lt() {
+                if v.compare(&self.con_ref()).is_lt() {
                     Ok(())
                 } else {
                     Err(ViolationKind::GreaterThanOrEqual)
                 }
             }
             Op::GreaterThanEqual => {
-                if v.compare(&self.con.as_ref()).is_ge() {
+                if v.compare(&self.con_ref()).is_ge() {
                     Ok(())
                 } else {
                     Err(ViolationKind::LessThan)
@@ -381,7 +400,7 @@ impl Comparator {
                 return Err(ViolationKind::EqualTo);
             }
         }
-        if v.compare(&c.as_ref()).is_eq() {
+        if v.compare(&self.con_ref()).is_eq() {
             Err(ViolationKind::EqualTo)
         } else {
             Ok(())
@@ -392,7 +411,7 @@ impl Comparator {
         let c = &self.con;
         let fail = Err(ViolationKind::LessThanOrEqual);
         if !self.dirty {
-            return if v.compare(&c.as_ref()).is_gt() {
+            return if v.compare(&self.con_ref()).is_gt() {
                 Ok(())
             } else {
                 fail
@@ -404,7 +423,7 @@ impl Comparator {
             fail
         } else if self.patch_dirty {
             if v.minor() > c.minor() { Ok(()) } else { fail }
-        } else if v.compare(&c.as_ref()).is_gt() {
+        } else if v.compare(&self.con_ref()).is_gt() {
             Ok(())
         } else {
             fail
@@ -415,7 +434,7 @@ impl Comparator {
         let c = &self.con;
         let fail = Err(ViolationKind::GreaterThan);
         if !self.dirty {
-            return if v.compare(&c.as_ref()).is_le() {
+            return if v.compare(&self.con_ref()).is_le() {
                 Ok(())
             } else {
                 fail
@@ -432,10 +451,14 @@ impl Comparator {
 
     fn tilde(&self, v: &VersionRef<'_>) -> Check {
         let c = &self.con;
-        if v.compare(&c.as_ref()).is_lt() {
+        if v.compare(&self.con_ref()).is_lt() {
             return Err(ViolationKind::LessThan);
         }
-        if c.major() == 0 && c.minor() == 0 && c.patch() == 0 && !self.minor_dirty && !self.patch_dirty
+        if c.major() == 0
+            && c.minor() == 0
+            && c.patch() == 0
+            && !self.minor_dirty
+            && !self.patch_dirty
         {
             return Ok(());
         }
@@ -450,7 +473,7 @@ impl Comparator {
 
     fn caret(&self, v: &VersionRef<'_>) -> Check {
         let c = &self.con;
-        if v.compare(&c.as_ref()).is_lt() {
+        if v.compare(&self.con_ref()).is_lt() {
             return Err(ViolationKind::LessThan);
         }
         if c.major() > 0 || self.minor_dirty {
@@ -703,7 +726,7 @@ fn scan_cv(b: &[u8], start: usize) -> Option<Cv> {
         return None;
     }
     let major = (ms, i);
-    let mut seg = |i: &mut usize| -> Option<(usize, usize)> {
+    let seg = |i: &mut usize| -> Option<(usize, usize)> {
         if *i + 1 < b.len() && b[*i] == b'.' && is_seg(b[*i + 1]) {
             let s = *i + 1;
             let mut e = s;
@@ -718,7 +741,7 @@ fn scan_cv(b: &[u8], start: usize) -> Option<Cv> {
     };
     let minor = seg(&mut i);
     let patch = if minor.is_some() { seg(&mut i) } else { None };
-    let mut idents = |i: &mut usize, lead: u8| -> Option<(usize, usize)> {
+    let idents = |i: &mut usize, lead: u8| -> Option<(usize, usize)> {
         if *i + 1 < b.len() && b[*i] == lead && version::is_ident(b[*i + 1]) {
             let s = *i;
             let mut e = s + 1;
@@ -896,7 +919,12 @@ fn parse_one(input: &str, i: &mut usize, edits: &Edits) -> Result<Comparator, Er
 }
 
 /// `(ops)\s*(cv)` at `*i` in `text`, then Masterminds `parseConstraint`.
-fn parse_one_in(input: &str, text: &str, i: &mut usize, edits: &Edits) -> Result<Comparator, Error> {
+fn parse_one_in(
+    input: &str,
+    text: &str,
+    i: &mut usize,
+    edits: &Edits,
+) -> Result<Comparator, Error> {
     let b = text.as_bytes();
     let at = |pos: usize| column(input, edits.to_original(pos));
     let op_start = *i;
@@ -952,6 +980,7 @@ fn parse_one_in(input: &str, text: &str, i: &mut usize, edits: &Edits) -> Result
         op,
         op_text,
         orig: orig.to_owned(),
+        con_pre: con.prerelease().to_owned(),
         con,
         dirty,
         minor_dirty,
@@ -983,7 +1012,10 @@ mod tests {
             err("<>1"),
             "unknown operator \"<>\" at column 1, expected one of = != > < >= => <= =< ~ ~> ^"
         );
-        assert_eq!(err("1.2,"), "expected a version at column 5, found end of input");
+        assert_eq!(
+            err("1.2,"),
+            "expected a version at column 5, found end of input"
+        );
         assert_eq!(
             err("1 || "),
             "empty alternative at column 5: expected a constraint around \"||\""
@@ -1010,7 +1042,12 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["2.x,   >=1.2.3 || >4.5.6, < 5.7", "> 1 , <=1.2.3", "*", "~>1.2"] {
+        for s in [
+            "2.x,   >=1.2.3 || >4.5.6, < 5.7",
+            "> 1 , <=1.2.3",
+            "*",
+            "~>1.2",
+        ] {
             let r = Range::parse(s).unwrap();
             let again = Range::parse(&r.to_string()).unwrap();
             assert_eq!(r, again, "{s}");

@@ -156,12 +156,12 @@ fn overflowing_segment(input: &str, which: u8) -> String {
 /// original spelling are ignored), like [`Version`].
 #[derive(Debug, Clone, Copy)]
 pub struct VersionRef<'a> {
-    major: u64,
-    minor: u64,
-    patch: u64,
-    pre: &'a str,
-    meta: &'a str,
-    original: &'a str,
+    pub(crate) major: u64,
+    pub(crate) minor: u64,
+    pub(crate) patch: u64,
+    pub(crate) pre: &'a str,
+    pub(crate) meta: &'a str,
+    pub(crate) original: &'a str,
 }
 
 impl<'a> VersionRef<'a> {
@@ -435,12 +435,14 @@ impl Version {
         let mut next = self.inner.clone();
         next.build = semver::BuildMetadata::EMPTY;
         if self.inner.pre.is_empty() {
-            next.patch = self.inner.patch.checked_add(1).ok_or_else(|| {
-                Error::IncrementOverflow {
-                    segment: "patch",
-                    version: self.to_string(),
-                }
-            })?;
+            next.patch =
+                self.inner
+                    .patch
+                    .checked_add(1)
+                    .ok_or_else(|| Error::IncrementOverflow {
+                        segment: "patch",
+                        version: self.to_string(),
+                    })?;
         }
         next.pre = semver::Prerelease::EMPTY;
         Ok(self.rebuilt(next))
@@ -609,6 +611,14 @@ pub(crate) fn is_ident(b: u8) -> bool {
 /// Parse decimal digits into a u64; `None` on overflow.
 #[inline]
 fn parse_u64(digits: &[u8]) -> Option<u64> {
+    if digits.len() <= 19 {
+        // Cannot overflow.
+        return Some(
+            digits
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0')),
+        );
+    }
     let mut n: u64 = 0;
     for &d in digits {
         n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
@@ -644,26 +654,45 @@ fn idents_end(b: &[u8], start: usize) -> usize {
     i
 }
 
-/// Flux `ParseVersion`: `strings.SplitN(v, ".", 3)` must give three parts.
+/// Like [`idents_end`] for a prerelease, also reporting a numeric
+/// identifier with a leading zero (`01`), which Masterminds rejects.
+#[inline]
+fn prerelease_end(b: &[u8], start: usize) -> (usize, bool) {
+    let mut i = start;
+    let mut zero = false;
+    loop {
+        let id = i;
+        let mut digits_only = true;
+        while i < b.len() && is_ident(b[i]) {
+            digits_only &= b[i].is_ascii_digit();
+            i += 1;
+        }
+        if i == id {
+            // Only reachable after a dot that we did not consume.
+            return (id, zero);
+        }
+        zero |= digits_only && i - id > 1 && b[id] == b'0';
+        if i + 1 < b.len() && b[i] == b'.' && is_ident(b[i + 1]) {
+            i += 1;
+        } else {
+            return (i, zero);
+        }
+    }
+}
+
+/// Flux `ParseVersion`: `strings.SplitN(v, ".", 3)` must give three parts,
+/// then `NewVersion` decides.
 #[inline]
 pub(crate) fn scan_tag(input: &str) -> Result<VersionRef<'_>, Kind> {
-    let b = input.as_bytes();
-    // Cheap pre-check before looking for dots: a version starts with `v` or a digit.
-    match b.first() {
-        Some(c) if c.is_ascii_digit() || *c == b'v' => {}
-        Some(_) => {
-            return if has_two_dots(b) {
-                Err(Kind::Invalid)
-            } else {
-                Err(Kind::TooFewDots)
-            };
-        }
-        None => return Err(Kind::TooFewDots),
+    // Parse first: most non-versions fail on their first byte, and a version
+    // with an explicit patch number has its two dots already.
+    match scan_loose_parts(input, true) {
+        Ok((v, true)) => Ok(v),
+        Ok((v, false)) if has_two_dots(input.as_bytes()) => Ok(v),
+        Ok(_) => Err(Kind::TooFewDots),
+        Err(k) if has_two_dots(input.as_bytes()) => Err(k),
+        Err(_) => Err(Kind::TooFewDots),
     }
-    if !has_two_dots(b) {
-        return Err(Kind::TooFewDots);
-    }
-    scan_loose(input, true)
 }
 
 #[inline]
@@ -686,6 +715,12 @@ fn has_two_dots(b: &[u8]) -> bool {
 /// detailed errors).
 #[inline]
 pub(crate) fn scan_loose(input: &str, coerce: bool) -> Result<VersionRef<'_>, Kind> {
+    scan_loose_parts(input, coerce).map(|(v, _)| v)
+}
+
+/// [`scan_loose`], also telling whether the patch number was written.
+#[inline]
+fn scan_loose_parts(input: &str, coerce: bool) -> Result<(VersionRef<'_>, bool), Kind> {
     let b = input.as_bytes();
     let mut i = usize::from(b.first() == Some(&b'v'));
     let major_start = i;
@@ -707,11 +742,13 @@ pub(crate) fn scan_loose(input: &str, coerce: bool) -> Result<VersionRef<'_>, Ki
         }
     }
     let mut pre = "";
+    let mut pre_zero = false;
     if i + 1 < b.len() && b[i] == b'-' {
         let s = i + 1;
-        let e = idents_end(b, s);
+        let (e, zero) = prerelease_end(b, s);
         if e > s {
             pre = &input[s..e];
+            pre_zero = zero;
             i = e;
         }
     }
@@ -737,18 +774,22 @@ pub(crate) fn scan_loose(input: &str, coerce: bool) -> Result<VersionRef<'_>, Ki
     let major = parse_u64(major_digits).ok_or(Kind::SegmentOverflow(0))?;
     let minor = parse_u64(minor_digits).ok_or(Kind::SegmentOverflow(1))?;
     let patch = parse_u64(patch_digits).ok_or(Kind::SegmentOverflow(2))?;
-    if !pre.is_empty() {
-        check_prerelease(pre)?;
+    if pre_zero {
+        return Err(Kind::SegmentStartsZero);
     }
-    // Metadata identifiers are already valid by the grammar.
-    Ok(VersionRef {
-        major,
-        minor,
-        patch,
-        pre,
-        meta,
-        original: input,
-    })
+    // Prerelease and metadata identifiers are otherwise valid by the grammar.
+    let has_patch = !patch_digits.is_empty();
+    Ok((
+        VersionRef {
+            major,
+            minor,
+            patch,
+            pre,
+            meta,
+            original: input,
+        },
+        has_patch,
+    ))
 }
 
 /// Masterminds `StrictNewVersion`.

@@ -42,10 +42,11 @@ use gitops_core::ImageRef;
 use gitops_core::fs::{self, FileTree, OsTree, RelPath};
 use serde::Serialize;
 
-use crate::marker::{Field, PolicyId, Setter};
+use crate::marker::{Field, PolicyId};
 use crate::report::{Change, ChangeSource, Report};
 use crate::scan::{self, ObjectRef, Warning, WarningKind};
 use crate::syntax::Tree;
+use crate::walk::{self, Outcome};
 use crate::{quote, write};
 
 /// Why applying policies to a tree failed.
@@ -62,7 +63,9 @@ pub enum Error {
     #[error("cannot write the changes")]
     Write(#[from] write::Error),
     /// A `--policy` style assignment is malformed.
-    #[error("invalid policy assignment {input:?}: expected <namespace>:<name>=<image>[:<tag>][@<digest>]")]
+    #[error(
+        "invalid policy assignment {input:?}: expected <namespace>:<name>=<image>[:<tag>][@<digest>]"
+    )]
     Assignment {
         /// The text given.
         input: String,
@@ -216,7 +219,14 @@ pub fn apply_str(path: &RelPath, src: &str, policies: &Policies) -> FileApply {
                 if let Some(edit) = edit_scalar(&tree, l.target, &new) {
                     let node = &tree.nodes[l.target];
                     let object = scan::object_of(&tree, &mut objects, node.doc);
-                    out.changes.push(change(path, &tree, l.target, &new, l.setter, object));
+                    out.changes.push(change(
+                        path,
+                        &tree,
+                        l.target,
+                        &new,
+                        ChangeSource::Marker(l.setter),
+                        object,
+                    ));
                     edits.push(edit);
                 }
             }
@@ -245,6 +255,8 @@ pub(crate) fn edit_scalar(tree: &Tree<'_>, node: usize, new: &str) -> Option<Edi
     if old == new {
         return None;
     }
+    // Only splice on a range that is a valid slice of the source.
+    tree.src.get(n.range.clone())?;
     let text = quote::render(new, style, n.flow)?;
     Some(Edit {
         range: n.range.clone(),
@@ -257,7 +269,7 @@ pub(crate) fn change(
     tree: &Tree<'_>,
     node: usize,
     new: &str,
-    setter: Setter,
+    setter: ChangeSource,
     object: ObjectRef,
 ) -> Change {
     let n = &tree.nodes[node];
@@ -266,7 +278,7 @@ pub(crate) fn change(
         line: n.line,
         old_value: n.scalar().map(|(v, _)| v.to_owned()).unwrap_or_default(),
         new_value: new.to_owned(),
-        setter: ChangeSource::Marker(setter),
+        setter,
         object,
     }
 }
@@ -296,33 +308,50 @@ pub(crate) fn change(
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn apply_tree(
-    tree: &dyn FileTree,
+    tree: &(dyn FileTree + Sync),
     dir: &RelPath,
     policies: &Policies,
     on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
 ) -> Result<Report, Error> {
-    let files = fs::walk_files(tree, dir).map_err(|e| Error::Scan(scan::Error::Walk(e)))?;
-    let mut report = Report::default();
-    for path in files.into_iter().filter(scan::is_candidate) {
-        report.files_scanned += 1;
-        let bytes = tree.read(&path).map_err(|source| scan::Error::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if !scan::mentions_marker(&bytes) {
-            continue;
-        }
-        report.files_parsed += 1;
-        let one = apply_bytes(&path, &bytes, policies);
-        report.markers += one.markers;
-        report.warnings.extend(one.warnings);
-        if let Some(new) = one.contents {
-            let old = std::str::from_utf8(&bytes).unwrap_or_default();
-            on_change(&path, old, &new)?;
-            report.files_changed.push(path);
-            report.changes.extend(one.changes);
-        }
-    }
+    let files: Vec<RelPath> = fs::walk_files(tree, dir)
+        .map_err(|e| Error::Scan(scan::Error::Walk(e)))?
+        .into_iter()
+        .filter(scan::is_candidate)
+        .collect();
+    let mut report = Report {
+        files_scanned: files.len(),
+        ..Report::default()
+    };
+    let work = |p: &RelPath, bytes: Vec<u8>| {
+        let one = apply_bytes(p, &bytes, policies);
+        let old = one.contents.is_some().then_some(bytes);
+        (one, old)
+    };
+    walk::run(
+        tree,
+        &files,
+        scan::mentions_marker,
+        &work,
+        &mut |path, r| {
+            let r = r.map_err(|source| scan::Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let Outcome::Done((one, old)) = r else {
+                return Ok(());
+            };
+            report.files_parsed += 1;
+            report.markers += one.markers;
+            report.warnings.extend(one.warnings);
+            if let (Some(new), Some(old)) = (one.contents, old) {
+                let old = std::str::from_utf8(&old).unwrap_or_default();
+                on_change(path, old, &new)?;
+                report.files_changed.push(path.clone());
+                report.changes.extend(one.changes);
+            }
+            Ok::<(), Error>(())
+        },
+    )?;
     Ok(report)
 }
 

@@ -87,8 +87,14 @@ pub mod write;
 
 mod quote;
 mod syntax;
+mod walk;
 
 pub use apply::{Policies, apply_dir, apply_str, apply_tree};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use marker::{Field, PolicyId, Setter};
 pub use report::{Change, Report};
 pub use scan::{Marker, Scan, Warning, scan};

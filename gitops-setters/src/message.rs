@@ -1,1 +1,163 @@
-//! tmp
+//! Commit messages from a template, with the data Flux gives its templates.
+//!
+//! Flux's ImageUpdateAutomation renders `spec.git.commit.messageTemplate`
+//! (Go `text/template` + sprig's hermetic functions) with this data; we render
+//! [MiniJinja](https://docs.rs/minijinja) templates with the same fields under
+//! Rust-style names:
+//!
+//! | Flux (Go template)                          | here (MiniJinja)                                  |
+//! |---------------------------------------------|---------------------------------------------------|
+//! | `{{ .AutomationObject }}`                   | `{{ automation_object }}` (renders `namespace/name`) |
+//! | `.AutomationObject.Namespace` / `.Name`     | `automation_object.namespace` / `.name`           |
+//! | `range .Changed.Changes` → `.OldValue`, `.NewValue`, `.Setter` | `for c in changed.changes` → `c.old_value`, `c.new_value`, `c.setter` |
+//! | `range $file, $objs := .Changed.FileChanges` | `for f in changed.file_changes` → `f.file`, `f.objects` |
+//! | `range $obj, $changes := .Changed.Objects` → `$obj.Kind`, `$obj.Name`, `$obj.Namespace`, `$obj.APIVersion` | `for o in changed.objects` → `o.kind`, `o.name`, `o.namespace`, `o.api_version`, `o.changes` |
+//! | `.Values.key`, `index .Values "key"`        | `values.key`, `values["key"]`                     |
+//!
+//! Go maps iterate in key order; our lists are sorted the same way (files by
+//! path, objects by apiVersion, kind, namespace, name). Each change in a
+//! file's object list also has `c.old_value`, `c.new_value`, `c.setter`.
+//! Sprig functions map onto MiniJinja filters (`lower`, `upper`, `title`,
+//! `trim`, `replace`, `join`, `default`, `length`, `first`, `last`, `sort`,
+//! `unique`…). An undefined field is an error (as a missing field is in Go).
+//!
+//! ```
+//! use gitops_setters::message::{self, AutomationObject, TemplateData};
+//! use gitops_setters::Report;
+//!
+//! let data = TemplateData::new(&Report::default(), AutomationObject::new("flux-system", "apps"))
+//!     .with_value("cluster", "prod");
+//! assert_eq!(message::render(None, &data)?, "Update from image update automation");
+//! assert_eq!(
+//!     message::render(Some("[{{ values.cluster }}] {{ automation_object }}\n"), &data)?,
+//!     "[prod] flux-system/apps\n",
+//! );
+//! assert!(message::render(Some("{{ changed.nope.x }}"), &data).is_err());
+//! # Ok::<(), message::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, Value};
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::report::{ChangeSummary, FileChanges, ObjectChanges, Report};
+
+/// Flux's default commit message template.
+pub const DEFAULT_TEMPLATE: &str = "Update from image update automation";
+
+/// Why a message could not be rendered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The template does not parse or fails while rendering (names the line).
+    #[error("cannot render commit message template")]
+    Template(#[from] minijinja::Error),
+}
+
+/// The automation the commit is made for (Flux's `.AutomationObject`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AutomationObject {
+    /// Namespace of the ImageUpdateAutomation.
+    pub namespace: String,
+    /// Name of the ImageUpdateAutomation.
+    pub name: String,
+}
+
+impl AutomationObject {
+    /// An automation object from its namespace and name.
+    pub fn new(namespace: impl Into<String>, name: impl Into<String>) -> AutomationObject {
+        AutomationObject {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl fmt::Display for AutomationObject {
+    /// `namespace/name`, as Go's `types.NamespacedName` prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+impl Object for AutomationObject {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "namespace" => Some(Value::from(self.namespace.as_str())),
+            "name" => Some(Value::from(self.name.as_str())),
+            _ => None,
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&["namespace", "name"])
+    }
+
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_ref(), f)
+    }
+}
+
+/// What changed (Flux's `.Changed`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Changed {
+    /// Distinct changes (Flux's `.Changed.Changes`).
+    pub changes: Vec<ChangeSummary>,
+    /// Changes by file, then object (Flux's `.Changed.FileChanges`).
+    pub file_changes: Vec<FileChanges>,
+    /// Changes by object (Flux's `.Changed.Objects`).
+    pub objects: Vec<ObjectChanges>,
+}
+
+/// The value a commit message template is rendered with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TemplateData {
+    /// Flux's `.AutomationObject`.
+    pub automation_object: AutomationObject,
+    /// Flux's `.Changed`.
+    pub changed: Changed,
+    /// Flux's `.Values` (`spec.git.commit.messageTemplateValues`).
+    pub values: BTreeMap<String, String>,
+}
+
+impl TemplateData {
+    /// The data for `report`, made by `automation`.
+    pub fn new(report: &Report, automation: AutomationObject) -> TemplateData {
+        TemplateData {
+            automation_object: automation,
+            changed: Changed {
+                changes: report.unique_changes(),
+                file_changes: report.file_changes(),
+                objects: report.objects(),
+            },
+            values: BTreeMap::new(),
+        }
+    }
+
+    /// Add a template value.
+    #[must_use]
+    pub fn with_value(mut self, key: impl Into<String>, value: impl Into<String>) -> TemplateData {
+        self.values.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Render `template` (Flux's default message when `None` or empty) with `data`.
+pub fn render(template: Option<&str>, data: &TemplateData) -> Result<String, Error> {
+    let template = template
+        .filter(|t| !t.is_empty())
+        .unwrap_or(DEFAULT_TEMPLATE);
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    let ctx = minijinja::context! {
+        automation_object => Value::from_object(data.automation_object.clone()),
+        changed => Value::from_serialize(&data.changed),
+        values => Value::from_serialize(&data.values),
+    };
+    Ok(env.render_str(template, ctx)?)
+}

@@ -141,7 +141,13 @@ mod tests {
 
     #[test]
     fn plain_kept_when_string() {
-        for v in ["v1.0.1", "1.2.3", "ghcr.io/a/b:1.2@sha256:00", "sha256:abc", "main-2024"] {
+        for v in [
+            "v1.0.1",
+            "1.2.3",
+            "ghcr.io/a/b:1.2@sha256:00",
+            "sha256:abc",
+            "main-2024",
+        ] {
             assert_eq!(
                 render(v, ScalarStyle::Plain, false).as_deref(),
                 Some(v),
@@ -153,8 +159,20 @@ mod tests {
     #[test]
     fn plain_quoted_when_type_changes() {
         for v in [
-            "1.10", "10", "0x1F", "1e3", "true", "yes", "on", "null", "~", "", "2024-01-02",
-            "1:20", ".inf", "0755",
+            "1.10",
+            "10",
+            "0x1F",
+            "1e3",
+            "true",
+            "yes",
+            "on",
+            "null",
+            "~",
+            "",
+            "2024-01-02",
+            "1:20",
+            ".inf",
+            "0755",
         ] {
             assert_eq!(
                 render(v, ScalarStyle::Plain, false),
@@ -166,8 +184,14 @@ mod tests {
 
     #[test]
     fn plain_quoted_when_syntax_needs_it() {
-        assert_eq!(render("a: b", ScalarStyle::Plain, false).unwrap(), "\"a: b\"");
-        assert_eq!(render("a #b", ScalarStyle::Plain, false).unwrap(), "\"a #b\"");
+        assert_eq!(
+            render("a: b", ScalarStyle::Plain, false).unwrap(),
+            "\"a: b\""
+        );
+        assert_eq!(
+            render("a #b", ScalarStyle::Plain, false).unwrap(),
+            "\"a #b\""
+        );
         assert_eq!(render("*x", ScalarStyle::Plain, false).unwrap(), "\"*x\"");
         assert_eq!(render("a,b", ScalarStyle::Plain, false).unwrap(), "a,b");
         assert_eq!(render("a,b", ScalarStyle::Plain, true).unwrap(), "\"a,b\"");
@@ -175,10 +199,22 @@ mod tests {
 
     #[test]
     fn quoted_styles() {
-        assert_eq!(render("it's", ScalarStyle::SingleQuoted, false).unwrap(), "'it''s'");
-        assert_eq!(render("1.10", ScalarStyle::SingleQuoted, false).unwrap(), "'1.10'");
-        assert_eq!(render("a\nb", ScalarStyle::SingleQuoted, false).unwrap(), "\"a\\nb\"");
-        assert_eq!(render("a\"\\", ScalarStyle::DoubleQuoted, false).unwrap(), "\"a\\\"\\\\\"");
+        assert_eq!(
+            render("it's", ScalarStyle::SingleQuoted, false).unwrap(),
+            "'it''s'"
+        );
+        assert_eq!(
+            render("1.10", ScalarStyle::SingleQuoted, false).unwrap(),
+            "'1.10'"
+        );
+        assert_eq!(
+            render("a\nb", ScalarStyle::SingleQuoted, false).unwrap(),
+            "\"a\\nb\""
+        );
+        assert_eq!(
+            render("a\"\\", ScalarStyle::DoubleQuoted, false).unwrap(),
+            "\"a\\\"\\\\\""
+        );
         assert_eq!(render("x", ScalarStyle::Literal, false), None);
     }
 }

@@ -47,6 +47,7 @@ use serde::Serialize;
 
 use crate::marker::{self, MARKER_KEY, Setter};
 use crate::syntax::{Kind, NodeId, Role, SyntaxError, Tree};
+use crate::walk::{self, Outcome};
 
 /// Why a scan could not run.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -323,23 +324,34 @@ pub fn mentions_marker(bytes: &[u8]) -> bool {
 /// Files are read one at a time; memory stays proportional to the largest
 /// file plus the markers found. Symlinks are never followed (the listing of a
 /// [`FileTree`] reports them and they are skipped).
-pub fn scan(tree: &dyn FileTree, dir: &RelPath) -> Result<Scan, Error> {
-    let files = fs::walk_files(tree, dir).map_err(Error::Walk)?;
-    let mut out = Scan::default();
-    for path in files.into_iter().filter(is_candidate) {
-        out.files_scanned += 1;
-        let bytes = tree.read(&path).map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if !mentions_marker(&bytes) {
-            continue;
-        }
-        out.files_parsed += 1;
-        let one = scan_bytes(&path, &bytes);
-        out.markers.extend(one.markers);
-        out.warnings.extend(one.warnings);
-    }
+pub fn scan(tree: &(dyn FileTree + Sync), dir: &RelPath) -> Result<Scan, Error> {
+    let files: Vec<RelPath> = fs::walk_files(tree, dir)
+        .map_err(Error::Walk)?
+        .into_iter()
+        .filter(is_candidate)
+        .collect();
+    let mut out = Scan {
+        files_scanned: files.len(),
+        ..Scan::default()
+    };
+    walk::run(
+        tree,
+        &files,
+        mentions_marker,
+        &|p, bytes| scan_bytes(p, &bytes),
+        &mut |p, r| {
+            let r = r.map_err(|source| Error::Read {
+                path: p.clone(),
+                source,
+            })?;
+            if let Outcome::Done(one) = r {
+                out.files_parsed += 1;
+                out.markers.extend(one.markers);
+                out.warnings.extend(one.warnings);
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -485,10 +497,9 @@ pub(crate) fn locate(tree: &Tree<'_>, path: &RelPath, warnings: &mut Vec<Warning
                 continue;
             }
         };
-        let line_start = src[..c.range.start]
-            .rfind(['\n', '\r'])
-            .map_or(0, |i| i + 1);
-        let on_content_line = !src[line_start..c.range.start].trim().is_empty();
+        let before = src.get(..c.range.start).unwrap_or_default();
+        let line_start = before.rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let on_content_line = !before[line_start..].trim().is_empty();
         let (placement, result) = if on_content_line {
             (Placement::Line, line_target(tree, c.range.start))
         } else {
@@ -557,7 +568,12 @@ fn line_target(tree: &Tree<'_>, at: usize) -> Result<NodeId, Miss> {
         return Err(Miss::Reason("nothing precedes it on its line"));
     };
     let node = &tree.nodes[prev];
-    let between = &src[node.range.end..at];
+    // Spans come from the parser; never slice on a bad one.
+    let Some(between) = src.get(node.range.end..at) else {
+        return Err(Miss::Reason(
+            "the node before it on its line is not a scalar",
+        ));
+    };
     if between.bytes().all(|b| matches!(b, b' ' | b'\t' | b',')) {
         if node.role == Role::Key {
             return Err(Miss::Reason("it follows a mapping key"));
@@ -571,13 +587,22 @@ fn line_target(tree: &Tree<'_>, at: usize) -> Result<NodeId, Miss> {
         .and_then(|&s| tree.nodes[s].scalar())
         .is_some_and(|(_, style)| style.is_block());
     let header = between.trim_end();
-    if next_is_block && header.ends_with(['|', '>', '-', '+', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9']) && header.contains(['|', '>']) {
+    if next_is_block
+        && header.ends_with([
+            '|', '>', '-', '+', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9',
+        ])
+        && header.contains(['|', '>'])
+    {
         return Err(Miss::Block);
     }
     if between.trim_end().ends_with(':') {
-        return Err(Miss::Reason("it follows a mapping key without a value on that line"));
+        return Err(Miss::Reason(
+            "it follows a mapping key without a value on that line",
+        ));
     }
-    Err(Miss::Reason("the node before it on its line is not a scalar"))
+    Err(Miss::Reason(
+        "the node before it on its line is not a scalar",
+    ))
 }
 
 /// The scalar a head comment ending at `end` belongs to: the next line must
@@ -608,7 +633,8 @@ fn head_target(tree: &Tree<'_>, end: usize) -> Result<NodeId, Miss> {
             j += 1;
         }
         match b.get(j) {
-            None | Some(b'\n' | b'\r') => {
+            None => return Err(Miss::Reason("nothing follows it")),
+            Some(b'\n' | b'\r') => {
                 return Err(Miss::Reason("a blank line separates it from the next node"));
             }
             Some(b'#') => {
@@ -627,7 +653,8 @@ fn head_target(tree: &Tree<'_>, end: usize) -> Result<NodeId, Miss> {
     let mut p = content;
     loop {
         let rest = &b[p..];
-        let is_blank_at = |k: usize| matches!(rest.get(k), None | Some(b' ' | b'\t' | b'\n' | b'\r'));
+        let is_blank_at =
+            |k: usize| matches!(rest.get(k), None | Some(b' ' | b'\t' | b'\n' | b'\r'));
         if rest.first() == Some(&b'-') && is_blank_at(1) {
             p += 1;
         } else if matches!(rest.first(), Some(b'&' | b'!')) {

@@ -167,10 +167,9 @@ impl<'a> Tree<'a> {
                     stack.clear();
                     flow_depth = 0;
                 }
-                Event::Comment(text, _) => {
-                    if text.contains(crate::marker::MARKER_KEY) {
-                        tree.marker_comments.push(MarkerComment { range, text, line });
-                    }
+                Event::Comment(text, _) if text.contains(crate::marker::MARKER_KEY) => {
+                    tree.marker_comments
+                        .push(MarkerComment { range, text, line });
                 }
                 Event::Scalar(value, style, _, _) => {
                     let style = match style {

@@ -1,5 +1,54 @@
 //! Fetch GitOps sources (Git repositories, OCI artifacts, Helm repositories,
 //! buckets) into verified [`gitops_core::Artifact`]s.
 //!
-//! This crate exposes nothing yet: the Git and OCI sources are tracked as their
-//! own issues and land here as whole capabilities.
+//! Without features the crate packs and checks artifacts and writes changes
+//! back over any [`gitops_core::git::GitTransport`]:
+//!
+//! - [`archive`]: deterministic tar.gz of a directory (source-controller's
+//!   layout and modes, `sha256:<hex>` digest, byte-identical on any
+//!   machine), digest verification, safe extraction, `include`.
+//! - [`sourceignore`]: `.sourceignore` files + `spec.ignore` + Flux's
+//!   default ignore set.
+//! - [`writeback`]: commit and push without force, re-applying the change
+//!   on the new head when another writer won the race.
+//!
+//! The `git` feature adds the `git` module: a real Git client (gix fetch and
+//! checkout over `file://`, `git://`, HTTP(S) with basic or bearer auth,
+//! SSH; `git` binary push; GitRepository ref resolution and revisions).
+//!
+//! ```
+//! use gitops_source::archive::{self, Options};
+//!
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("app.yaml"), "kind: Deployment\n")?;
+//! std::fs::write(dir.path().join("logo.png"), "ignored by default")?;
+//! let mut a = Vec::new();
+//! let mut b = Vec::new();
+//! let first = archive::write(dir.path(), &Options::default(), &mut a)?;
+//! let second = archive::write(dir.path(), &Options::default(), &mut b)?;
+//! assert_eq!(a, b);
+//! assert_eq!(first.digest, second.digest);
+//! assert_eq!(first.files, 1);
+//! archive::verify(&a[..], &first.digest)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//! - `git` (off by default): the `git` module — gix (blocking client, reqwest HTTP
+//!   transport with rustls/ring), gitops-image for `semver` refs.
+//! - `oci` (off by default): OCI, Helm repository and bucket sources.
+
+pub mod archive;
+#[cfg(feature = "git")]
+pub mod git;
+pub mod sourceignore;
+pub mod writeback;
+
+#[cfg(feature = "oci")]
+pub mod bucket;
+#[cfg(feature = "oci")]
+pub mod helm;
+#[cfg(feature = "oci")]
+pub mod oci;
+#[cfg(feature = "oci")]
+pub mod registry;

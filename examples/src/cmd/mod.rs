@@ -1,3 +1,11 @@
 //! One module per command noun.
 
+pub mod build;
+pub mod flux_build;
+pub mod image;
+pub mod policy;
+pub mod setters;
+pub mod source;
+pub mod source_oci;
+pub mod values;
 pub mod version;

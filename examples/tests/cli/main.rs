@@ -1,5 +1,8 @@
 //! End-to-end tests of the `gitops` binary.
 
+mod image;
+mod source;
+mod values;
 mod version;
 
 use std::process::{Command, Output};

@@ -1,0 +1,280 @@
+//! `gitops image scan`: list a registry repository's tags the way Flux's
+//! ImageRepository does, then optionally select one with an ImagePolicy.
+//!
+//! ```text
+//! gitops image scan ghcr.io/stefanprodan/podinfo
+//! gitops image scan localhost:5000/team/app --exclude '^dev-' --semver '>=1.0.0 <2'
+//! gitops image scan ghcr.io/org/app --policy imagepolicy.yaml --explain
+//! gitops image scan ghcr.io/org/app --semver '~1.4' --digest -o json
+//! ```
+//!
+//! Credentials come from Docker's config.json (`$DOCKER_CONFIG` or
+//! `~/.docker/config.json`, or `--docker-config`), or `--username` with the
+//! password in `GITOPS_REGISTRY_PASSWORD`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, bail};
+use gitops_core::ImageRef;
+use gitops_core::flux::{ImageRepositorySpec, Object};
+use gitops_image::{Exclusions, Order, Policy};
+use gitops_source::registry::{Client, Credentials, Keychain, Options};
+
+use crate::output::OutputFormat;
+
+/// `gitops image` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ImageCmd {
+    /// List the tags of REGISTRY/REPO (all pages), apply the exclusion list,
+    /// and with a policy print the selected tag.
+    Scan(ScanArgs),
+}
+
+/// Flags of `gitops image scan`.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// Image repository, e.g. ghcr.io/org/app (a tag or digest is ignored).
+    #[arg(value_name = "REGISTRY/REPO")]
+    image: String,
+    /// Exclusion pattern (repeatable); replaces the default '^.*\.sig$'.
+    #[arg(long, value_name = "RE", conflicts_with = "no_exclusions")]
+    exclude: Vec<String>,
+    /// Apply no exclusion list.
+    #[arg(long)]
+    no_exclusions: bool,
+    /// Read the policy from an ImagePolicy YAML file (an ImageRepository in
+    /// the same file supplies the exclusion list unless --exclude is given).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["semver", "alphabetical", "numerical"])]
+    policy: Option<PathBuf>,
+    /// SemVer policy: a Masterminds range such as '>=1.0.0 <2'.
+    #[arg(long, value_name = "RANGE")]
+    semver: Option<String>,
+    /// Alphabetical policy: asc (greatest wins) or desc.
+    #[arg(long, value_name = "ORDER", value_parser = parse_order)]
+    alphabetical: Option<Order>,
+    /// Numerical policy: asc (largest wins) or desc.
+    #[arg(long, value_name = "ORDER", value_parser = parse_order)]
+    numerical: Option<Order>,
+    /// filterTags pattern (Go RE2 syntax).
+    #[arg(long, value_name = "RE")]
+    filter: Option<String>,
+    /// filterTags extract template, e.g. '$ts'.
+    #[arg(long, value_name = "TEMPLATE", requires = "filter")]
+    extract: Option<String>,
+    /// Show, tag by tag, why each tag was or was not selected.
+    #[arg(long)]
+    explain: bool,
+    /// Also look up the digest of the selected tag (digestReflectionPolicy Always).
+    #[arg(long)]
+    digest: bool,
+    /// Docker config.json with registry credentials.
+    #[arg(long, value_name = "FILE")]
+    docker_config: Option<PathBuf>,
+    /// User name for basic auth; the password is read from GITOPS_REGISTRY_PASSWORD.
+    #[arg(long, value_name = "USER")]
+    username: Option<String>,
+    /// Allow plain HTTP to a non-loopback registry.
+    #[arg(long)]
+    insecure: bool,
+    /// Timeout per request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    timeout: u64,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t)]
+    output: OutputFormat,
+}
+
+fn parse_order(s: &str) -> Result<Order, String> {
+    Order::parse(s).map_err(|e| e.to_string())
+}
+
+/// Run a `gitops image` subcommand.
+pub fn run(cmd: ImageCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ImageCmd::Scan(args) => scan(&args, out),
+    }
+}
+
+/// The keychain from `--docker-config`/`--username` or Docker's defaults.
+pub fn keychain(
+    docker_config: Option<&Path>,
+    username: Option<&str>,
+    host: Option<&str>,
+) -> anyhow::Result<Keychain> {
+    let mut keychain = match docker_config {
+        Some(p) => Keychain::from_docker_config_file(p)?,
+        None => Keychain::from_default_docker_config()?,
+    };
+    if let Some(user) = username {
+        let password = std::env::var("GITOPS_REGISTRY_PASSWORD")
+            .context("--username needs the password in GITOPS_REGISTRY_PASSWORD")?;
+        let creds = Credentials::basic(user, &password);
+        keychain = match host {
+            Some(h) => keychain.with(h, creds),
+            None => Keychain::with_default(creds),
+        };
+    }
+    Ok(keychain)
+}
+
+fn scan(args: &ScanArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let image = ImageRef::parse(&args.image)?.without_tag_and_digest();
+    let (policy, file_exclusions) = build_policy(args)?;
+    let exclusions = if args.no_exclusions {
+        Some(Exclusions::none())
+    } else if !args.exclude.is_empty() {
+        Some(Exclusions::new(&args.exclude)?)
+    } else {
+        file_exclusions
+    };
+    let host = image.registry().unwrap_or("docker.io").to_owned();
+    let keychain = keychain(
+        args.docker_config.as_deref(),
+        args.username.as_deref(),
+        Some(&host),
+    )?;
+    let options = Options::default()
+        .with_insecure(args.insecure)
+        .with_timeout(Duration::from_secs(args.timeout));
+    let client = Client::new(keychain, options)?;
+    let mut spec: ImageRepositorySpec = serde_json::from_value(serde_json::json!({
+        "image": image.name(), "interval": "0s"
+    }))?;
+    if let Some(ex) = &exclusions {
+        spec.exclusion_list = Some(ex.patterns().map(str::to_owned).collect());
+    }
+    let now = SystemTime::now();
+    let result = client
+        .scan(&spec, now)
+        .with_context(|| format!("cannot scan {}", image.name()))?;
+    let scan_time = unix_seconds(now);
+    let Some(policy) = policy else {
+        match args.output {
+            OutputFormat::Text => {
+                for t in &result.tags {
+                    writeln!(out, "{t}")?;
+                }
+            }
+            OutputFormat::Json => {
+                let doc = serde_json::json!({
+                    "canonicalImageName": result.canonical_image_name,
+                    "lastScanResult": {
+                        "tagCount": result.tag_count,
+                        "scanTime": scan_time,
+                        "latestTags": result.latest_tags,
+                    },
+                    "excluded": result.excluded,
+                    "tags": result.tags,
+                });
+                writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    if args.explain {
+        // The scan already dropped excluded tags; explain with no exclusions.
+        let report = policy.explain(&result.tags, &Exclusions::none());
+        match args.output {
+            OutputFormat::Text => writeln!(out, "{report}")?,
+            OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        }
+        return Ok(if report.winner.is_some() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    let tag = policy
+        .select(&result.tags)
+        .with_context(|| format!("no tag of {} selected by {policy}", image.name()))?;
+    let digest = if args.digest {
+        Some(client.manifest_digest(&image, tag)?)
+    } else {
+        None
+    };
+    match args.output {
+        OutputFormat::Text => match &digest {
+            Some(d) => writeln!(out, "{}:{tag}@{d}", image.name())?,
+            None => writeln!(out, "{}:{tag}", image.name())?,
+        },
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "canonicalImageName": result.canonical_image_name,
+                "tagCount": result.tag_count,
+                "scanTime": scan_time,
+                "latestImage": format!("{}:{tag}", image.name()),
+                "tag": tag,
+                "digest": digest.map(|d| d.to_string()),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The policy from the flags, and the exclusions of a policy file.
+fn build_policy(args: &ScanArgs) -> anyhow::Result<(Option<Policy>, Option<Exclusions>)> {
+    let (policy, exclusions) = if let Some(range) = &args.semver {
+        (Some(Policy::semver(range)?), None)
+    } else if let Some(order) = args.alphabetical {
+        (Some(Policy::alphabetical(order)), None)
+    } else if let Some(order) = args.numerical {
+        (Some(Policy::numerical(order)), None)
+    } else if let Some(path) = &args.policy {
+        let (p, ex) = read_policy_file(path)?;
+        (Some(p), ex)
+    } else {
+        if args.filter.is_some() || args.explain {
+            bail!(
+                "--filter and --explain need a policy: --semver, --alphabetical, --numerical or --policy"
+            );
+        }
+        (None, None)
+    };
+    let policy = match (policy, &args.filter) {
+        (Some(p), Some(pattern)) => {
+            Some(p.with_filter_tags(pattern, args.extract.as_deref().unwrap_or(""))?)
+        }
+        (p, _) => p,
+    };
+    Ok((policy, exclusions))
+}
+
+/// The first ImagePolicy of a YAML file, and the exclusion list of an
+/// ImageRepository in the same file, if any.
+fn read_policy_file(path: &Path) -> anyhow::Result<(Policy, Option<Exclusions>)> {
+    let origin = path.display().to_string();
+    let src = std::fs::read_to_string(path).with_context(|| format!("cannot read {origin}"))?;
+    let docs = gitops_core::yaml::parse_documents(&src, &origin)?;
+    let mut policy = None;
+    let mut exclusions = None;
+    for doc in &docs {
+        match Object::from_node(&doc.root, &origin)? {
+            Some(Object::ImagePolicy(p)) if policy.is_none() => {
+                policy = Some(Policy::from_spec(&p.spec).with_context(|| {
+                    format!(
+                        "ImagePolicy {} in {origin}",
+                        p.metadata.name.as_deref().unwrap_or("<unnamed>")
+                    )
+                })?);
+            }
+            Some(Object::ImageRepository(r)) if exclusions.is_none() => {
+                exclusions = Some(Exclusions::from_spec(&r.spec)?);
+            }
+            _ => {}
+        }
+    }
+    match policy {
+        Some(p) => Ok((p, exclusions)),
+        None => bail!("{origin} holds no image.toolkit.fluxcd.io ImagePolicy"),
+    }
+}

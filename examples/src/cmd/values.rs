@@ -1,0 +1,125 @@
+//! `gitops values`: compose Helm values like helm-controller.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use gitops_core::flux::{FluxObject, HelmRelease};
+use gitops_core::yaml::parse_documents;
+use gitops_render::flux::Resources;
+use gitops_render::helm::coalesce::{Chart, coalesce_values};
+use gitops_render::helm::strvals::{self, SetKind};
+use gitops_render::helm::values;
+
+use crate::output::OutputFormat;
+
+/// Subcommands of `gitops values`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ValuesCmd {
+    /// Compose the values of a HelmRelease: valuesFrom (ConfigMaps/Secrets
+    /// read from --from files), inline values, then --set flags, then
+    /// coalesced with the chart's defaults when --chart-values is given.
+    Compose(ComposeArgs),
+}
+
+/// Flags of `gitops values compose`.
+#[derive(Debug, clap::Args)]
+pub struct ComposeArgs {
+    /// The HelmRelease manifest (the first HelmRelease in the file is used).
+    pub release: PathBuf,
+    /// YAML files holding the ConfigMaps and Secrets that valuesFrom references.
+    #[arg(long = "from", value_name = "FILE")]
+    pub from: Vec<PathBuf>,
+    /// The chart's values.yaml, to coalesce with (what templates see as .Values).
+    #[arg(long, value_name = "FILE")]
+    pub chart_values: Option<PathBuf>,
+    /// `--set` expressions, applied after the release's values.
+    #[arg(long = "set", value_name = "EXPR")]
+    pub set: Vec<String>,
+    /// `--set-string` expressions.
+    #[arg(long = "set-string", value_name = "EXPR")]
+    pub set_string: Vec<String>,
+    /// `--set-literal` expressions.
+    #[arg(long = "set-literal", value_name = "EXPR")]
+    pub set_literal: Vec<String>,
+    /// `--set-json` expressions.
+    #[arg(long = "set-json", value_name = "EXPR")]
+    pub set_json: Vec<String>,
+    /// Output format (text = YAML).
+    #[arg(long, short = 'o', value_enum, default_value_t)]
+    pub output: OutputFormat,
+}
+
+fn read(path: &PathBuf) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Run `gitops values …`.
+pub fn run(cmd: ValuesCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ValuesCmd::Compose(args) => compose(&args, out),
+    }
+}
+
+fn compose(args: &ComposeArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let origin = args.release.display().to_string();
+    let text = read(&args.release)?;
+    let docs = parse_documents(&text, &origin)?;
+    let node = docs
+        .iter()
+        .map(|d| &d.root)
+        .find(|n| {
+            n.get("kind").and_then(|k| k.as_str()) == Some("HelmRelease")
+                && n.get("apiVersion")
+                    .and_then(|k| k.as_str())
+                    .is_some_and(|a| a.starts_with("helm.toolkit.fluxcd.io/"))
+        })
+        .with_context(|| format!("{origin}: no helm.toolkit.fluxcd.io HelmRelease found"))?;
+    let release = HelmRelease::from_node(node, &origin)?;
+    let mut resources = Resources::new();
+    for f in &args.from {
+        resources.add_yaml(&read(f)?, &f.display().to_string())?;
+    }
+    let mut composed = values::compose_release(&release, &resources)?;
+    // Helm's order: --set-json, --set, --set-string, --set-literal.
+    for (kind, exprs) in [
+        (SetKind::Json, &args.set_json),
+        (SetKind::Set, &args.set),
+        (SetKind::String, &args.set_string),
+        (SetKind::Literal, &args.set_literal),
+    ] {
+        for e in exprs {
+            strvals::apply(kind, e, &mut composed)?;
+        }
+    }
+    if let Some(path) = &args.chart_values {
+        let defaults = values::read_values(&read(path)?, &path.display().to_string())
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("{}: chart values", path.display()))?;
+        let name = release
+            .spec
+            .chart
+            .as_ref()
+            .map_or("chart", |c| c.spec.chart.as_str());
+        let chart = Chart {
+            name: name.to_owned(),
+            values: defaults,
+            dependencies: Vec::new(),
+        };
+        composed = coalesce_values(&chart, &composed)?.values;
+    }
+    if composed.is_empty() && args.output == OutputFormat::Text {
+        writeln!(out, "{{}}")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match args.output {
+        OutputFormat::Text => write!(out, "{}", values::to_yaml(&composed))?,
+        OutputFormat::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Object(composed))?
+        )?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

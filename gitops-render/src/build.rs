@@ -1,0 +1,475 @@
+//! Loading kustomizations and running a build.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use gitops_core::fs::{EntryKind, FileTree, RelPath};
+use gitops_core::yaml::parse_documents;
+
+use crate::Error;
+use crate::kustomization::{FILE_NAMES, Kustomization};
+use crate::resource::Resource;
+use crate::value::Value;
+use crate::{generate, nameref, order, patch, transform};
+
+/// Output order of the resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reorder {
+    /// kustomize's legacy kind order (kubectl's default).
+    #[default]
+    Legacy,
+    /// Keep the order in which resources were loaded (`--reorder none`).
+    None,
+}
+
+/// Fetches remote bases (`https://…`, `github.com/…`, `git::…`).
+///
+/// A build never touches the network itself; callers that want remote
+/// resources supply an implementation that returns the fetched directory as a
+/// file tree whose root is the remote kustomization.
+pub trait RemoteFetcher {
+    /// Fetch `url` and return its content.
+    fn fetch(
+        &self,
+        url: &str,
+    ) -> Result<Box<dyn FileTree>, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// Build options.
+#[derive(Default, Clone, Copy)]
+pub struct Options<'a> {
+    /// Output order; a kustomization's `sortOptions` win over it.
+    pub reorder: Reorder,
+    /// Where remote resources come from; without one they are an error.
+    pub fetcher: Option<&'a dyn RemoteFetcher>,
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("reorder", &self.reorder)
+            .field("fetcher", &self.fetcher.is_some())
+            .finish()
+    }
+}
+
+/// Build the kustomization in `dir` and return its resources in output order.
+///
+/// ```
+/// use gitops_core::fs::{MemTree, RelPath};
+/// use gitops_render::{build, Options};
+///
+/// let mut tree = MemTree::new();
+/// tree.insert("kustomization.yaml", "namespace: prod\nresources: [svc.yaml]\n")?;
+/// tree.insert("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n")?;
+/// let resources = build(&tree, &RelPath::root(), &Options::default())?;
+/// assert_eq!(resources[0].namespace(), "prod");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn build(
+    tree: &dyn FileTree,
+    dir: &RelPath,
+    options: &Options<'_>,
+) -> Result<Vec<Resource>, Error> {
+    let mut b = Builder {
+        options,
+        stack: Vec::new(),
+    };
+    let src = Source::Local(tree);
+    let kust = b.load_kustomization(&src, dir)?;
+    let mut resources = b.accumulate_target(&src, dir, &kust)?;
+    generate::add_hashes(&mut resources)?;
+    nameref::fix_references(&mut resources)?;
+    order::sort(
+        &mut resources,
+        options.reorder,
+        kust.sort_options.as_ref(),
+        dir,
+    )?;
+    Ok(resources)
+}
+
+/// Build and print like `kubectl kustomize`: documents joined by `---\n`.
+pub fn render(tree: &dyn FileTree, dir: &RelPath, options: &Options<'_>) -> Result<String, Error> {
+    let resources = build(tree, dir, options)?;
+    let mut out = String::new();
+    for (i, r) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&r.to_yaml());
+    }
+    Ok(out)
+}
+
+/// Where files come from: the caller's tree or one a fetcher returned.
+pub(crate) enum Source<'a> {
+    Local(&'a dyn FileTree),
+    Remote(Arc<dyn FileTree>),
+}
+
+impl Source<'_> {
+    fn tree(&self) -> &dyn FileTree {
+        match self {
+            Source::Local(t) => *t,
+            Source::Remote(t) => t.as_ref(),
+        }
+    }
+}
+
+struct Builder<'o, 'f> {
+    options: &'o Options<'f>,
+    stack: Vec<RelPath>,
+}
+
+/// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).
+pub(crate) fn display(p: &RelPath) -> String {
+    format!("/{}", p.as_str())
+}
+
+fn is_remote(entry: &str) -> bool {
+    entry.starts_with("https://")
+        || entry.starts_with("http://")
+        || entry.starts_with("git::")
+        || entry.starts_with("git@")
+        || entry.starts_with("ssh://")
+        || entry.starts_with("github.com/")
+        || entry.starts_with("gitlab.com/")
+        || entry.starts_with("bitbucket.org/")
+}
+
+/// Read a file that must sit in or below `root` (kustomize's `rootOnly`).
+pub(crate) fn read_in_root(
+    tree: &dyn FileTree,
+    root: &RelPath,
+    rel: &str,
+) -> Result<(RelPath, String), Error> {
+    let path = resolve(root, rel)?;
+    if !is_within(&path, root) {
+        return Err(Error::Security {
+            path: display(&path),
+            root: display(root),
+        });
+    }
+    let text = tree.read_to_string(&path).map_err(|source| Error::Read {
+        path: display(&path),
+        source,
+    })?;
+    Ok((path, text))
+}
+
+pub(crate) fn resolve(root: &RelPath, rel: &str) -> Result<RelPath, Error> {
+    root.join(rel).map_err(|_| Error::Security {
+        path: rel.to_owned(),
+        root: display(root),
+    })
+}
+
+fn is_within(path: &RelPath, root: &RelPath) -> bool {
+    root.is_root()
+        || path == root
+        || path
+            .as_str()
+            .strip_prefix(root.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Parse every document of a resource file into resources.
+pub(crate) fn resources_from_text(text: &str, origin: &str) -> Result<Vec<Resource>, Error> {
+    let docs = parse_documents(text, origin)?;
+    let mut out = Vec::new();
+    for doc in docs {
+        if doc.is_empty() {
+            continue;
+        }
+        let v = Value::from_node(&doc.root);
+        push_resource(v, origin, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn push_resource(v: Value, origin: &str, out: &mut Vec<Resource>) -> Result<(), Error> {
+    let Value::Map(m) = &v else {
+        return Err(Error::Resource {
+            file: origin.to_owned(),
+            message: "a document is not a mapping".into(),
+        });
+    };
+    if m.is_empty() {
+        return Ok(());
+    }
+    let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind.ends_with("List")
+        && let Some(Value::Seq(items)) = m.get("items")
+    {
+        for item in items.clone() {
+            push_resource(item, origin, out)?;
+        }
+        return Ok(());
+    }
+    if kind.is_empty() {
+        return Err(Error::Resource {
+            file: origin.to_owned(),
+            message: "missing kind in object".into(),
+        });
+    }
+    if v.str_at(&["metadata", "name"]).is_none_or(str::is_empty)
+        && v.str_at(&["metadata", "generateName"])
+            .is_none_or(str::is_empty)
+    {
+        return Err(Error::Resource {
+            file: origin.to_owned(),
+            message: format!("missing metadata.name in object of kind {kind}"),
+        });
+    }
+    let mut v = v;
+    // kustomize reads labels and annotations as string maps.
+    for field in ["labels", "annotations"] {
+        if let Some(Value::Map(m)) = v.get_path_mut(&["metadata", field]) {
+            for (_, val) in m.iter_mut() {
+                if let Some(text) = val.scalar_text() {
+                    *val = Value::Str(text);
+                }
+            }
+        }
+    }
+    out.push(Resource::new(v));
+    Ok(())
+}
+
+/// Append `more` to `into`, failing on an id that is already there.
+pub(crate) fn append_all(into: &mut Vec<Resource>, more: Vec<Resource>) -> Result<(), Error> {
+    let mut seen: HashSet<(String, String, String, String, String)> =
+        into.iter().map(key).collect();
+    for r in more {
+        if !seen.insert(key(&r)) {
+            return Err(Error::IdConflict {
+                id: r.cur_id().to_string(),
+            });
+        }
+        into.push(r);
+    }
+    Ok(())
+}
+
+fn key(r: &Resource) -> (String, String, String, String, String) {
+    let id = r.cur_id();
+    let ns = id.effective_namespace().to_owned();
+    (id.gvk.group, id.gvk.version, id.gvk.kind, id.name, ns)
+}
+
+impl Builder<'_, '_> {
+    fn load_kustomization(&self, src: &Source<'_>, dir: &RelPath) -> Result<Kustomization, Error> {
+        let tree = src.tree();
+        let mut found = Vec::new();
+        for name in FILE_NAMES {
+            let p = dir.join(name).map_err(|source| Error::Read {
+                path: display(dir),
+                source,
+            })?;
+            if matches!(tree.kind(&p), Ok(Some(EntryKind::File))) {
+                found.push(p);
+            }
+        }
+        let path = match found.len() {
+            0 => {
+                return Err(Error::NoKustomization { dir: display(dir) });
+            }
+            1 => found.remove(0),
+            _ => {
+                return Err(Error::Kustomization {
+                    file: display(dir),
+                    message: "found multiple kustomization files".into(),
+                });
+            }
+        };
+        let text = tree.read_to_string(&path).map_err(|source| Error::Read {
+            path: display(&path),
+            source,
+        })?;
+        let origin = display(&path);
+        let docs = parse_documents(&text, &origin)?;
+        let root = docs
+            .into_iter()
+            .find(|d| !d.is_empty())
+            .map(|d| Value::from_node(&d.root))
+            .unwrap_or(Value::Map(crate::value::Map::new()));
+        Kustomization::parse(&root, &origin)
+    }
+
+    /// Run one kustomization and return its resources.
+    fn accumulate_target(
+        &mut self,
+        src: &Source<'_>,
+        dir: &RelPath,
+        kust: &Kustomization,
+    ) -> Result<Vec<Resource>, Error> {
+        let mut ra = Vec::new();
+        self.run_kustomization(src, dir, kust, &mut ra)?;
+        Ok(ra)
+    }
+
+    fn run_kustomization(
+        &mut self,
+        src: &Source<'_>,
+        dir: &RelPath,
+        kust: &Kustomization,
+        ra: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        if self.stack.iter().any(|d| d == dir) {
+            return Err(Error::Cycle { dir: display(dir) });
+        }
+        self.stack.push(dir.clone());
+        let result = self.run_inner(src, dir, kust, ra);
+        self.stack.pop();
+        result
+    }
+
+    fn run_inner(
+        &mut self,
+        src: &Source<'_>,
+        dir: &RelPath,
+        kust: &Kustomization,
+        ra: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        for entry in &kust.resources {
+            self.accumulate_resource(src, dir, entry, ra)?;
+        }
+        generate::run_generators(src.tree(), dir, kust, ra)?;
+        for entry in &kust.components {
+            self.accumulate_component(src, dir, entry, ra)?;
+        }
+        patch::apply_strategic_merge_patches(src.tree(), dir, &kust.patches_strategic_merge, ra)?;
+        patch::apply_patches(src.tree(), dir, &kust.patches, ra)?;
+        transform::run(kust, ra)?;
+        patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
+        transform::run_late(kust, ra)?;
+        Ok(())
+    }
+
+    fn accumulate_resource(
+        &mut self,
+        src: &Source<'_>,
+        dir: &RelPath,
+        entry: &str,
+        ra: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        if is_remote(entry) {
+            return self.accumulate_remote(entry, ra, false);
+        }
+        let tree = src.tree();
+        let path = resolve(dir, entry)?;
+        match tree.kind(&path) {
+            Ok(Some(EntryKind::File)) => {
+                if !is_within(&path, dir) {
+                    return Err(Error::Security {
+                        path: display(&path),
+                        root: display(dir),
+                    });
+                }
+                let text = tree.read_to_string(&path).map_err(|source| Error::Read {
+                    path: display(&path),
+                    source,
+                })?;
+                let resources = resources_from_text(&text, &display(&path))?;
+                append_all(ra, resources)
+            }
+            Ok(Some(EntryKind::Dir)) => {
+                if is_within(dir, &path) {
+                    return Err(Error::Cycle {
+                        dir: display(&path),
+                    });
+                }
+                let kust = self.load_kustomization(src, &path)?;
+                if kust.kind == "Component" {
+                    return Err(Error::Kustomization {
+                        file: display(&path),
+                        message: format!(
+                            "expected kind != 'Component' for path '{}'",
+                            display(&path)
+                        ),
+                    });
+                }
+                let sub = self.accumulate_target(src, &path, &kust)?;
+                append_all(ra, sub)
+            }
+            _ => Err(Error::Missing {
+                path: display(&path),
+            }),
+        }
+    }
+
+    fn accumulate_component(
+        &mut self,
+        src: &Source<'_>,
+        dir: &RelPath,
+        entry: &str,
+        ra: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
+        if is_remote(entry) {
+            return self.accumulate_remote(entry, ra, true);
+        }
+        let path = resolve(dir, entry)?;
+        match src.tree().kind(&path) {
+            Ok(Some(EntryKind::Dir)) => {}
+            Ok(Some(EntryKind::File)) => {
+                return Err(Error::Kustomization {
+                    file: display(&path),
+                    message: "a component must be a directory".into(),
+                });
+            }
+            _ => {
+                return Err(Error::Missing {
+                    path: display(&path),
+                });
+            }
+        }
+        let kust = self.load_kustomization(src, &path)?;
+        if kust.kind != "Component" {
+            return Err(Error::Kustomization {
+                file: display(&path),
+                message: format!(
+                    "expected kind 'Component' for path '{}' but got '{}'",
+                    display(&path),
+                    if kust.kind.is_empty() {
+                        "Kustomization"
+                    } else {
+                        &kust.kind
+                    }
+                ),
+            });
+        }
+        self.run_kustomization(src, &path, &kust, ra)
+    }
+
+    fn accumulate_remote(
+        &mut self,
+        url: &str,
+        ra: &mut Vec<Resource>,
+        component: bool,
+    ) -> Result<(), Error> {
+        let Some(fetcher) = self.options.fetcher else {
+            return Err(Error::RemoteNeedsFetcher {
+                url: url.to_owned(),
+            });
+        };
+        let tree: Arc<dyn FileTree> = Arc::from(fetcher.fetch(url).map_err(|e| Error::Fetch {
+            url: url.to_owned(),
+            source: Arc::from(e),
+        })?);
+        let src = Source::Remote(tree);
+        let root = RelPath::root();
+        let saved = std::mem::take(&mut self.stack);
+        let result = (|| {
+            let kust = self.load_kustomization(&src, &root)?;
+            if component {
+                self.run_kustomization(&src, &root, &kust, ra)
+            } else {
+                let sub = self.accumulate_target(&src, &root, &kust)?;
+                append_all(ra, sub)
+            }
+        })();
+        self.stack = saved;
+        result
+    }
+}

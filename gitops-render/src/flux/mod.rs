@@ -1,0 +1,18 @@
+//! Flux kustomize-controller semantics around `kustomize build`.
+//!
+//! - [`envsubst`]: Flux's bash-style `${var}` expansion.
+//! - [`postbuild`]: `spec.postBuild` substitution on built objects.
+//! - [`build`]: generate/merge the kustomization, build, substitute,
+//!   `commonMetadata`.
+//! - [`plan`]: apply order and stages, inventory, prune set, diff.
+//! - [`Resources`]: the ConfigMaps/Secrets `substituteFrom` and HelmRelease
+//!   `valuesFrom` read, supplied by the caller.
+
+pub mod build;
+pub mod envsubst;
+pub mod plan;
+pub mod postbuild;
+pub mod resources;
+pub(crate) mod yaml_text;
+
+pub use resources::Resources;

@@ -1,0 +1,431 @@
+//! The kustomization file, decoded the way kustomize decodes it: field names
+//! match case-insensitively (Go `encoding/json`), unknown fields are errors.
+
+use crate::Error;
+use crate::value::{Map, Value};
+
+/// File names a kustomization may have, in kustomize's lookup order.
+pub(crate) const FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Fields we read but do not implement yet; using one is a typed error.
+const UNSUPPORTED: [&str; 14] = [
+    "vars",
+    "replacements",
+    "openapi",
+    "crds",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "helmGlobals",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "helmMetadata",
+    "inventory",
+    "replacementsFile",
+];
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selector {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    pub label_selector: String,
+    pub annotation_selector: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Patch {
+    pub path: String,
+    pub patch: String,
+    pub target: Option<Selector>,
+    pub allow_name_change: bool,
+    pub allow_kind_change: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Image {
+    pub name: String,
+    pub new_name: String,
+    pub new_tag: String,
+    pub digest: String,
+    pub tag_suffix: String,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Replica {
+    pub name: String,
+    pub count: Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FieldSpec {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub path: String,
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Label {
+    pub pairs: Vec<(String, String)>,
+    pub include_selectors: bool,
+    pub include_templates: bool,
+    pub fields: Vec<FieldSpec>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GeneratorOptions {
+    pub labels: Vec<(String, String)>,
+    pub annotations: Vec<(String, String)>,
+    pub disable_name_suffix_hash: Option<bool>,
+    pub immutable: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct GeneratorArgs {
+    pub name: String,
+    pub namespace: String,
+    pub behavior: String,
+    pub literals: Vec<String>,
+    pub files: Vec<String>,
+    pub envs: Vec<String>,
+    pub options: Option<GeneratorOptions>,
+    pub secret_type: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SortOptions {
+    pub order: String,
+    pub order_first: Option<Vec<String>>,
+    pub order_last: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Kustomization {
+    pub kind: String,
+    pub resources: Vec<String>,
+    pub components: Vec<String>,
+    pub name_prefix: String,
+    pub name_suffix: String,
+    pub namespace: String,
+    pub common_labels: Vec<(String, String)>,
+    pub labels: Vec<Label>,
+    pub common_annotations: Vec<(String, String)>,
+    pub images: Vec<Image>,
+    pub replicas: Vec<Replica>,
+    pub patches: Vec<Patch>,
+    pub patches_strategic_merge: Vec<String>,
+    pub patches_json6902: Vec<Patch>,
+    pub config_map_generator: Vec<GeneratorArgs>,
+    pub secret_generator: Vec<GeneratorArgs>,
+    pub generator_options: Option<GeneratorOptions>,
+    pub sort_options: Option<SortOptions>,
+}
+
+/// Reads the fields of one mapping, case-insensitively, and rejects the rest.
+struct Fields<'a> {
+    map: &'a Map,
+    used: Vec<bool>,
+    file: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn new(v: &'a Value, file: &'a str, what: &str) -> Result<Fields<'a>, Error> {
+        let map = v.as_map().ok_or_else(|| Error::Kustomization {
+            file: file.to_owned(),
+            message: format!("{what} must be a mapping"),
+        })?;
+        Ok(Fields {
+            map,
+            used: vec![false; map.len()],
+            file,
+        })
+    }
+
+    fn take(&mut self, name: &str) -> Option<&'a Value> {
+        let keys: Vec<&String> = self.map.keys().collect();
+        let idx = keys
+            .iter()
+            .position(|k| k.as_str() == name)
+            .or_else(|| keys.iter().position(|k| k.eq_ignore_ascii_case(name)))?;
+        self.used[idx] = true;
+        self.map.get(keys[idx]).filter(|v| !v.is_null())
+    }
+
+    fn err(&self, message: String) -> Error {
+        Error::Kustomization {
+            file: self.file.to_owned(),
+            message,
+        }
+    }
+
+    fn string(&mut self, name: &str) -> Result<String, Error> {
+        match self.take(name) {
+            None => Ok(String::new()),
+            Some(v) => v
+                .scalar_text()
+                .ok_or_else(|| self.err(format!("field {name:?} must be a string"))),
+        }
+    }
+
+    fn boolean(&mut self, name: &str) -> Result<Option<bool>, Error> {
+        match self.take(name) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.err(format!("field {name:?} must be a boolean"))),
+        }
+    }
+
+    fn strings(&mut self, name: &str) -> Result<Vec<String>, Error> {
+        match self.take(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Seq(items)) => items
+                .iter()
+                .map(|i| {
+                    i.scalar_text().ok_or_else(|| {
+                        self.err(format!("field {name:?} must be a list of strings"))
+                    })
+                })
+                .collect(),
+            Some(_) => Err(self.err(format!("field {name:?} must be a list of strings"))),
+        }
+    }
+
+    fn string_map(&mut self, name: &str) -> Result<Vec<(String, String)>, Error> {
+        match self.take(name) {
+            None => Ok(Vec::new()),
+            Some(Value::Map(m)) => Ok(m
+                .iter()
+                .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+                .collect()),
+            Some(_) => Err(self.err(format!("field {name:?} must be a mapping of strings"))),
+        }
+    }
+
+    fn list(&mut self, name: &str) -> Result<&'a [Value], Error> {
+        match self.take(name) {
+            None => Ok(&[]),
+            Some(Value::Seq(items)) => Ok(items),
+            Some(_) => Err(self.err(format!("field {name:?} must be a list"))),
+        }
+    }
+
+    fn finish(self, what: &str) -> Result<(), Error> {
+        for (i, k) in self.map.keys().enumerate() {
+            if !self.used[i] {
+                return Err(Error::Kustomization {
+                    file: self.file.to_owned(),
+                    message: format!("unknown field {k:?} in {what}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn selector(v: &Value, file: &str) -> Result<Selector, Error> {
+    let mut f = Fields::new(v, file, "target")?;
+    let s = Selector {
+        group: f.string("group")?,
+        version: f.string("version")?,
+        kind: f.string("kind")?,
+        name: f.string("name")?,
+        namespace: f.string("namespace")?,
+        label_selector: f.string("labelSelector")?,
+        annotation_selector: f.string("annotationSelector")?,
+    };
+    f.finish("target")?;
+    Ok(s)
+}
+
+fn patch(v: &Value, file: &str) -> Result<Patch, Error> {
+    let mut f = Fields::new(v, file, "patch")?;
+    let mut p = Patch {
+        path: f.string("path")?,
+        patch: f.string("patch")?,
+        target: f.take("target").map(|t| selector(t, file)).transpose()?,
+        ..Patch::default()
+    };
+    if let Some(o) = f.take("options") {
+        let mut of = Fields::new(o, file, "patch options")?;
+        p.allow_name_change = of.boolean("allowNameChange")?.unwrap_or(false);
+        p.allow_kind_change = of.boolean("allowKindChange")?.unwrap_or(false);
+        of.finish("patch options")?;
+    }
+    f.finish("patch")?;
+    Ok(p)
+}
+
+fn generator_options(v: &Value, file: &str) -> Result<GeneratorOptions, Error> {
+    let mut f = Fields::new(v, file, "generatorOptions")?;
+    let o = GeneratorOptions {
+        labels: f.string_map("labels")?,
+        annotations: f.string_map("annotations")?,
+        disable_name_suffix_hash: f.boolean("disableNameSuffixHash")?,
+        immutable: f.boolean("immutable")?,
+    };
+    f.finish("generatorOptions")?;
+    Ok(o)
+}
+
+fn generator(v: &Value, file: &str, secret: bool) -> Result<GeneratorArgs, Error> {
+    let what = if secret {
+        "secretGenerator"
+    } else {
+        "configMapGenerator"
+    };
+    let mut f = Fields::new(v, file, what)?;
+    let mut g = GeneratorArgs {
+        name: f.string("name")?,
+        namespace: f.string("namespace")?,
+        behavior: f.string("behavior")?,
+        literals: f.strings("literals")?,
+        files: f.strings("files")?,
+        envs: f.strings("envs")?,
+        ..GeneratorArgs::default()
+    };
+    let env = f.string("env")?;
+    if !env.is_empty() {
+        g.envs.push(env);
+    }
+    g.options = f
+        .take("options")
+        .map(|o| generator_options(o, file))
+        .transpose()?;
+    if secret {
+        g.secret_type = f.string("type")?;
+    }
+    f.finish(what)?;
+    Ok(g)
+}
+
+fn field_spec(v: &Value, file: &str) -> Result<FieldSpec, Error> {
+    let mut f = Fields::new(v, file, "fieldSpec")?;
+    let fs = FieldSpec {
+        group: f.string("group")?,
+        version: f.string("version")?,
+        kind: f.string("kind")?,
+        path: f.string("path")?,
+        create: f.boolean("create")?.unwrap_or(false),
+    };
+    f.finish("fieldSpec")?;
+    Ok(fs)
+}
+
+impl Kustomization {
+    pub(crate) fn parse(v: &Value, file: &str) -> Result<Kustomization, Error> {
+        let mut f = Fields::new(v, file, "kustomization")?;
+        for name in UNSUPPORTED {
+            if let Some(val) = f.take(name) {
+                let empty = match val {
+                    Value::Seq(s) => s.is_empty(),
+                    Value::Map(m) => m.is_empty(),
+                    _ => false,
+                };
+                if !empty {
+                    return Err(Error::Unsupported {
+                        file: file.to_owned(),
+                        field: name.to_owned(),
+                    });
+                }
+            }
+        }
+        if let Some(bm) = f.take("buildMetadata")
+            && bm.as_seq().is_some_and(|s| !s.is_empty())
+        {
+            return Err(Error::Unsupported {
+                file: file.to_owned(),
+                field: "buildMetadata".to_owned(),
+            });
+        }
+        f.take("apiVersion");
+        f.take("metadata");
+        let mut k = Kustomization {
+            kind: f.string("kind")?,
+            resources: f.strings("resources")?,
+            components: f.strings("components")?,
+            name_prefix: f.string("namePrefix")?,
+            name_suffix: f.string("nameSuffix")?,
+            namespace: f.string("namespace")?,
+            common_labels: f.string_map("commonLabels")?,
+            common_annotations: f.string_map("commonAnnotations")?,
+            patches_strategic_merge: f.strings("patchesStrategicMerge")?,
+            ..Kustomization::default()
+        };
+        k.resources.extend(f.strings("bases")?);
+        for l in f.list("labels")? {
+            let mut lf = Fields::new(l, file, "labels entry")?;
+            let label = Label {
+                pairs: lf.string_map("pairs")?,
+                include_selectors: lf.boolean("includeSelectors")?.unwrap_or(false),
+                include_templates: lf.boolean("includeTemplates")?.unwrap_or(false),
+                fields: lf
+                    .list("fields")?
+                    .iter()
+                    .map(|v| field_spec(v, file))
+                    .collect::<Result<_, _>>()?,
+            };
+            lf.finish("labels entry")?;
+            k.labels.push(label);
+        }
+        let mut images = f.list("images")?.to_vec();
+        images.extend(f.list("imageTags")?.iter().cloned());
+        for i in &images {
+            let mut fi = Fields::new(i, file, "images entry")?;
+            k.images.push(Image {
+                name: fi.string("name")?,
+                new_name: fi.string("newName")?,
+                new_tag: fi.string("newTag")?,
+                digest: fi.string("digest")?,
+                tag_suffix: fi.string("tagSuffix")?,
+            });
+            fi.finish("images entry")?;
+        }
+        for r in f.list("replicas")? {
+            let mut fr = Fields::new(r, file, "replicas entry")?;
+            k.replicas.push(Replica {
+                name: fr.string("name")?,
+                count: fr.take("count").cloned().unwrap_or(Value::Int(0)),
+            });
+            fr.finish("replicas entry")?;
+        }
+        for p in f.list("patches")? {
+            k.patches.push(patch(p, file)?);
+        }
+        for p in f.list("patchesJson6902")? {
+            k.patches_json6902.push(patch(p, file)?);
+        }
+        for g in f.list("configMapGenerator")? {
+            k.config_map_generator.push(generator(g, file, false)?);
+        }
+        for g in f.list("secretGenerator")? {
+            k.secret_generator.push(generator(g, file, true)?);
+        }
+        k.generator_options = f
+            .take("generatorOptions")
+            .map(|o| generator_options(o, file))
+            .transpose()?;
+        if let Some(so) = f.take("sortOptions") {
+            let mut sf = Fields::new(so, file, "sortOptions")?;
+            let mut opts = SortOptions {
+                order: sf.string("order")?,
+                ..SortOptions::default()
+            };
+            if let Some(lso) = sf.take("legacySortOptions") {
+                let mut lf = Fields::new(lso, file, "legacySortOptions")?;
+                opts.order_first = Some(lf.strings("orderFirst")?);
+                opts.order_last = Some(lf.strings("orderLast")?);
+                lf.finish("legacySortOptions")?;
+            }
+            sf.finish("sortOptions")?;
+            k.sort_options = Some(opts);
+        }
+        f.finish("kustomization")?;
+        Ok(k)
+    }
+}

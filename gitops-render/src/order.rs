@@ -1,0 +1,166 @@
+//! Output order: kustomize's legacy kind order or input (fifo) order.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use gitops_core::fs::RelPath;
+
+use crate::Error;
+use crate::build::{Reorder, display};
+use crate::kustomization::SortOptions;
+use crate::resource::{Gvk, Resource};
+
+const ORDER_FIRST: [&str; 22] = [
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+const ORDER_LAST: [&str; 2] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+fn gvk_sort_string(g: &Gvk) -> String {
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    format!(
+        "{}_{}_{}",
+        or(&g.group, "~G"),
+        or(&g.version, "~V"),
+        or(&g.kind, "~K")
+    )
+}
+
+fn gvk_string(g: &Gvk) -> String {
+    let or = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    format!(
+        "{}.{}.{}",
+        or(&g.kind, "[noKind]"),
+        or(&g.version, "[noVer]"),
+        or(&g.group, "[noGrp]")
+    )
+}
+
+/// Sort `ra` in place for output.
+pub(crate) fn sort(
+    ra: &mut [Resource],
+    reorder: Reorder,
+    options: Option<&SortOptions>,
+    dir: &RelPath,
+) -> Result<(), Error> {
+    let (first, last): (Vec<String>, Vec<String>) = match options {
+        Some(o) => match o.order.as_str() {
+            "fifo" => {
+                if o.order_first.is_some() || o.order_last.is_some() {
+                    return Err(Error::Kustomization {
+                        file: display(dir),
+                        message: "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'".into(),
+                    });
+                }
+                return Ok(());
+            }
+            "legacy" => match (&o.order_first, &o.order_last) {
+                (None, None) => (
+                    ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                    ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+                ),
+                (f, l) => (f.clone().unwrap_or_default(), l.clone().unwrap_or_default()),
+            },
+            _ => {
+                return Err(Error::Kustomization {
+                    file: display(dir),
+                    message: "the field 'sortOptions.order' must be one of [fifo, legacy]".into(),
+                });
+            }
+        },
+        None => match reorder {
+            Reorder::None => return Ok(()),
+            Reorder::Legacy => (
+                ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+            ),
+        },
+    };
+    let mut type_orders: HashMap<String, i64> = HashMap::new();
+    let n = first.len() as i64;
+    for (i, k) in first.iter().enumerate() {
+        type_orders.insert(k.clone(), -n + i as i64);
+    }
+    for (i, k) in last.iter().enumerate() {
+        type_orders.insert(k.clone(), 1 + i as i64);
+    }
+    // Precompute sort keys once per resource (linear), then sort.
+    let keys: Vec<(i64, Gvk, String, String)> = ra
+        .iter()
+        .map(|r| {
+            let id = r.cur_id();
+            let order = type_orders.get(&id.gvk.kind).copied().unwrap_or(0);
+            let ns = if id.namespace.is_empty() {
+                "~X".to_owned()
+            } else {
+                id.namespace.clone()
+            };
+            let nm = if id.name.is_empty() {
+                "~N".to_owned()
+            } else {
+                id.name.clone()
+            };
+            let id_str = format!("{}|{ns}|{nm}", gvk_string(&id.gvk));
+            (order, id.gvk.clone(), gvk_sort_string(&id.gvk), id_str)
+        })
+        .collect();
+    let mut idx: Vec<usize> = (0..ra.len()).collect();
+    idx.sort_by(|&a, &b| {
+        let (oa, ga, sa, ia) = &keys[a];
+        let (ob, gb, sb, ib) = &keys[b];
+        if ga != gb {
+            if oa != ob {
+                return oa.cmp(ob);
+            }
+            if ga.kind == "Namespace"
+                && gb.kind == "Namespace"
+                && (ga.group.is_empty() || gb.group.is_empty())
+            {
+                return sb.cmp(sa);
+            }
+            return sa.cmp(sb);
+        }
+        ia.cmp(ib).then(Ordering::Equal)
+    });
+    let sorted: Vec<Resource> = idx.iter().map(|&i| ra[i].clone()).collect();
+    for (slot, r) in ra.iter_mut().zip(sorted) {
+        *slot = r;
+    }
+    Ok(())
+}

@@ -1,0 +1,306 @@
+//! Resources and their build bookkeeping (ids, previous names, prefixes).
+
+use std::fmt;
+
+use crate::value::{Map, Value};
+
+/// kustomize's stand-in namespace for cluster-scoped objects.
+pub(crate) const NOT_NAMESPACEABLE: &str = "_non_namespaceable_";
+
+/// Group, version and kind.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Gvk {
+    /// API group (`""` for the core group).
+    pub group: String,
+    /// API version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+}
+
+impl Gvk {
+    /// Split an `apiVersion` and pair it with `kind`.
+    pub fn new(api_version: &str, kind: &str) -> Gvk {
+        let (group, version) = match api_version.rsplit_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        Gvk {
+            group: group.to_owned(),
+            version: version.to_owned(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    /// True when every non-empty field of `selector` equals ours.
+    pub fn is_selected(&self, selector: &Gvk) -> bool {
+        (selector.group.is_empty() || selector.group == self.group)
+            && (selector.version.is_empty() || selector.version == self.version)
+            && (selector.kind.is_empty() || selector.kind == self.kind)
+    }
+
+    /// True for kinds that live outside namespaces (Kubernetes v1.21 API).
+    pub fn is_cluster_scoped(&self) -> bool {
+        let groups: &[&str] = match self.kind.as_str() {
+            "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus" => &[""],
+            "ClusterRole" | "ClusterRoleBinding" => &["rbac.authorization.k8s.io"],
+            "CustomResourceDefinition" => &["apiextensions.k8s.io"],
+            "APIService" => &["apiregistration.k8s.io"],
+            "StorageClass" | "CSIDriver" | "CSINode" | "VolumeAttachment" => &["storage.k8s.io"],
+            "PriorityClass" => &["scheduling.k8s.io"],
+            "PodSecurityPolicy" => &["policy", "extensions"],
+            "MutatingWebhookConfiguration"
+            | "ValidatingWebhookConfiguration"
+            | "ValidatingAdmissionPolicy"
+            | "ValidatingAdmissionPolicyBinding" => &["admissionregistration.k8s.io"],
+            "IngressClass" => &["networking.k8s.io"],
+            "RuntimeClass" => &["node.k8s.io"],
+            "CertificateSigningRequest" => &["certificates.k8s.io"],
+            "FlowSchema" | "PriorityLevelConfiguration" => &["flowcontrol.apiserver.k8s.io"],
+            "TokenReview" => &["authentication.k8s.io"],
+            "SelfSubjectAccessReview" | "SelfSubjectRulesReview" | "SubjectAccessReview" => {
+                &["authorization.k8s.io"]
+            }
+            _ => return false,
+        };
+        groups.contains(&self.group.as_str())
+    }
+}
+
+/// A resource id: gvk, name and namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ResId {
+    /// Group, version, kind.
+    pub gvk: Gvk,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace` (`""` when unset).
+    pub namespace: String,
+}
+
+impl ResId {
+    /// The namespace kustomize compares with: `default` for unset, a
+    /// placeholder for cluster-scoped kinds.
+    pub fn effective_namespace(&self) -> &str {
+        if self.gvk.is_cluster_scoped() {
+            NOT_NAMESPACEABLE
+        } else if self.namespace.is_empty() || self.namespace == "default" {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// kustomize's `ResId.Equals`.
+    pub fn equals(&self, o: &ResId) -> bool {
+        self.gvk == o.gvk
+            && self.name == o.name
+            && self.effective_namespace() == o.effective_namespace()
+    }
+}
+
+impl fmt::Display for ResId {
+    /// kustomize's form: `Kind.version.group/name.namespace`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or = |s: &str, d: &'static str| {
+            if s.is_empty() {
+                d.to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        write!(
+            f,
+            "{}.{}.{}/{}.{}",
+            or(&self.gvk.kind, "[noKind]"),
+            or(&self.gvk.version, "[noVer]"),
+            or(&self.gvk.group, "[noGrp]"),
+            or(&self.name, "[noName]"),
+            or(&self.namespace, "[noNs]")
+        )
+    }
+}
+
+/// What a generated resource does to an existing one with the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Behavior {
+    /// Must not exist yet.
+    #[default]
+    Create,
+    /// Merge data into the existing one.
+    Merge,
+    /// Replace the existing one.
+    Replace,
+}
+
+/// One previous identity (kustomize's previousNames/Kinds/Namespaces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PrevId {
+    pub kind: String,
+    pub name: String,
+    /// Effective namespace at the time.
+    pub namespace: String,
+}
+
+/// A resource being built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub(crate) value: Value,
+    pub(crate) prev: Vec<PrevId>,
+    pub(crate) prefixes: Vec<String>,
+    pub(crate) suffixes: Vec<String>,
+    pub(crate) needs_hash: bool,
+    pub(crate) behavior: Behavior,
+    pub(crate) generated: bool,
+}
+
+impl Resource {
+    pub(crate) fn new(value: Value) -> Resource {
+        Resource {
+            value,
+            prev: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            needs_hash: false,
+            behavior: Behavior::Create,
+            generated: false,
+        }
+    }
+
+    /// The object.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The object as YAML, exactly as `kubectl kustomize` prints it.
+    pub fn to_yaml(&self) -> String {
+        crate::emit::to_yaml(&self.value)
+    }
+
+    /// `apiVersion`.
+    pub fn api_version(&self) -> &str {
+        self.value.str_at(&["apiVersion"]).unwrap_or("")
+    }
+
+    /// `kind`.
+    pub fn kind(&self) -> &str {
+        self.value.str_at(&["kind"]).unwrap_or("")
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> &str {
+        self.value.str_at(&["metadata", "name"]).unwrap_or("")
+    }
+
+    /// `metadata.namespace`.
+    pub fn namespace(&self) -> &str {
+        self.value.str_at(&["metadata", "namespace"]).unwrap_or("")
+    }
+
+    /// Group, version, kind.
+    pub fn gvk(&self) -> Gvk {
+        Gvk::new(self.api_version(), self.kind())
+    }
+
+    /// The current id.
+    pub fn cur_id(&self) -> ResId {
+        ResId {
+            gvk: self.gvk(),
+            name: self.name().to_owned(),
+            namespace: self.namespace().to_owned(),
+        }
+    }
+
+    /// Previous ids, oldest first (with the current group and version).
+    pub(crate) fn prev_ids(&self) -> Vec<ResId> {
+        let gvk = self.gvk();
+        self.prev
+            .iter()
+            .map(|p| ResId {
+                gvk: Gvk {
+                    kind: p.kind.clone(),
+                    ..gvk.clone()
+                },
+                name: p.name.clone(),
+                namespace: p.namespace.clone(),
+            })
+            .collect()
+    }
+
+    /// The original id: the first previous one, or the current one.
+    pub(crate) fn org_id(&self) -> ResId {
+        self.prev_ids()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.cur_id())
+    }
+
+    pub(crate) fn store_previous_id(&mut self) {
+        let id = self.cur_id();
+        self.prev.push(PrevId {
+            kind: id.gvk.kind.clone(),
+            name: id.name.clone(),
+            namespace: id.effective_namespace().to_owned(),
+        });
+    }
+
+    /// True when any previous id or the current one equals `id`.
+    pub(crate) fn matches_any_id(&self, id: &ResId) -> bool {
+        self.cur_id().equals(id) || self.prev_ids().iter().any(|p| p.equals(id))
+    }
+
+    pub(crate) fn metadata_mut(&mut self) -> &mut Map {
+        let root = match &mut self.value {
+            Value::Map(m) => m,
+            other => {
+                *other = Value::Map(Map::new());
+                match other {
+                    Value::Map(m) => m,
+                    _ => unreachable!("just set to a map"),
+                }
+            }
+        };
+        let md = root.entry_or_insert_with("metadata", || Value::Map(Map::new()));
+        if !matches!(md, Value::Map(_)) {
+            *md = Value::Map(Map::new());
+        }
+        match md {
+            Value::Map(m) => m,
+            _ => unreachable!("just set to a map"),
+        }
+    }
+
+    pub(crate) fn set_name(&mut self, name: &str) {
+        self.metadata_mut()
+            .insert("name", Value::Str(name.to_owned()));
+    }
+
+    pub(crate) fn set_namespace(&mut self, ns: &str) {
+        if ns.is_empty() {
+            self.metadata_mut().remove("namespace");
+        } else {
+            self.metadata_mut()
+                .insert("namespace", Value::Str(ns.to_owned()));
+        }
+    }
+
+    /// Labels as string pairs.
+    pub(crate) fn labels(&self) -> Vec<(String, String)> {
+        string_pairs(self.value.get_path(&["metadata", "labels"]))
+    }
+
+    /// Annotations as string pairs.
+    pub(crate) fn annotations(&self) -> Vec<(String, String)> {
+        string_pairs(self.value.get_path(&["metadata", "annotations"]))
+    }
+}
+
+fn string_pairs(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

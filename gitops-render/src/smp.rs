@@ -1,0 +1,334 @@
+//! Strategic merge patch with kustomize's (kyaml `merge2`) semantics.
+//!
+//! Maps merge field by field (`null` deletes), lists with a `merge` patch
+//! strategy in the schema merge element by element on their merge keys (new
+//! and patched elements first, as kustomize prepends), other lists are
+//! replaced. `$patch: delete|replace|merge` directives work on maps and lists.
+
+use crate::Error;
+use crate::resource::Gvk;
+use crate::schema::Schema;
+use crate::value::{Map, Value};
+
+const DIRECTIVE: &str = "$patch";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Directive {
+    Merge,
+    Replace,
+    Delete,
+}
+
+fn err(message: String) -> Error {
+    Error::Patch { message }
+}
+
+/// Merge `patch` into `dest`; `None` means the result was deleted.
+pub(crate) fn merge(
+    dest: Option<Value>,
+    patch: Option<&Value>,
+    schema: Option<Schema>,
+) -> Result<Option<Value>, Error> {
+    let dest = dest.filter(|d| !d.is_null());
+    let Some(patch) = patch else {
+        return Ok(dest);
+    };
+    let schema = schema.or_else(|| {
+        let probe = dest.as_ref().unwrap_or(patch);
+        let av = probe.str_at(&["apiVersion"])?;
+        let kind = probe.str_at(&["kind"])?;
+        Schema::for_gvk(&Gvk::new(av, kind))
+    });
+    let kind_of = |v: &Value| match v {
+        Value::Map(_) => 1,
+        Value::Seq(_) => 2,
+        Value::Null => 0,
+        _ => 3,
+    };
+    let k = dest.as_ref().map_or(0, kind_of);
+    let k = if k == 0 { kind_of(patch) } else { k };
+    if !patch.is_null() && kind_of(patch) != k {
+        return Err(err(format!(
+            "wrong node kind: cannot merge {} into {}",
+            kind_name(kind_of(patch)),
+            kind_name(k)
+        )));
+    }
+    match k {
+        2 => merge_list(dest, patch, schema),
+        3 => Ok(if patch.is_null() {
+            None
+        } else {
+            Some(patch.clone())
+        }),
+        _ => merge_map(dest, patch, schema),
+    }
+}
+
+fn kind_name(k: u8) -> &'static str {
+    match k {
+        1 => "a mapping",
+        2 => "a sequence",
+        _ => "a scalar",
+    }
+}
+
+fn map_directive(patch: &Map) -> Result<Directive, Error> {
+    match patch.get(DIRECTIVE) {
+        None => Ok(Directive::Merge),
+        Some(v) => match v.scalar_text().as_deref() {
+            Some("delete") => Ok(Directive::Delete),
+            Some("replace") => Ok(Directive::Replace),
+            Some("merge") => Ok(Directive::Merge),
+            other => Err(err(format!(
+                "unknown patch strategy '{}'",
+                other.unwrap_or_default()
+            ))),
+        },
+    }
+}
+
+fn without_directive(m: &Map) -> Map {
+    let mut m = m.clone();
+    m.remove(DIRECTIVE);
+    m
+}
+
+fn merge_map(
+    dest: Option<Value>,
+    patch: &Value,
+    schema: Option<Schema>,
+) -> Result<Option<Value>, Error> {
+    let Value::Map(pm) = patch else {
+        // A null patch: delete.
+        return Ok(None);
+    };
+    let directive = map_directive(pm)?;
+    let pm = without_directive(pm);
+    let base = match dest {
+        None => {
+            if directive == Directive::Delete {
+                return Ok(None);
+            }
+            pm.clone()
+        }
+        Some(Value::Map(dm)) => match directive {
+            Directive::Delete => return Ok(None),
+            Directive::Replace => pm.clone(),
+            Directive::Merge => dm,
+        },
+        Some(other) => return Ok(Some(other)),
+    };
+    let mut out = base;
+    let mut keys: Vec<String> = out.keys().cloned().collect();
+    for k in pm.keys() {
+        if !out.contains_key(k) {
+            keys.push(k.clone());
+        }
+    }
+    keys.sort();
+    for key in keys {
+        let Some(pv) = pm.get(&key) else {
+            continue;
+        };
+        let sub = schema.and_then(|s| s.field(&key));
+        let dv = out.get(&key).cloned();
+        match merge(dv, Some(pv), sub)? {
+            Some(v) => out.insert(key, v),
+            None => {
+                out.remove(&key);
+            }
+        }
+    }
+    Ok(Some(Value::Map(out)))
+}
+
+fn list_directive(patch: &mut Vec<Value>) -> Result<Directive, Error> {
+    let pos = patch.iter().position(|e| {
+        e.as_map()
+            .is_some_and(|m| m.contains_key(DIRECTIVE) && m.len() == 1)
+    });
+    let Some(pos) = pos else {
+        return Ok(Directive::Merge);
+    };
+    let d = match patch[pos]
+        .get(DIRECTIVE)
+        .and_then(Value::scalar_text)
+        .as_deref()
+    {
+        Some("delete") => Directive::Delete,
+        Some("replace") => Directive::Replace,
+        Some("merge") => Directive::Merge,
+        other => {
+            return Err(err(format!(
+                "unknown patch strategy '{}'",
+                other.unwrap_or_default()
+            )));
+        }
+    };
+    patch.remove(pos);
+    Ok(d)
+}
+
+fn key_tuple(v: &Value, keys: &[&str]) -> Option<Vec<String>> {
+    let m = v.as_map()?;
+    Some(
+        keys.iter()
+            .map(|k| m.get(k).and_then(Value::scalar_text).unwrap_or_default())
+            .collect(),
+    )
+}
+
+fn tuples_match(a: &[String], b: &[String]) -> bool {
+    let mut common = false;
+    for (x, y) in a.iter().zip(b) {
+        if x == y {
+            common = true;
+        } else if !x.is_empty() && !y.is_empty() {
+            return false;
+        }
+    }
+    common
+}
+
+fn merge_list(
+    dest: Option<Value>,
+    patch: &Value,
+    schema: Option<Schema>,
+) -> Result<Option<Value>, Error> {
+    let (strategy, keys) = schema.map_or(("", &[][..]), Schema::strategy_and_keys);
+    let associative = strategy.split(',').any(|s| s == "merge");
+    let Value::Seq(pitems) = patch else {
+        return Ok(None);
+    };
+    if !associative {
+        return Ok(Some(patch.clone()));
+    }
+    let mut pitems = pitems.clone();
+    let directive = list_directive(&mut pitems)?;
+    let ditems: Vec<Value> = match (dest, directive) {
+        (_, Directive::Delete) => return Ok(None),
+        (None, _) | (_, Directive::Replace) => pitems.clone(),
+        (Some(Value::Seq(d)), Directive::Merge) => d,
+        (Some(other), _) => return Ok(Some(other)),
+    };
+    let items_schema = schema.and_then(Schema::items);
+    if keys.is_empty() {
+        // A list of scalars: union, patch values first.
+        let mut out: Vec<Value> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for v in pitems.iter().chain(ditems.iter()) {
+            let t = v.scalar_text().unwrap_or_default();
+            if seen.contains(&t) {
+                continue;
+            }
+            seen.push(t);
+            out.push(v.clone());
+        }
+        return Ok(Some(Value::Seq(out)));
+    }
+    // Which keys are in use at all.
+    let used: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| {
+            pitems.iter().chain(ditems.iter()).any(|e| {
+                e.get(k)
+                    .and_then(Value::scalar_text)
+                    .is_some_and(|s| !s.is_empty())
+            })
+        })
+        .collect();
+    let keys: Vec<&str> = if used.is_empty() { keys.to_vec() } else { used };
+    let mut tuples: Vec<Vec<String>> = Vec::new();
+    for e in pitems.iter().chain(ditems.iter()) {
+        let Some(t) = key_tuple(e, &keys) else {
+            continue;
+        };
+        if let Some(existing) = tuples.iter_mut().find(|x| tuples_match(x, &t)) {
+            for (a, b) in existing.iter_mut().zip(&t) {
+                if a.is_empty() {
+                    a.clone_from(b);
+                }
+            }
+            continue;
+        }
+        tuples.push(t);
+    }
+    let find = |items: &[Value], t: &[String]| -> Option<Value> {
+        items
+            .iter()
+            .find(|e| key_tuple(e, &keys).is_some_and(|et| tuples_match(&et, t)))
+            .cloned()
+    };
+    let mut out: Vec<Value> = Vec::new();
+    for t in &tuples {
+        let d = find(&ditems, t);
+        let p = find(&pitems, t);
+        let merged = merge(d, p.as_ref(), items_schema)?;
+        match merged {
+            None => {}
+            Some(Value::Map(m)) if m.is_empty() => {}
+            Some(mut v) => {
+                if let Value::Map(m) = &mut v {
+                    for (k, val) in keys.iter().zip(t) {
+                        if !m.contains_key(k) && !val.is_empty() {
+                            m.insert(*k, crate::value::resolve_plain_v3(val));
+                        }
+                    }
+                }
+                out.push(v);
+            }
+        }
+    }
+    // Elements without any key value cannot be matched; keep them at the end.
+    for e in &ditems {
+        if key_tuple(e, &keys).is_none() {
+            out.push(e.clone());
+        }
+    }
+    Ok(Some(Value::Seq(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitops_core::yaml::parse_documents;
+
+    fn v(src: &str) -> Value {
+        Value::from_node(&parse_documents(src, "t").unwrap()[0].root)
+    }
+
+    #[test]
+    fn containers_merge_by_name_and_null_deletes() {
+        let dest = v(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: 1\n  template:\n    spec:\n      containers:\n      - name: a\n        image: x\n      - name: b\n        image: y\n",
+        );
+        let patch = v(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: null\n  template:\n    spec:\n      containers:\n      - name: b\n        image: z\n",
+        );
+        let out = merge(Some(dest), Some(&patch), None).unwrap().unwrap();
+        assert!(out.get_path(&["spec", "replicas"]).is_none());
+        let c = out
+            .get_path(&["spec", "template", "spec", "containers"])
+            .unwrap()
+            .as_seq()
+            .unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].str_at(&["image"]), Some("z"));
+    }
+
+    #[test]
+    fn delete_directive_removes_element() {
+        let dest = v("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n  - name: b\n");
+        let patch =
+            v("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    $patch: delete\n");
+        let out = merge(Some(dest), Some(&patch), None).unwrap().unwrap();
+        let c = out
+            .get_path(&["spec", "containers"])
+            .unwrap()
+            .as_seq()
+            .unwrap();
+        assert_eq!(c.len(), 1);
+    }
+}

@@ -1,0 +1,524 @@
+//! The typed document model resources are rendered through.
+//!
+//! kustomize prints a resource by encoding it to JSON and re-reading that JSON
+//! with Go's yaml.v2, so only the *typed* value of every scalar survives: the
+//! source style, comments and key order are lost. [`Value`] is exactly that
+//! typed view. Scalars are typed from YAML the way Go's yaml.v3 does it
+//! (kustomize's reader), see [`Value::from_node`].
+
+use gitops_core::yaml::{Node, NodeKind, Scalar, ScalarStyle};
+
+/// A typed YAML/JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `null`.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float that is not an integer (integral floats become [`Value::Int`] on output).
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Value>),
+    /// A mapping with string keys, in insertion order.
+    Map(Map),
+}
+
+/// A mapping with string keys, kept in insertion order (output sorts them).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map {
+    entries: Vec<(String, Value)>,
+}
+
+impl Map {
+    /// An empty mapping.
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The value under `key`, mutably.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Set `key` (replacing in place, or appending).
+    pub fn insert(&mut self, key: impl Into<String>, value: Value) {
+        let key = key.into();
+        match self.get_mut(&key) {
+            Some(slot) => *slot = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// Remove `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.entries.iter().position(|(k, _)| k == key)?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// True when `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The value under `key`, inserting `make()` first when absent.
+    pub fn entry_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> Value) -> &mut Value {
+        let i = match self.entries.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None => {
+                self.entries.push((key.to_owned(), make()));
+                self.entries.len() - 1
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    /// Entries in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Entries in insertion order, values mutable.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
+    /// Keys in insertion order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Keep only the entries for which `f` holds.
+    pub fn retain(&mut self, mut f: impl FnMut(&str, &mut Value) -> bool) {
+        self.entries.retain_mut(|(k, v)| f(k, v));
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<T: IntoIterator<Item = (String, Value)>>(iter: T) -> Self {
+        let mut m = Map::new();
+        for (k, v) in iter {
+            m.insert(k, v);
+        }
+        m
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl Value {
+    /// Convert a parsed YAML node, typing plain scalars like Go's yaml.v3
+    /// (kustomize's reader) and applying `<<` merge keys.
+    pub fn from_node(node: &Node) -> Value {
+        match &node.kind {
+            NodeKind::Scalar(s) => scalar_value(s),
+            NodeKind::Seq(items) => Value::Seq(items.iter().map(Value::from_node).collect()),
+            NodeKind::Map(entries) => {
+                let mut map = Map::new();
+                let mut merges = Vec::new();
+                for (k, v) in entries {
+                    let key = match &k.kind {
+                        NodeKind::Scalar(s) => s.value.clone(),
+                        _ => continue,
+                    };
+                    if key == "<<" && k.as_scalar().is_some_and(|s| s.style == ScalarStyle::Plain) {
+                        merges.push(v);
+                        continue;
+                    }
+                    map.insert(key, Value::from_node(v));
+                }
+                for m in merges {
+                    let sources: Vec<&Node> = match &m.kind {
+                        NodeKind::Seq(items) => items.iter().collect(),
+                        _ => vec![m],
+                    };
+                    for src in sources {
+                        if let Value::Map(sm) = Value::from_node(src) {
+                            for (k, v) in sm {
+                                if !map.contains_key(&k) {
+                                    map.insert(k, v);
+                                }
+                            }
+                        }
+                    }
+                }
+                Value::Map(map)
+            }
+        }
+    }
+
+    /// The string, when this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The mapping, when this is one.
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The mapping, mutably.
+    pub fn as_map_mut(&mut self) -> Option<&mut Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The sequence, when this is one.
+    pub fn as_seq(&self) -> Option<&Vec<Value>> {
+        match self {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The sequence, mutably.
+    pub fn as_seq_mut(&mut self) -> Option<&mut Vec<Value>> {
+        match self {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Look a key up when this is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map()?.get(key)
+    }
+
+    /// Follow a path of mapping keys.
+    pub fn get_path(&self, path: &[&str]) -> Option<&Value> {
+        path.iter().try_fold(self, |v, k| v.get(k))
+    }
+
+    /// Follow a path of mapping keys, mutably.
+    pub fn get_path_mut(&mut self, path: &[&str]) -> Option<&mut Value> {
+        let mut cur = self;
+        for k in path {
+            cur = cur.as_map_mut()?.get_mut(k)?;
+        }
+        Some(cur)
+    }
+
+    /// The string at a path of mapping keys.
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        self.get_path(path)?.as_str()
+    }
+
+    /// True for [`Value::Null`].
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The scalar as text the way kustomize reads a node's value
+    /// (`yaml.Node.Value`): strings as is, numbers and booleans as written.
+    pub fn scalar_text(&self) -> Option<String> {
+        match self {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(crate::emit::format_float(*f)),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    /// Encode as JSON text the way Go's `encoding/json` does (map keys sorted
+    /// byte-wise, `<`, `>` and `&` escaped).
+    pub fn to_go_json(&self) -> String {
+        let mut out = String::new();
+        write_go_json(self, &mut out);
+        out
+    }
+}
+
+fn write_go_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&crate::emit::format_float_json(*f)),
+        Value::Str(s) => go_json_string(s, out),
+        Value::Seq(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_go_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                go_json_string(k, out);
+                out.push(':');
+                if let Some(v) = m.get(k) {
+                    write_go_json(v, out);
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Write `s` as a Go `encoding/json` string literal.
+pub(crate) fn go_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn scalar_value(s: &Scalar) -> Value {
+    if let Some(tag) = &s.tag {
+        let short = tag.strip_prefix("tag:yaml.org,2002:").unwrap_or(tag);
+        match short {
+            "str" | "binary" | "timestamp" => return Value::Str(s.value.clone()),
+            "null" => return Value::Null,
+            "bool" | "int" | "float" => {
+                let v = resolve_plain_v3(&s.value);
+                if !matches!(v, Value::Str(_) | Value::Null) {
+                    return v;
+                }
+                return Value::Str(s.value.clone());
+            }
+            _ => return Value::Str(s.value.clone()),
+        }
+    }
+    if s.style != ScalarStyle::Plain {
+        return Value::Str(s.value.clone());
+    }
+    resolve_plain_v3(&s.value)
+}
+
+/// Type a plain scalar the way Go's yaml.v3 does when decoding into `interface{}`.
+pub(crate) fn resolve_plain_v3(v: &str) -> Value {
+    match v {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        _ => {}
+    }
+    let first = v.as_bytes()[0];
+    match first {
+        b'.' => {
+            if let Some(f) = go_parse_float(v) {
+                return float_value(f);
+            }
+        }
+        b'+' | b'-' | b'0'..=b'9' => {
+            // yaml.v3 keeps timestamps as strings when decoding into interface{}.
+            let plain = v.replace('_', "");
+            if let Some(i) = go_parse_int(&plain) {
+                return Value::Int(i);
+            }
+            if is_yaml_style_float(&plain)
+                && let Some(f) = go_parse_float(&plain)
+            {
+                return float_value(f);
+            }
+            if let Some(b) = plain.strip_prefix("0b")
+                && let Ok(i) = i64::from_str_radix(b, 2)
+            {
+                return Value::Int(i);
+            }
+            if let Some(b) = plain.strip_prefix("-0b")
+                && let Ok(i) = i64::from_str_radix(b, 2)
+            {
+                return Value::Int(-i);
+            }
+            if let Some(o) = plain.strip_prefix("0o")
+                && let Ok(i) = i64::from_str_radix(o, 8)
+            {
+                return Value::Int(i);
+            }
+        }
+        _ => {}
+    }
+    Value::Str(v.to_owned())
+}
+
+fn float_value(f: f64) -> Value {
+    Value::Float(f)
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`.
+pub(crate) fn go_parse_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if let Some(h) = body.strip_prefix("0x").or(body.strip_prefix("0X")) {
+        (16, h)
+    } else if let Some(o) = body.strip_prefix("0o").or(body.strip_prefix("0O")) {
+        (8, o)
+    } else if let Some(b) = body.strip_prefix("0b").or(body.strip_prefix("0B")) {
+        (2, b)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let mag = u128::from_str_radix(digits, radix).ok()?;
+    let val = if neg { -(mag as i128) } else { mag as i128 };
+    i64::try_from(val).ok()
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+pub(crate) fn is_yaml_style_float(v: &str) -> bool {
+    let b = v.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'-' | b'+')));
+    let start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let int_digits = i - start;
+    if int_digits == 0 {
+        if i >= b.len() || b[i] != b'.' {
+            return false;
+        }
+        i += 1;
+        let s = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == s {
+            return false;
+        }
+    } else if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'-' || b[i] == b'+') {
+            i += 1;
+        }
+        let s = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == s {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for decimal input.
+pub(crate) fn go_parse_float(s: &str) -> Option<f64> {
+    let lower = s.to_ascii_lowercase();
+    let t = lower.trim_start_matches(['+', '-']);
+    if matches!(t, "inf" | "infinity" | "nan") {
+        return None;
+    }
+    if !s
+        .bytes()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
+        return None;
+    }
+    s.parse::<f64>().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitops_core::yaml::parse_documents;
+
+    fn v(src: &str) -> Value {
+        Value::from_node(&parse_documents(src, "t").unwrap()[0].root)
+    }
+
+    #[test]
+    fn typing_follows_yaml_v3() {
+        let doc = v("a: 010\nb: yes\nc: 1_000\nd: '1'\ne: 0x1F\nf: 1.5\ng: ~\nh: !!str 3\n");
+        assert_eq!(doc.get("a"), Some(&Value::Int(8)));
+        assert_eq!(doc.get("b"), Some(&Value::Str("yes".into())));
+        assert_eq!(doc.get("c"), Some(&Value::Int(1000)));
+        assert_eq!(doc.get("d"), Some(&Value::Str("1".into())));
+        assert_eq!(doc.get("e"), Some(&Value::Int(31)));
+        assert_eq!(doc.get("f"), Some(&Value::Float(1.5)));
+        assert_eq!(doc.get("g"), Some(&Value::Null));
+        assert_eq!(doc.get("h"), Some(&Value::Str("3".into())));
+    }
+
+    #[test]
+    fn merge_keys_apply() {
+        let doc = v("base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n");
+        assert_eq!(doc.get_path(&["d", "x"]), Some(&Value::Int(1)));
+        assert_eq!(doc.get_path(&["d", "y"]), Some(&Value::Int(3)));
+    }
+
+    #[test]
+    fn go_json_sorts_and_escapes() {
+        let doc = v("b: '<x>'\na: [1, true, null]\n");
+        assert_eq!(
+            doc.to_go_json(),
+            r#"{"a":[1,true,null],"b":"\u003cx\u003e"}"#
+        );
+    }
+}

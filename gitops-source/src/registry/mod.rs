@@ -1,0 +1,500 @@
+//! Container registry scanning, the way Flux's image-reflector-controller
+//! does it: list every tag of a repository (following pagination to the end),
+//! drop the `exclusionList` matches, and reflect digests per
+//! `digestReflectionPolicy`.
+//!
+//! [`Client`] is blocking: it runs a private single-threaded tokio runtime,
+//! so callers stay synchronous. It implements gitops-core's
+//! [`TagLister`](gitops_core::registry::TagLister), which is what
+//! gitops-image's pure policies consume.
+//!
+//! - Auth: anonymous, basic, or a bearer token per registry ([`Keychain`],
+//!   also read from Docker's `config.json`); registry token services
+//!   (`WWW-Authenticate: Bearer realm=…`) are followed with the credentials.
+//! - Plain HTTP only for loopback registries (`localhost`, `127.0.0.0/8`,
+//!   `[::1]`) or when [`Options::insecure`] is set; HTTPS (rustls) otherwise.
+//! - 429, 408 and 5xx answers and transport errors are retried with bounded
+//!   exponential backoff ([`Options::max_retries`], [`Options::initial_backoff`]
+//!   doubling up to [`Options::max_backoff`]); a `Retry-After: <seconds>`
+//!   header replaces the computed delay (capped at `max_backoff`).
+//! - Tag pages follow the `Link: <…>; rel="next"` header; when a full page
+//!   comes without one, the next page is asked with `last=`. A registry that
+//!   ignores `n`/`last` (CNCF distribution 2.x answers every tag at once) is
+//!   recognised and its single answer used. Any failing page fails the whole
+//!   listing: a partial list is never returned.
+//!
+//! ```no_run
+//! use std::time::SystemTime;
+//! use gitops_core::flux::ImageRepositorySpec;
+//! use gitops_source::registry::{Client, Keychain, Options};
+//!
+//! let client = Client::new(Keychain::from_default_docker_config()?, Options::default())?;
+//! let spec: ImageRepositorySpec = serde_json::from_str(
+//!     r#"{"image": "ghcr.io/stefanprodan/podinfo", "interval": "5m"}"#,
+//! )?;
+//! let scan = client.scan(&spec, SystemTime::now())?;
+//! println!("{} tags, latest {:?}", scan.tag_count, scan.latest_tags);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Deviation
+//! - The `oci-client` crate is used for its manifest types only: its client
+//!   hides response headers, so it can neither follow `Link` pagination (a
+//!   registry that caps page sizes would yield a silently partial list) nor
+//!   honour `Retry-After`. Requests go through reqwest directly.
+//! - `Retry-After` as an HTTP date is ignored (the computed backoff applies).
+//! - Loopback registries use plain HTTP without `insecure`, as Docker does.
+
+mod api;
+pub mod auth;
+pub(crate) mod created;
+pub(crate) mod transport;
+
+use std::time::{Duration, SystemTime};
+
+use gitops_core::flux::ImageRepositorySpec;
+use gitops_core::registry::{TagInfo, TagLister};
+use gitops_core::{Digest, ImageRef};
+
+pub use auth::{Credentials, Keychain};
+pub use transport::is_loopback;
+
+pub(crate) use api::{Endpoint, sha256_digest};
+pub(crate) use transport::Transport;
+
+/// Network behaviour of a [`Client`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Whole-request timeout (default 60 s).
+    pub timeout: Duration,
+    /// Connect timeout (default 10 s).
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt for 429/408/5xx and transport errors
+    /// (default 4).
+    pub max_retries: u32,
+    /// First backoff delay, doubled on each retry (default 250 ms).
+    pub initial_backoff: Duration,
+    /// Largest delay between attempts, also the cap of `Retry-After`
+    /// (default 30 s).
+    pub max_backoff: Duration,
+    /// Allow plain HTTP to every host, not only loopback ones (Flux
+    /// `spec.insecure`).
+    pub insecure: bool,
+    /// Tags asked per page (`n`, default 1000).
+    pub page_size: usize,
+    /// Most pages followed before giving up (default 10,000).
+    pub max_pages: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 4,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(30),
+            insecure: false,
+            page_size: 1000,
+            max_pages: 10_000,
+        }
+    }
+}
+
+impl Options {
+    /// Set [`Options::insecure`].
+    #[must_use]
+    pub fn with_insecure(mut self, insecure: bool) -> Options {
+        self.insecure = insecure;
+        self
+    }
+
+    /// Set [`Options::timeout`].
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Options {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Set the retry budget and backoff bounds.
+    #[must_use]
+    pub fn with_retries(mut self, max_retries: u32, initial: Duration, max: Duration) -> Options {
+        self.max_retries = max_retries;
+        self.initial_backoff = initial;
+        self.max_backoff = max;
+        self
+    }
+
+    /// Set [`Options::page_size`].
+    #[must_use]
+    pub fn with_page_size(mut self, page_size: usize) -> Options {
+        self.page_size = page_size;
+        self
+    }
+}
+
+/// Errors of registry access.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The image name does not parse.
+    #[error("invalid image {input:?}")]
+    InvalidImage {
+        /// The text given.
+        input: String,
+        /// Why.
+        #[source]
+        source: gitops_core::image_ref::Error,
+    },
+    /// The HTTP client or runtime could not be set up.
+    #[error("cannot set up the HTTP client")]
+    Setup {
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The tokio runtime could not be started.
+    #[error("cannot start the I/O runtime")]
+    Runtime(#[source] std::io::Error),
+    /// The request failed in transport (connect, TLS, timeout, truncated body),
+    /// after the retries.
+    #[error("request to {url} failed")]
+    Http {
+        /// The URL.
+        url: String,
+        /// The cause.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The registry kept answering 429/5xx.
+    #[error("{url} answered {status} on all {attempts} attempts")]
+    RetriesExhausted {
+        /// The URL.
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// The last status.
+        status: u16,
+    },
+    /// Credentials missing or refused; check the registry credentials.
+    #[error("authentication to {url} failed{}", if *.anonymous { " (no credentials were given)" } else { ": credentials refused" })]
+    Unauthorized {
+        /// The URL.
+        url: String,
+        /// True when the request was anonymous.
+        anonymous: bool,
+    },
+    /// Authenticated, but access is denied.
+    #[error("access to {url} denied")]
+    Denied {
+        /// The URL.
+        url: String,
+    },
+    /// The token service failed.
+    #[error("token service {realm}: {reason}")]
+    Token {
+        /// The realm URL.
+        realm: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// No such repository.
+    #[error("repository {repository} not found ({url})")]
+    RepositoryNotFound {
+        /// The repository.
+        repository: String,
+        /// The URL.
+        url: String,
+    },
+    /// No such tag or digest.
+    #[error("manifest {reference} not found in {repository}")]
+    ManifestNotFound {
+        /// The repository.
+        repository: String,
+        /// The tag or digest.
+        reference: String,
+    },
+    /// Another unexpected status.
+    #[error("{url} answered {status}{}", .code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Status {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The registry error code, if any.
+        code: Option<String>,
+    },
+    /// A body did not parse or lacked something required.
+    #[error("invalid response from {url}: {reason}")]
+    InvalidResponse {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A body exceeded its size limit.
+    #[error("response from {url} is larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The URL.
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// The page sequence of a tag list is broken.
+    #[error("tag list pagination at {url}: {reason}")]
+    Pagination {
+        /// The URL.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Content does not match its digest.
+    #[error("digest mismatch for {url}: expected {expected}, got {actual}")]
+    DigestMismatch {
+        /// The URL.
+        url: String,
+        /// The digest asked for or announced.
+        expected: String,
+        /// The digest of the bytes received.
+        actual: String,
+    },
+    /// A Docker config file is unreadable or malformed.
+    #[error("docker config {path}: {reason}")]
+    DockerConfig {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An exclusion pattern does not compile.
+    #[error("invalid exclusion list")]
+    Exclusions(#[source] gitops_image::filter::Error),
+    /// `digestReflectionPolicy` is not `Never`, `IfNotPresent` or `Always`.
+    #[error("invalid digestReflectionPolicy {0:?}, must be one of: Never, IfNotPresent, Always")]
+    ReflectionPolicy(String),
+}
+
+/// Flux `ImagePolicy.spec.digestReflectionPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DigestReflectionPolicy {
+    /// Never look digests up (the default).
+    #[default]
+    Never,
+    /// Look the digest up when none is recorded for the selected tag.
+    IfNotPresent,
+    /// Look the digest up on every evaluation.
+    Always,
+}
+
+impl DigestReflectionPolicy {
+    /// Parse Flux's spelling; empty means `Never`.
+    ///
+    /// # Errors
+    /// [`Error::ReflectionPolicy`] for any other value.
+    pub fn parse(s: &str) -> Result<DigestReflectionPolicy, Error> {
+        match s {
+            "" | "Never" => Ok(DigestReflectionPolicy::Never),
+            "IfNotPresent" => Ok(DigestReflectionPolicy::IfNotPresent),
+            "Always" => Ok(DigestReflectionPolicy::Always),
+            other => Err(Error::ReflectionPolicy(other.to_owned())),
+        }
+    }
+}
+
+/// The `ImageRepository` status a scan produces, plus the tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanResult {
+    /// `status.canonicalImageName`, e.g. `docker.io/library/nginx`.
+    pub canonical_image_name: String,
+    /// `status.lastScanResult.tagCount`: tags kept after the exclusion list.
+    pub tag_count: usize,
+    /// `status.lastScanResult.scanTime`: the `now` the scan was given.
+    pub scan_time: SystemTime,
+    /// `status.lastScanResult.latestTags`: up to ten tags, reverse-sorted.
+    pub latest_tags: Vec<String>,
+    /// Every kept tag, in registry order.
+    pub tags: Vec<String>,
+    /// Tags the exclusion list dropped.
+    pub excluded: usize,
+}
+
+/// A blocking registry client.
+pub struct Client {
+    runtime: tokio::runtime::Runtime,
+    transport: Transport,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("keychain", self.transport.keychain())
+            .field("options", &self.transport.options)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
+impl Client {
+    /// A client using `keychain` for credentials.
+    ///
+    /// # Errors
+    /// [`Error::Setup`] / [`Error::Runtime`] when the HTTP stack cannot start.
+    pub fn new(keychain: Keychain, options: Options) -> Result<Client, Error> {
+        Ok(Client {
+            runtime: runtime().map_err(Error::Runtime)?,
+            transport: Transport::new(keychain, options)?,
+        })
+    }
+
+    pub(crate) fn parts(&self) -> (&tokio::runtime::Runtime, &Transport) {
+        (&self.runtime, &self.transport)
+    }
+
+    /// Every tag of `image`'s repository (its tag and digest are ignored).
+    ///
+    /// # Errors
+    /// Any [`Error`]; never a partial list.
+    pub fn list_tags(&self, image: &ImageRef) -> Result<Vec<String>, Error> {
+        let ep = Endpoint::of(image);
+        self.runtime.block_on(self.transport.list_tags(&ep))
+    }
+
+    /// The manifest digest `reference` (a tag or `sha256:` digest) points at.
+    ///
+    /// # Errors
+    /// [`Error::ManifestNotFound`], or any transport [`Error`].
+    pub fn manifest_digest(&self, image: &ImageRef, reference: &str) -> Result<Digest, Error> {
+        let ep = Endpoint::of(image);
+        self.runtime
+            .block_on(self.transport.manifest_digest(&ep, reference))
+    }
+
+    /// Scan an `ImageRepository`: list the tags and apply its exclusion list.
+    /// `now` becomes the scan time.
+    ///
+    /// # Errors
+    /// [`Error::InvalidImage`], [`Error::Exclusions`], or a listing error.
+    pub fn scan(&self, spec: &ImageRepositorySpec, now: SystemTime) -> Result<ScanResult, Error> {
+        let image = ImageRef::parse(&spec.image).map_err(|source| Error::InvalidImage {
+            input: spec.image.clone(),
+            source,
+        })?;
+        let exclusions = gitops_image::Exclusions::from_spec(spec).map_err(Error::Exclusions)?;
+        let all = self.list_tags(&image)?;
+        Ok(scan_result(&image, all, &exclusions, now))
+    }
+
+    /// The digest to record for the selected `tag` under `policy`: `None`
+    /// with `Never`; with `IfNotPresent` the `recorded` digest when there is
+    /// one (no request), else a lookup; with `Always` a lookup.
+    ///
+    /// # Errors
+    /// A lookup [`Error`].
+    pub fn reflect_digest(
+        &self,
+        image: &ImageRef,
+        tag: &str,
+        policy: DigestReflectionPolicy,
+        recorded: Option<&Digest>,
+    ) -> Result<Option<Digest>, Error> {
+        match (policy, recorded) {
+            (DigestReflectionPolicy::Never, _) => Ok(None),
+            (DigestReflectionPolicy::IfNotPresent, Some(d)) => Ok(Some(d.clone())),
+            _ => self.manifest_digest(image, tag).map(Some),
+        }
+    }
+}
+
+/// Build the scan result from the full tag list.
+fn scan_result(
+    image: &ImageRef,
+    all: Vec<String>,
+    exclusions: &gitops_image::Exclusions,
+    now: SystemTime,
+) -> ScanResult {
+    let before = all.len();
+    let tags: Vec<String> = all
+        .into_iter()
+        .filter(|t| !exclusions.is_excluded(t))
+        .collect();
+    let mut latest: Vec<&String> = tags.iter().collect();
+    latest.sort_unstable_by(|a, b| b.cmp(a));
+    latest.truncate(10);
+    ScanResult {
+        canonical_image_name: image.normalized_name(),
+        tag_count: tags.len(),
+        scan_time: now,
+        latest_tags: latest.into_iter().cloned().collect(),
+        excluded: before - tags.len(),
+        tags,
+    }
+}
+
+impl TagLister for Client {
+    type Error = Error;
+
+    fn list_tags(&self, image: &ImageRef) -> Result<Vec<String>, Error> {
+        Client::list_tags(self, image)
+    }
+
+    fn tag_info(&self, image: &ImageRef, tag: &str) -> Result<TagInfo, Error> {
+        let ep = Endpoint::of(image);
+        self.runtime.block_on(async {
+            let digest = self.transport.manifest_digest(&ep, tag).await?;
+            let created = self.transport.created(&ep, digest.as_str()).await?;
+            Ok(TagInfo {
+                digest: Some(digest),
+                created,
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_shape() {
+        let image = ImageRef::parse("nginx").unwrap();
+        let tags: Vec<String> = (0..15)
+            .map(|i| format!("1.{i}.0"))
+            .chain(["sha256-x.sig".to_owned()])
+            .collect();
+        let r = scan_result(
+            &image,
+            tags,
+            &gitops_image::Exclusions::default(),
+            SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(r.canonical_image_name, "docker.io/library/nginx");
+        assert_eq!(r.tag_count, 15);
+        assert_eq!(r.excluded, 1);
+        assert_eq!(r.latest_tags.len(), 10);
+        assert_eq!(r.latest_tags[0], "1.9.0");
+    }
+
+    #[test]
+    fn reflection_policy() {
+        assert_eq!(
+            DigestReflectionPolicy::parse("").unwrap(),
+            DigestReflectionPolicy::Never
+        );
+        assert_eq!(
+            DigestReflectionPolicy::parse("Always").unwrap(),
+            DigestReflectionPolicy::Always
+        );
+        assert_eq!(
+            DigestReflectionPolicy::parse("always")
+                .unwrap_err()
+                .to_string(),
+            "invalid digestReflectionPolicy \"always\", must be one of: Never, IfNotPresent, Always"
+        );
+    }
+}

@@ -1,0 +1,438 @@
+//! The HTTP layer shared by the registry, OCI and Helm clients: plain-HTTP
+//! policy, timeouts, bounded exponential backoff honouring `Retry-After`,
+//! registry token auth, and size-limited bodies.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+
+use super::auth::{Challenge, Credentials, Keychain, parse_challenge};
+use super::{Error, Options};
+
+/// A fully read HTTP response.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// The URL that answered (after redirects).
+    pub url: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One request: method, URL, headers, optional body, and the registry auth
+/// scope it needs (`None` for plain HTTP servers such as Helm repositories,
+/// which get basic auth when credentials are set).
+pub(crate) struct Request<'a> {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(header::HeaderName, String)>,
+    pub body: Option<Vec<u8>>,
+    pub scope: Option<&'a str>,
+    /// Registry host (`host[:port]`) whose credentials apply.
+    pub host: &'a str,
+    /// Largest body accepted, in bytes.
+    pub limit: u64,
+}
+
+impl<'a> Request<'a> {
+    pub fn get(url: String, host: &'a str, scope: Option<&'a str>, limit: u64) -> Self {
+        Request {
+            method: Method::GET,
+            url,
+            headers: Vec::new(),
+            body: None,
+            scope,
+            host,
+            limit,
+        }
+    }
+
+    pub fn header(mut self, name: header::HeaderName, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+}
+
+/// Install ring as rustls' process-wide crypto provider once (reqwest is
+/// built with `rustls-no-provider` to avoid the aws-lc C build).
+pub(crate) fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another part of the process may have installed one already: fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// True when `host` (`name[:port]`) is a loopback address or `localhost`.
+pub fn is_loopback(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        match host.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|c| c.is_ascii_digit()) => h,
+            _ => host,
+        }
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Cached `Authorization` values per (host, scope).
+type TokenCache = HashMap<(String, String), String>;
+
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    pub(crate) options: Options,
+    keychain: Keychain,
+    tokens: Mutex<TokenCache>,
+}
+
+impl Transport {
+    pub fn new(keychain: Keychain, options: Options) -> Result<Transport, Error> {
+        install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.timeout)
+            .user_agent(concat!("gitops-rs/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .map_err(|source| Error::Setup { source })?;
+        Ok(Transport {
+            http,
+            options,
+            keychain,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn keychain(&self) -> &Keychain {
+        &self.keychain
+    }
+
+    /// `http` for loopback hosts and when insecure access is allowed, else `https`.
+    pub fn scheme_for(&self, host: &str) -> &'static str {
+        if self.options.insecure || is_loopback(host) {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// Send with retries and auth; the body is read fully (up to the limit).
+    pub async fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
+        let mut resp = self.send_retrying(req, self.cached_auth(req)).await?;
+        if resp.status == StatusCode::UNAUTHORIZED {
+            let auth = self.authorize(req, &resp).await?;
+            resp = self.send_retrying(req, auth).await?;
+            if resp.status == StatusCode::UNAUTHORIZED {
+                return Err(Error::Unauthorized {
+                    url: redact(&req.url),
+                    anonymous: self.keychain.get(req.host).is_anonymous(),
+                });
+            }
+        }
+        Ok(resp)
+    }
+
+    fn cached_auth(&self, req: &Request<'_>) -> Option<String> {
+        let key = (req.host.to_owned(), req.scope.unwrap_or("").to_owned());
+        if let Some(v) = self.tokens.lock().ok()?.get(&key) {
+            return Some(v.clone());
+        }
+        match self.keychain.get(req.host) {
+            Credentials::Bearer { token } => Some(format!("Bearer {token}")),
+            // Plain HTTP servers (Helm repositories) get basic auth upfront.
+            c @ Credentials::Basic { .. } if req.scope.is_none() => c.basic_header(),
+            _ => None,
+        }
+    }
+
+    /// Answer a 401: fetch a bearer token or fall back to basic auth.
+    async fn authorize(&self, req: &Request<'_>, resp: &Response) -> Result<Option<String>, Error> {
+        let creds = self.keychain.get(req.host);
+        let challenge = resp
+            .headers
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(parse_challenge);
+        let value = match challenge {
+            Some(Challenge::Basic) | None => match creds.basic_header() {
+                Some(h) => h,
+                None => {
+                    return Err(Error::Unauthorized {
+                        url: redact(&req.url),
+                        anonymous: creds.is_anonymous(),
+                    });
+                }
+            },
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scope,
+            }) => {
+                if let Credentials::Bearer { .. } = &creds {
+                    // A fixed token that was refused: nothing else to try.
+                    return Err(Error::Unauthorized {
+                        url: redact(&req.url),
+                        anonymous: false,
+                    });
+                }
+                let scope = req.scope.map(str::to_owned).or(scope);
+                let token = self
+                    .fetch_token(&realm, service.as_deref(), scope.as_deref(), &creds)
+                    .await?;
+                format!("Bearer {token}")
+            }
+        };
+        if let Ok(mut cache) = self.tokens.lock() {
+            cache.insert(
+                (req.host.to_owned(), req.scope.unwrap_or("").to_owned()),
+                value.clone(),
+            );
+        }
+        Ok(Some(value))
+    }
+
+    async fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: Option<&str>,
+        creds: &Credentials,
+    ) -> Result<String, Error> {
+        let mut url = reqwest::Url::parse(realm).map_err(|_| Error::Token {
+            realm: redact(realm),
+            reason: "the realm is not a URL".to_owned(),
+        })?;
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = service {
+                q.append_pair("service", s);
+            }
+            if let Some(s) = scope {
+                q.append_pair("scope", s);
+            }
+        }
+        let mut headers = vec![(header::ACCEPT, "application/json".to_owned())];
+        if let Some(h) = creds.basic_header() {
+            headers.push((header::AUTHORIZATION, h));
+        }
+        let req = Request {
+            method: Method::GET,
+            url: url.to_string(),
+            headers,
+            body: None,
+            scope: None,
+            host: "",
+            limit: 1 << 20,
+        };
+        let resp = self.send_retrying(&req, None).await?;
+        if resp.status == StatusCode::UNAUTHORIZED || resp.status == StatusCode::FORBIDDEN {
+            return Err(Error::Unauthorized {
+                url: redact(realm),
+                anonymous: creds.is_anonymous(),
+            });
+        }
+        if !resp.status.is_success() {
+            return Err(Error::Token {
+                realm: redact(realm),
+                reason: format!("status {}", resp.status.as_u16()),
+            });
+        }
+        let doc: serde_json::Value =
+            serde_json::from_slice(&resp.body).map_err(|e| Error::Token {
+                realm: redact(realm),
+                reason: format!("invalid JSON: {e}"),
+            })?;
+        ["token", "access_token"]
+            .iter()
+            .find_map(|k| {
+                doc.get(k)
+                    .and_then(|v| v.as_str())
+                    .filter(|s| !s.is_empty())
+            })
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Token {
+                realm: redact(realm),
+                reason: "the response has no token".to_owned(),
+            })
+    }
+
+    /// Send `req` (with `auth` as `Authorization`), retrying transport errors,
+    /// 429 and 5xx with bounded exponential backoff; `Retry-After` (seconds)
+    /// is honoured up to `max_backoff`.
+    async fn send_retrying(
+        &self,
+        req: &Request<'_>,
+        auth: Option<String>,
+    ) -> Result<Response, Error> {
+        let opts = &self.options;
+        let mut attempt: u32 = 0;
+        loop {
+            let outcome = self.send_once(req, auth.as_deref()).await;
+            let retry_after = match &outcome {
+                Ok(r) if is_retryable(r.status) => Some(
+                    r.header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs),
+                ),
+                Ok(_) => None,
+                Err(Error::Http { .. }) => Some(None),
+                Err(_) => None,
+            };
+            let Some(retry_after) = retry_after else {
+                return outcome;
+            };
+            if attempt >= opts.max_retries {
+                return match outcome {
+                    Ok(r) => Err(Error::RetriesExhausted {
+                        url: redact(&req.url),
+                        attempts: attempt + 1,
+                        status: r.status.as_u16(),
+                    }),
+                    Err(e) => Err(e),
+                };
+            }
+            let backoff = opts
+                .initial_backoff
+                .saturating_mul(1u32 << attempt.min(16))
+                .min(opts.max_backoff);
+            let delay = retry_after.map_or(backoff, |ra| ra.min(opts.max_backoff));
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    async fn send_once(&self, req: &Request<'_>, auth: Option<&str>) -> Result<Response, Error> {
+        let mut builder = self.http.request(req.method.clone(), &req.url);
+        for (name, value) in &req.headers {
+            let v = HeaderValue::from_str(value).map_err(|_| Error::InvalidResponse {
+                url: redact(&req.url),
+                reason: format!("header {name} has an invalid value"),
+            })?;
+            builder = builder.header(name, v);
+        }
+        if let Some(a) = auth {
+            let mut v = HeaderValue::from_str(a).map_err(|_| Error::InvalidResponse {
+                url: redact(&req.url),
+                reason: "the credentials are not a valid header value".to_owned(),
+            })?;
+            v.set_sensitive(true);
+            builder = builder.header(header::AUTHORIZATION, v);
+        }
+        if let Some(body) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        let mut resp = builder.send().await.map_err(|e| Error::Http {
+            url: redact(&req.url),
+            source: e.without_url(),
+        })?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let url = redact(resp.url().as_str());
+        if let Some(len) = resp.content_length()
+            && len > req.limit
+            && status.is_success()
+        {
+            return Err(Error::BodyTooLarge {
+                url,
+                limit: req.limit,
+            });
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() as u64 + chunk.len() as u64 > req.limit {
+                        if !status.is_success() {
+                            break;
+                        }
+                        return Err(Error::BodyTooLarge {
+                            url,
+                            limit: req.limit,
+                        });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(Error::Http {
+                        url,
+                        source: e.without_url(),
+                    });
+                }
+            }
+        }
+        Ok(Response {
+            status,
+            headers,
+            body,
+            url,
+        })
+    }
+}
+
+fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED
+}
+
+/// Drop `user:password@` from a URL before it goes into an error.
+pub(crate) fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find('/').unwrap_or(rest.len());
+            match rest[..end].rfind('@') {
+                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+                None => url.to_owned(),
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback() {
+        for h in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:80",
+            "127.1.2.3",
+            "[::1]:5000",
+            "[::1]",
+        ] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in [
+            "ghcr.io",
+            "10.0.0.1:5000",
+            "localhost.example.com",
+            "[fe80::1]:1",
+        ] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact("https://u:p@host/x@y"), "https://host/x@y");
+        assert_eq!(redact("https://host/a"), "https://host/a");
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of gitops-source against real Git servers (`git daemon`,
+//! `git http-backend` behind a tiny CGI server) started on 127.0.0.1 by the
+//! tests themselves.
+
+mod artifact;
+mod fetch;
+mod push;
+mod support;
