@@ -34,11 +34,13 @@ api_struct! {
 }
 
 impl ImageRepositorySpec {
-    /// The exclusion list in force: the user's list, or Flux's default `^.*\.sig$`.
+    /// The exclusion list in force: the user's list, or Flux's default
+    /// `^.*\.sig$` when the list is absent or empty (as image-reflector does).
     pub fn effective_exclusion_list(&self) -> Vec<String> {
-        self.exclusion_list
-            .clone()
-            .unwrap_or_else(|| vec![r"^.*\.sig$".to_owned()])
+        match &self.exclusion_list {
+            Some(list) if !list.is_empty() => list.clone(),
+            _ => vec![r"^.*\.sig$".to_owned()],
+        }
     }
 }
 
