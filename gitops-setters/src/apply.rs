@@ -356,7 +356,7 @@ pub fn apply_tree(
 }
 
 /// Apply `policies` to the directory `root` on disk, atomically: either every
-/// changed file is replaced or none is (see [`write`]). Symlinks are never
+/// changed file is replaced or none is (see [`write`](mod@crate::write)). Symlinks are never
 /// followed and nothing outside `root` is read or written.
 ///
 /// ```no_run

@@ -7,12 +7,12 @@
 //! markers with a YAML parser that reports byte spans and replaces **only the
 //! bytes of the marked scalar**; every other byte of the file stays identical.
 //!
-//! - [`scan`]: find markers (and report malformed or unattached ones) in a
+//! - [`scan`](mod@scan): find markers (and report malformed or unattached ones) in a
 //!   [`FileTree`](gitops_core::fs::FileTree) or a single file.
 //! - [`apply`]: compute new values from `policy → ImageRef` and splice them in,
 //!   in memory ([`apply::apply_str`], [`apply::apply_tree`]) or on disk,
 //!   atomically ([`apply::apply_dir`]).
-//! - [`write`]: the all-or-nothing, root-confined, symlink-refusing writer.
+//! - [`write`](mod@write): the all-or-nothing, root-confined, symlink-refusing writer.
 //! - [`report`] and [`message`]: the list of changes and commit messages
 //!   rendered from a template (Flux's template data, Rust-native names).
 //! - [`v1`]: Flux v1 workload automation (`fluxcd.io/automated` annotations on

@@ -775,7 +775,7 @@ pub fn update_tree<C: TagChooser + Sync + ?Sized>(
 }
 
 /// Update every automated workload under `root` on disk, atomically (see
-/// [`write`]).
+/// [`write`](mod@crate::write)).
 pub fn update_dir<C: TagChooser + Sync + ?Sized>(
     root: impl AsRef<Path>,
     chooser: &C,

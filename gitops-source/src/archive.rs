@@ -1,7 +1,7 @@
 //! Reproducible artifacts: deterministic tar.gz of a directory, digest
 //! verification and safe extraction.
 //!
-//! [`write`] packs a directory the way source-controller does: a depth-first
+//! [`write`](fn@write) packs a directory the way source-controller does: a depth-first
 //! walk with the entries of each directory in byte order of their names,
 //! directory entries included (the root as `.`), uid/gid 0, no user or group
 //! names, zero modification times, modes normalised to `0750` for
@@ -163,7 +163,7 @@ impl Default for Options {
     }
 }
 
-/// What [`write`] produced.
+/// What [`write`](fn@write) produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     /// `sha256:<hex>` of the tar.gz bytes.

@@ -109,7 +109,7 @@ pub struct PullArgs {
     /// Regex that tags must match before the SemVer range (semverFilter).
     #[arg(long, value_name = "RE", requires = "semver")]
     semver_filter: Option<String>,
-    /// Manifest digest, sha256:<hex>.
+    /// Manifest digest, `sha256:<hex>`.
     #[arg(long, value_name = "D")]
     digest: Option<String>,
     /// Layer media type to select (default: the first layer).

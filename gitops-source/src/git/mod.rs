@@ -4,7 +4,7 @@
 //! (rustls with ring; basic auth or a bearer token) and SSH (the `ssh`
 //! binary, with a key file and a known-hosts file), shallow by default, and
 //! checks out the commit a GitRepository `spec.ref` selects
-//! ([`reference`]). It implements [`GitTransport`], so the automation loop
+//! ([`reference`](mod@reference)). It implements [`GitTransport`], so the automation loop
 //! can use it in place of [`gitops_core::git::MemRemote`]; pushes go through
 //! the `git` binary (gix cannot push), never forced.
 //!

@@ -5,7 +5,7 @@
 //!
 //! [`Client`] is blocking: it runs a private single-threaded tokio runtime,
 //! so callers stay synchronous. It implements gitops-core's
-//! [`TagLister`](gitops_core::registry::TagLister), which is what
+//! [`TagLister`], which is what
 //! gitops-image's pure policies consume.
 //!
 //! - Auth: anonymous, basic, or a bearer token per registry ([`Keychain`],
