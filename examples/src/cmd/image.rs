@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use gitops_core::ImageRef;
-use gitops_core::flux::{ImageRepositorySpec, Object};
+use gitops_core::flux::ImageRepositorySpec;
 use gitops_image::{Exclusions, Order, Policy};
 use gitops_source::registry::{Client, Credentials, Keychain, Options};
 
@@ -53,10 +53,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "RANGE")]
     semver: Option<String>,
     /// Alphabetical policy: asc (greatest wins) or desc.
-    #[arg(long, value_name = "ORDER", value_parser = parse_order)]
+    #[arg(long, value_name = "ORDER", value_parser = crate::cmd::policy::parse_order)]
     alphabetical: Option<Order>,
     /// Numerical policy: asc (largest wins) or desc.
-    #[arg(long, value_name = "ORDER", value_parser = parse_order)]
+    #[arg(long, value_name = "ORDER", value_parser = crate::cmd::policy::parse_order)]
     numerical: Option<Order>,
     /// filterTags pattern (Go RE2 syntax).
     #[arg(long, value_name = "RE")]
@@ -85,10 +85,6 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     output: OutputFormat,
-}
-
-fn parse_order(s: &str) -> Result<Order, String> {
-    Order::parse(s).map_err(|e| e.to_string())
 }
 
 /// Run a `gitops image` subcommand.
@@ -230,7 +226,7 @@ fn build_policy(args: &ScanArgs) -> anyhow::Result<(Option<Policy>, Option<Exclu
     } else if let Some(order) = args.numerical {
         (Some(Policy::numerical(order)), None)
     } else if let Some(path) = &args.policy {
-        let (p, ex) = read_policy_file(path)?;
+        let (p, ex) = crate::cmd::policy::read_policy_file(path)?;
         (Some(p), ex)
     } else {
         if args.filter.is_some() || args.explain {
@@ -247,34 +243,4 @@ fn build_policy(args: &ScanArgs) -> anyhow::Result<(Option<Policy>, Option<Exclu
         (p, _) => p,
     };
     Ok((policy, exclusions))
-}
-
-/// The first ImagePolicy of a YAML file, and the exclusion list of an
-/// ImageRepository in the same file, if any.
-fn read_policy_file(path: &Path) -> anyhow::Result<(Policy, Option<Exclusions>)> {
-    let origin = path.display().to_string();
-    let src = std::fs::read_to_string(path).with_context(|| format!("cannot read {origin}"))?;
-    let docs = gitops_core::yaml::parse_documents(&src, &origin)?;
-    let mut policy = None;
-    let mut exclusions = None;
-    for doc in &docs {
-        match Object::from_node(&doc.root, &origin)? {
-            Some(Object::ImagePolicy(p)) if policy.is_none() => {
-                policy = Some(Policy::from_spec(&p.spec).with_context(|| {
-                    format!(
-                        "ImagePolicy {} in {origin}",
-                        p.metadata.name.as_deref().unwrap_or("<unnamed>")
-                    )
-                })?);
-            }
-            Some(Object::ImageRepository(r)) if exclusions.is_none() => {
-                exclusions = Some(Exclusions::from_spec(&r.spec)?);
-            }
-            _ => {}
-        }
-    }
-    match policy {
-        Some(p) => Ok((p, exclusions)),
-        None => bail!("{origin} holds no image.toolkit.fluxcd.io ImagePolicy"),
-    }
 }

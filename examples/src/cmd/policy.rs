@@ -62,7 +62,8 @@ pub struct Args {
     output: OutputFormat,
 }
 
-fn parse_order(s: &str) -> Result<Order, String> {
+/// Parse `asc`/`desc` for clap.
+pub(crate) fn parse_order(s: &str) -> Result<Order, String> {
     Order::parse(s).map_err(|e| e.to_string())
 }
 
@@ -138,7 +139,10 @@ fn build(args: &Args) -> anyhow::Result<(Policy, Exclusions)> {
 
 /// The first ImagePolicy of a YAML file, and the exclusion list of an
 /// ImageRepository in the same file, if any.
-fn read_policy_file(path: &PathBuf) -> anyhow::Result<(Policy, Option<Exclusions>)> {
+/// Read the first ImagePolicy (and ImageRepository, for its exclusion list) of a YAML file.
+pub(crate) fn read_policy_file(
+    path: &std::path::Path,
+) -> anyhow::Result<(Policy, Option<Exclusions>)> {
     let origin = path.display().to_string();
     let src = std::fs::read_to_string(path).with_context(|| format!("cannot read {origin}"))?;
     let docs = gitops_core::yaml::parse_documents(&src, &origin)?;
