@@ -18,8 +18,10 @@ const POW10: [f64; 16] = [
     1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 ];
 
-/// `[+-]?digits(.digits)?` with at most 15 significant digits: exact by
-/// Clinger's fast path (mantissa < 2^53, one correctly rounded division).
+/// `[+-]?digits(.digits)?`: integers of up to 19 digits convert exactly
+/// once (u64 -> f64 rounds to nearest, as Go's correctly rounded parse does);
+/// decimals with at most 15 significant digits use Clinger's fast path
+/// (mantissa < 2^53, one correctly rounded division).
 #[inline]
 fn fast_path(b: &[u8]) -> Option<f64> {
     let (neg, b) = match b.first()? {
@@ -27,33 +29,40 @@ fn fast_path(b: &[u8]) -> Option<f64> {
         b'+' => (false, &b[1..]),
         _ => (false, b),
     };
-    // At most 15 digits plus a dot: no overflow, exact as f64.
-    if b.is_empty() || b.len() > 16 {
+    // At most 19 digits plus a dot: no u64 overflow.
+    if b.is_empty() || b.len() > 19 {
         return None;
     }
     let mut mant: u64 = 0;
     let mut i = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        mant = mant * 10 + u64::from(b[i] - b'0');
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        mant = mant * 10 + u64::from(d);
         i += 1;
+    }
+    #[allow(clippy::cast_precision_loss)] // one correctly rounded conversion
+    if i == b.len() {
+        let v = mant as f64;
+        return Some(if neg { -v } else { v });
     }
     let int_digits = i;
-    let mut frac = 0;
-    if i < b.len() {
-        if b[i] != b'.' {
-            return None;
-        }
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            mant = mant * 10 + u64::from(b[i] - b'0');
-            i += 1;
-        }
-        if i != b.len() {
-            return None;
-        }
-        frac = i - start;
+    if b[i] != b'.' {
+        return None;
     }
+    i += 1;
+    let start = i;
+    while let Some(&c) = b.get(i) {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        mant = mant * 10 + u64::from(d);
+        i += 1;
+    }
+    let frac = i - start;
     let digits = int_digits + frac;
     if digits == 0 || digits > 15 {
         return None;
@@ -338,5 +347,28 @@ mod tests {
         assert_eq!(p(" 1"), None);
         assert_eq!(p("1606364286"), Some(1_606_364_286.0));
         assert_eq!(p("12345678901234567890"), Some(1.234_567_890_123_456_8e19));
+    }
+
+    proptest::proptest! {
+        /// The fast paths agree with a correctly rounded parser on the plain
+        /// decimal forms they accept (integers up to 19 digits, decimals).
+        #[test]
+        fn fast_paths_are_correctly_rounded(
+            neg in proptest::bool::ANY,
+            int in "[0-9]{0,19}",
+            frac in proptest::option::of("[0-9]{0,12}"),
+        ) {
+            let mut s = String::new();
+            if neg {
+                s.push('-');
+            }
+            s.push_str(&int);
+            if let Some(f) = &frac {
+                s.push('.');
+                s.push_str(f);
+            }
+            let expected = s.parse::<f64>().ok().filter(|_| int.len() + frac.as_ref().map_or(0, String::len) > 0);
+            proptest::prop_assert_eq!(p(&s), expected, "{}", s);
+        }
     }
 }

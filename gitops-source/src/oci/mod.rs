@@ -142,6 +142,9 @@ pub enum Error {
     /// The digest reference is malformed.
     #[error("invalid digest {0:?}")]
     Digest(String),
+    /// The spec asks for something this crate does not do (named).
+    #[error("OCIRepository {0} is not supported")]
+    Unsupported(&'static str),
 }
 
 /// An `oci://host/repository[:tag]` reference.
@@ -386,8 +389,16 @@ impl PullSpec {
     /// From an `OCIRepository.spec`, like source-controller.
     ///
     /// # Errors
-    /// [`Error::InvalidUrl`], [`Error::Digest`], [`Error::Operation`].
+    /// [`Error::InvalidUrl`], [`Error::Digest`], [`Error::Operation`];
+    /// [`Error::Unsupported`] for `spec.verify`.
     pub fn from_spec(spec: &OCIRepositorySpec) -> Result<PullSpec, Error> {
+        // Pulling without the verification the spec asks for would be silently
+        // weaker than Flux; refuse instead.
+        if spec.verify.as_ref().is_some_and(|v| !v.is_null()) {
+            return Err(Error::Unsupported(
+                "spec.verify (cosign/notation signature verification)",
+            ));
+        }
         let url = OciRef::parse(&spec.url)?;
         let r = spec.r#ref.clone().unwrap_or_default();
         let nonempty = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
@@ -611,6 +622,19 @@ mod tests {
             "invalid OCI URL \"https://x/y\": expected the oci:// scheme"
         );
         assert!(OciRef::parse("oci://app").is_err());
+    }
+
+    #[test]
+    fn verification_is_refused_not_skipped() {
+        let spec: OCIRepositorySpec = serde_json::from_value(serde_json::json!({
+            "url": "oci://ghcr.io/org/app", "interval": "1m",
+            "verify": {"provider": "cosign"}
+        }))
+        .unwrap();
+        assert_eq!(
+            PullSpec::from_spec(&spec).unwrap_err().to_string(),
+            "OCIRepository spec.verify (cosign/notation signature verification) is not supported"
+        );
     }
 
     #[test]

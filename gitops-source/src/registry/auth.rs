@@ -16,12 +16,15 @@
 //! # Ok::<(), gitops_source::registry::Error>(())
 //! ```
 //!
-//! # Deviation
-//! Docker credential helpers (`credsStore`, `credHelpers`) run external
-//! programs; they are not supported, and a config that names one for a
-//! registry without also holding inline credentials for it gives anonymous
-//! access there (the helper names are kept in [`Keychain::helpers`] so callers
-//! can warn).
+//! # Credential helpers
+//! Docker credential helpers (`credHelpers` per registry, `credsStore` for all)
+//! are programs named `docker-credential-<name>`. [`Keychain::resolve`] runs
+//! one as Docker does (`get`, the registry host on stdin, JSON
+//! `{"Username", "Secret"}` on stdout; "credentials not found" means
+//! anonymous), at most once per host and client, and bounded in time. The
+//! order: a per-registry helper, then inline `auths` credentials, then the
+//! `credsStore` helper, then the default. [`Keychain::get`] never runs a
+//! program: it only sees inline credentials.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,6 +33,9 @@ use std::path::Path;
 use base64::Engine as _;
 
 use super::Error;
+
+/// How long a credential helper may take to answer.
+const HELPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// How to authenticate to one registry.
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -110,6 +116,7 @@ pub struct Keychain {
     hosts: BTreeMap<String, Credentials>,
     default: Credentials,
     helpers: BTreeMap<String, String>,
+    helper_dir: Option<std::path::PathBuf>,
 }
 
 impl Keychain {
@@ -143,9 +150,115 @@ impl Keychain {
     }
 
     /// Registry hosts whose credentials a Docker credential helper holds
-    /// (host → helper name); these are not consulted, see the module docs.
+    /// (host → helper name; `*` is the `credsStore` for every host).
     pub fn helpers(&self) -> &BTreeMap<String, String> {
         &self.helpers
+    }
+
+    /// Look for `docker-credential-<name>` programs in `dir` instead of `PATH`.
+    #[must_use]
+    pub fn with_helper_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Keychain {
+        self.helper_dir = Some(dir.into());
+        self
+    }
+
+    /// The credentials for `host`, running a Docker credential helper when the
+    /// config names one for it (see the module docs for the order).
+    ///
+    /// # Errors
+    /// [`Error::CredentialHelper`] when the helper cannot be run, fails, times
+    /// out or answers something that is not its JSON; the message never holds
+    /// the secret.
+    pub fn resolve(&self, host: &str) -> Result<Credentials, Error> {
+        let host = normalize_host(host);
+        if let Some(helper) = self.helpers.get(&host) {
+            return self.run_helper(helper, &host);
+        }
+        if let Some(c) = self.hosts.get(&host) {
+            return Ok(c.clone());
+        }
+        if let Some(helper) = self.helpers.get("*") {
+            return self.run_helper(helper, &host);
+        }
+        Ok(self.default.clone())
+    }
+
+    fn run_helper(&self, helper: &str, host: &str) -> Result<Credentials, Error> {
+        use std::io::{Read as _, Write as _};
+        use std::process::{Command, Stdio};
+
+        let fail = |reason: String| Error::CredentialHelper {
+            helper: helper.to_owned(),
+            host: host.to_owned(),
+            reason,
+        };
+        if helper.is_empty()
+            || !helper
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(fail(
+                "the helper name may only hold letters, digits, '-', '_' and '.'".to_owned(),
+            ));
+        }
+        let program = format!("docker-credential-{helper}");
+        let program = match &self.helper_dir {
+            Some(dir) => dir.join(program),
+            None => std::path::PathBuf::from(program),
+        };
+        let mut child = Command::new(&program)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| fail(format!("cannot run {}: {e}", program.display())))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            // A helper that exits without reading is judged by its output.
+            let _ = stdin.write_all(host.as_bytes());
+        }
+        let mut stdout = child.stdout.take();
+        let reader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(s) = stdout.as_mut() {
+                let _ = s.take(1 << 20).read_to_end(&mut out);
+            }
+            out
+        });
+        let deadline = std::time::Instant::now() + HELPER_TIMEOUT;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Ok(None) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(fail(format!(
+                        "no answer within {} s",
+                        HELPER_TIMEOUT.as_secs()
+                    )));
+                }
+                Err(e) => return Err(fail(format!("cannot wait for it: {e}"))),
+            }
+        };
+        let out = reader.join().unwrap_or_default();
+        if !status.success() {
+            // Docker's helpers say "credentials not found" on stdout for a
+            // registry they hold nothing for: anonymous access, as in Docker.
+            if String::from_utf8_lossy(&out).contains("credentials not found") {
+                return Ok(Credentials::Anonymous);
+            }
+            return Err(fail(format!("it exited with {status}")));
+        }
+        let doc: serde_json::Value =
+            serde_json::from_slice(&out).map_err(|_| fail("its answer is not JSON".to_owned()))?;
+        let field = |name: &str| doc.get(name).and_then(|v| v.as_str()).unwrap_or("");
+        match (field("Username"), field("Secret")) {
+            (_, "") => Ok(Credentials::Anonymous),
+            (user, secret) => Ok(Credentials::basic(user, secret)),
+        }
     }
 
     /// Read a Docker `config.json` (`auths` with `auth` = base64
@@ -426,5 +539,81 @@ mod tests {
             "Basic dXNlcjpwYXNz"
         );
         assert!(!format!("{:?}", Credentials::bearer("s3cr3t")).contains("s3cr3t"));
+    }
+
+    /// Write an executable `docker-credential-<name>` shell script into `dir`.
+    fn helper(dir: &Path, name: &str, body: &str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let path = dir.join(format!("docker-credential-{name}"));
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write helper");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod helper");
+    }
+
+    #[test]
+    fn credential_helpers_run_as_docker_runs_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // Answers for the host it reads on stdin, "not found" for others.
+        helper(
+            dir.path(),
+            "pass",
+            r#"[ "$1" = get ] || exit 3
+read host
+case "$host" in
+  ghcr.io) printf '{"ServerURL":"%s","Username":"bot","Secret":"s3cret"}' "$host" ;;
+  *) echo "credentials not found in native keychain"; exit 1 ;;
+esac"#,
+        );
+        helper(dir.path(), "broken", "echo 's3cret leaked?' >&2; exit 4");
+        let config = br#"{
+            "auths": {"localhost:5000": {"auth": "dXNlcjpzM2NyZXQ="}},
+            "credsStore": "pass",
+            "credHelpers": {"quay.io": "broken"}
+        }"#;
+        let keychain = Keychain::from_docker_config(config, "config.json")
+            .expect("config")
+            .with_helper_dir(dir.path());
+        // The store answers for ghcr.io and knows nothing of docker.io.
+        assert_eq!(
+            keychain.resolve("ghcr.io").expect("ghcr"),
+            Credentials::basic("bot", "s3cret")
+        );
+        assert_eq!(
+            keychain.resolve("docker.io").expect("docker.io"),
+            Credentials::Anonymous
+        );
+        // Inline credentials win over the store.
+        assert_eq!(
+            keychain.resolve("localhost:5000").expect("inline"),
+            Credentials::basic("user", "s3cret")
+        );
+        // A failing per-registry helper is an error that names it, no secret.
+        let err = keychain.resolve("quay.io").expect_err("broken helper");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("docker-credential-broken") && msg.contains("quay.io"),
+            "{msg}"
+        );
+        assert!(!msg.contains("s3cret"), "{msg}");
+        // `get` never runs a program.
+        assert_eq!(keychain.get("ghcr.io"), Credentials::Anonymous);
+    }
+
+    #[test]
+    fn credential_helper_names_cannot_be_paths() {
+        let config = br#"{"credHelpers": {"ghcr.io": "../../bin/sh"}}"#;
+        let keychain = Keychain::from_docker_config(config, "config.json").expect("config");
+        let err = keychain.resolve("ghcr.io").expect_err("path as helper");
+        assert!(err.to_string().contains("may only hold"), "{err}");
+        let missing = Keychain::from_docker_config(br#"{"credsStore": "nope-xyz"}"#, "c")
+            .expect("config")
+            .resolve("ghcr.io")
+            .expect_err("missing helper");
+        assert!(
+            missing
+                .to_string()
+                .contains("cannot run docker-credential-nope-xyz"),
+            "{missing}"
+        );
     }
 }

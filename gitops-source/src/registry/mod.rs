@@ -267,6 +267,16 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A Docker credential helper failed (the message never holds a secret).
+    #[error("credential helper docker-credential-{helper} for {host}: {reason}")]
+    CredentialHelper {
+        /// The helper's name (`docker-credential-<name>`).
+        helper: String,
+        /// The registry host asked for.
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An exclusion pattern does not compile.
     #[error("invalid exclusion list")]
     Exclusions(#[source] gitops_image::filter::Error),

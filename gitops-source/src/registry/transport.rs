@@ -96,6 +96,8 @@ pub(crate) struct Transport {
     pub(crate) options: Options,
     keychain: Keychain,
     tokens: Mutex<TokenCache>,
+    /// Credentials per host, resolved once (credential helpers run once).
+    resolved: Mutex<HashMap<String, Credentials>>,
 }
 
 impl Transport {
@@ -113,11 +115,24 @@ impl Transport {
             options,
             keychain,
             tokens: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn keychain(&self) -> &Keychain {
         &self.keychain
+    }
+
+    /// The credentials for `host`, running its credential helper at most once.
+    fn credentials(&self, host: &str) -> Result<Credentials, Error> {
+        if let Some(c) = self.resolved.lock().ok().and_then(|m| m.get(host).cloned()) {
+            return Ok(c);
+        }
+        let c = self.keychain.resolve(host)?;
+        if let Ok(mut m) = self.resolved.lock() {
+            m.insert(host.to_owned(), c.clone());
+        }
+        Ok(c)
     }
 
     /// `http` for loopback hosts and when insecure access is allowed, else `https`.
@@ -131,36 +146,36 @@ impl Transport {
 
     /// Send with retries and auth; the body is read fully (up to the limit).
     pub async fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
-        let mut resp = self.send_retrying(req, self.cached_auth(req)).await?;
+        let mut resp = self.send_retrying(req, self.cached_auth(req)?).await?;
         if resp.status == StatusCode::UNAUTHORIZED {
             let auth = self.authorize(req, &resp).await?;
             resp = self.send_retrying(req, auth).await?;
             if resp.status == StatusCode::UNAUTHORIZED {
                 return Err(Error::Unauthorized {
                     url: redact(&req.url),
-                    anonymous: self.keychain.get(req.host).is_anonymous(),
+                    anonymous: self.credentials(req.host)?.is_anonymous(),
                 });
             }
         }
         Ok(resp)
     }
 
-    fn cached_auth(&self, req: &Request<'_>) -> Option<String> {
+    fn cached_auth(&self, req: &Request<'_>) -> Result<Option<String>, Error> {
         let key = (req.host.to_owned(), req.scope.unwrap_or("").to_owned());
-        if let Some(v) = self.tokens.lock().ok()?.get(&key) {
-            return Some(v.clone());
+        if let Some(v) = self.tokens.lock().ok().and_then(|t| t.get(&key).cloned()) {
+            return Ok(Some(v));
         }
-        match self.keychain.get(req.host) {
+        Ok(match self.credentials(req.host)? {
             Credentials::Bearer { token } => Some(format!("Bearer {token}")),
             // Plain HTTP servers (Helm repositories) get basic auth upfront.
             c @ Credentials::Basic { .. } if req.scope.is_none() => c.basic_header(),
             _ => None,
-        }
+        })
     }
 
     /// Answer a 401: fetch a bearer token or fall back to basic auth.
     async fn authorize(&self, req: &Request<'_>, resp: &Response) -> Result<Option<String>, Error> {
-        let creds = self.keychain.get(req.host);
+        let creds = self.credentials(req.host)?;
         let challenge = resp
             .headers
             .get_all(header::WWW_AUTHENTICATE)
@@ -271,8 +286,8 @@ impl Transport {
     }
 
     /// Send `req` (with `auth` as `Authorization`), retrying transport errors,
-    /// 429 and 5xx with bounded exponential backoff; `Retry-After` (seconds)
-    /// is honoured up to `max_backoff`.
+    /// 429 and 5xx with bounded exponential backoff; `Retry-After` (seconds or
+    /// an HTTP date) is honoured up to `max_backoff`.
     async fn send_retrying(
         &self,
         req: &Request<'_>,
@@ -283,11 +298,9 @@ impl Transport {
         loop {
             let outcome = self.send_once(req, auth.as_deref()).await;
             let retry_after = match &outcome {
-                Ok(r) if is_retryable(r.status) => Some(
-                    r.header("retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs),
-                ),
+                Ok(r) if is_retryable(r.status) => {
+                    Some(r.header("retry-after").and_then(parse_retry_after))
+                }
                 Ok(_) => None,
                 Err(Error::Http { .. }) => Some(None),
                 Err(_) => None,
@@ -404,6 +417,20 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
+/// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in
+/// the past means "now". Anything else is ignored (the computed backoff applies).
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,5 +461,22 @@ mod tests {
     fn redaction() {
         assert_eq!(redact("https://u:p@host/x@y"), "https://host/x@y");
         assert_eq!(redact("https://host/a"), "https://host/a");
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        // A date in the past: retry now.
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        let d = parse_retry_after(&httpdate::fmt_http_date(later)).expect("a date");
+        assert!(
+            d > Duration::from_secs(100) && d <= Duration::from_secs(120),
+            "{d:?}"
+        );
+        assert_eq!(parse_retry_after("soon"), None);
     }
 }

@@ -190,6 +190,25 @@ fn basic_auth_with_htpasswd_and_docker_config() {
         client(keychain, fast()).list_tags(&img).expect("tags"),
         ["1.0.0"]
     );
+
+    // The same credentials from a Docker credential helper (`credsStore`).
+    let helper = dir.path().join("docker-credential-test");
+    std::fs::write(
+        &helper,
+        "#!/bin/sh\nread host\nprintf '{\"ServerURL\":\"%s\",\"Username\":\"alice\",\"Secret\":\"s3cret-pw\"}' \"$host\"\n",
+    )
+    .expect("helper");
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let keychain = Keychain::from_docker_config(br#"{"credsStore": "test"}"#, "config.json")
+        .expect("config")
+        .with_helper_dir(dir.path());
+    assert_eq!(
+        client(keychain, fast())
+            .list_tags(&img)
+            .expect("tags via helper"),
+        ["1.0.0"]
+    );
 }
 
 #[test]
