@@ -1,6 +1,10 @@
 //! End-to-end tests of the `gitops` binary.
 
+mod build;
+mod flux_layout;
 mod image;
+mod policy;
+mod setters;
 mod source;
 mod values;
 mod version;

@@ -1,22 +1,7 @@
 //! End-to-end tests of `gitops setters`.
 
+use super::{gitops, stderr, stdout};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn gitops(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gitops"))
-        .args(args)
-        .output()
-        .expect("the gitops binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 const DEPLOY: &str = "apiVersion: apps/v1
 kind: Deployment

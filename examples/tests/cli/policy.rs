@@ -3,6 +3,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use super::{stderr, stdout};
+
 fn gitops(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_gitops"))
         .args(args)
@@ -18,14 +20,6 @@ fn gitops(args: &[&str], stdin: &str) -> Output {
         .expect("stdin")
         .write_all(stdin.as_bytes());
     child.wait_with_output().expect("wait gitops")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 const TAGS: &str = "1.0.0\nv1.4.2\n\n  1.5.0-rc.1  \n2.0.0\nsha256-ab.sig\nlatest\n";

@@ -1,13 +1,6 @@
 //! `gitops build` end to end, through the real binary.
 
-use std::process::{Command, Output};
-
-fn gitops(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gitops"))
-        .args(args)
-        .output()
-        .expect("run gitops")
-}
+use super::gitops;
 
 fn write(dir: &std::path::Path, rel: &str, text: &str) {
     let p = dir.join(rel);
