@@ -67,6 +67,16 @@ pub enum Error {
         /// The path.
         path: RelPath,
     },
+    /// The file is larger than the tree allows ([`OsTree::with_max_file_size`]).
+    #[error("{path}: file is {size} bytes, above the limit of {limit} bytes")]
+    TooLarge {
+        /// The path.
+        path: RelPath,
+        /// Its size (at least; a growing file may be larger).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// An operating-system error.
     #[error("{path}: {source}")]
     Io {
@@ -377,7 +387,13 @@ impl FileTree for MemTree {
 #[derive(Debug, Clone)]
 pub struct OsTree {
     root: PathBuf,
+    max_file_size: u64,
 }
+
+/// The default largest file an [`OsTree`] reads: 64 MiB. A GitOps repository
+/// holds manifests; a bigger file is hostile or a mistake, and reading it
+/// whole would put the process's memory at the repository's mercy.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 << 20;
 
 impl OsTree {
     /// Open `root` (it is canonicalised once, here).
@@ -389,7 +405,18 @@ impl OsTree {
                 format!("{}: {e}", root.as_ref().display()),
             )),
         })?;
-        Ok(OsTree { root })
+        Ok(OsTree {
+            root,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+        })
+    }
+
+    /// Refuse to read files larger than `bytes` ([`Error::TooLarge`]);
+    /// the default is [`DEFAULT_MAX_FILE_SIZE`].
+    #[must_use]
+    pub fn with_max_file_size(mut self, bytes: u64) -> OsTree {
+        self.max_file_size = bytes;
+        self
     }
 
     /// The canonical root directory.
@@ -431,7 +458,27 @@ impl FileTree for OsTree {
                 reason: "is a directory",
             });
         }
-        std::fs::read(real).map_err(|e| io_err(path, e))
+        let file = std::fs::File::open(&real).map_err(|e| io_err(path, e))?;
+        let size = file.metadata().map_err(|e| io_err(path, e))?.len();
+        let too_large = |size| Error::TooLarge {
+            path: path.clone(),
+            size,
+            limit: self.max_file_size,
+        };
+        if size > self.max_file_size {
+            return Err(too_large(size));
+        }
+        // The file may grow while it is read: never take more than the limit.
+        let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        io::Read::read_to_end(
+            &mut io::Read::take(file, self.max_file_size + 1),
+            &mut bytes,
+        )
+        .map_err(|e| io_err(path, e))?;
+        if bytes.len() as u64 > self.max_file_size {
+            return Err(too_large(bytes.len() as u64));
+        }
+        Ok(bytes)
     }
 
     fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error> {

@@ -1,4 +1,5 @@
 //! Integration and property tests of gitops-core.
 
 mod fuzzed;
+mod hostile;
 mod roundtrip;

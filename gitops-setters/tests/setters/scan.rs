@@ -288,3 +288,31 @@ fn hostile_inputs_are_bounded() {
     assert_eq!(f.markers[0].line, 1005);
     assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn hostile_nesting_and_alias_bombs_are_warnings_not_crashes() {
+    let marker = "# {\"$imagepolicy\": \"ns:app\"}\n";
+    let path = rel("deep.yaml");
+    // 100,000 levels of flow nesting after a marker.
+    let deep = format!("{marker}{}x{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let start = std::time::Instant::now();
+    let found = scan_str(&path, &deep);
+    assert!(found.markers.is_empty());
+    assert!(!found.warnings.is_empty(), "a deep file is reported");
+    // An alias bomb: aliases are not expanded by the scanner.
+    let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+    for i in 0..30 {
+        bomb.push_str(&format!(
+            "b{i}: &b{i} [*{p}, *{p}, *{p}, *{p}, *{p}]\n",
+            p = if i == 0 {
+                "a".to_owned()
+            } else {
+                format!("b{}", i - 1)
+            }
+        ));
+    }
+    bomb.push_str("image: nginx:1.0 # {\"$imagepolicy\": \"ns:app\"}\n");
+    let found = scan_str(&path, &bomb);
+    assert_eq!(found.markers.len(), 1);
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
