@@ -19,8 +19,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
 use gitops_core::ImageRef;
-use gitops_core::flux::ImageRepositorySpec;
-use gitops_image::{Exclusions, Order, Policy};
+use gitops_image::{Exclusions, Policy};
 use gitops_source::registry::{Client, Credentials, Keychain, Options};
 
 use crate::output::OutputFormat;
@@ -39,31 +38,8 @@ pub struct ScanArgs {
     /// Image repository, e.g. ghcr.io/org/app (a tag or digest is ignored).
     #[arg(value_name = "REGISTRY/REPO")]
     image: String,
-    /// Exclusion pattern (repeatable); replaces the default '^.*\.sig$'.
-    #[arg(long, value_name = "RE", conflicts_with = "no_exclusions")]
-    exclude: Vec<String>,
-    /// Apply no exclusion list.
-    #[arg(long)]
-    no_exclusions: bool,
-    /// Read the policy from an ImagePolicy YAML file (an ImageRepository in
-    /// the same file supplies the exclusion list unless --exclude is given).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["semver", "alphabetical", "numerical"])]
-    policy: Option<PathBuf>,
-    /// SemVer policy: a Masterminds range such as '>=1.0.0 <2'.
-    #[arg(long, value_name = "RANGE")]
-    semver: Option<String>,
-    /// Alphabetical policy: asc (greatest wins) or desc.
-    #[arg(long, value_name = "ORDER", value_parser = crate::cmd::policy::parse_order)]
-    alphabetical: Option<Order>,
-    /// Numerical policy: asc (largest wins) or desc.
-    #[arg(long, value_name = "ORDER", value_parser = crate::cmd::policy::parse_order)]
-    numerical: Option<Order>,
-    /// filterTags pattern (Go RE2 syntax).
-    #[arg(long, value_name = "RE")]
-    filter: Option<String>,
-    /// filterTags extract template, e.g. '$ts'.
-    #[arg(long, value_name = "TEMPLATE", requires = "filter")]
-    extract: Option<String>,
+    #[command(flatten)]
+    rule: crate::cmd::policy::PolicyFlags,
     /// Show, tag by tag, why each tag was or was not selected.
     #[arg(long)]
     explain: bool,
@@ -118,14 +94,7 @@ pub fn keychain(
 
 fn scan(args: &ScanArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let image = ImageRef::parse(&args.image)?.without_tag_and_digest();
-    let (policy, file_exclusions) = build_policy(args)?;
-    let exclusions = if args.no_exclusions {
-        Some(Exclusions::none())
-    } else if !args.exclude.is_empty() {
-        Some(Exclusions::new(&args.exclude)?)
-    } else {
-        file_exclusions
-    };
+    let (policy, exclusions) = build_policy(args)?;
     let host = image.registry().unwrap_or("docker.io").to_owned();
     let keychain = keychain(
         args.docker_config.as_deref(),
@@ -136,15 +105,9 @@ fn scan(args: &ScanArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         .with_insecure(args.insecure)
         .with_timeout(Duration::from_secs(args.timeout));
     let client = Client::new(keychain, options)?;
-    let mut spec: ImageRepositorySpec = serde_json::from_value(serde_json::json!({
-        "image": image.name(), "interval": "0s"
-    }))?;
-    if let Some(ex) = &exclusions {
-        spec.exclusion_list = Some(ex.patterns().map(str::to_owned).collect());
-    }
     let now = SystemTime::now();
     let result = client
-        .scan(&spec, now)
+        .scan_excluding(&image, &exclusions, now)
         .with_context(|| format!("cannot scan {}", image.name()))?;
     let scan_time = unix_seconds(now);
     let Some(policy) = policy else {
@@ -217,30 +180,10 @@ fn unix_seconds(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// The policy from the flags, and the exclusions of a policy file.
-fn build_policy(args: &ScanArgs) -> anyhow::Result<(Option<Policy>, Option<Exclusions>)> {
-    let (policy, exclusions) = if let Some(range) = &args.semver {
-        (Some(Policy::semver(range)?), None)
-    } else if let Some(order) = args.alphabetical {
-        (Some(Policy::alphabetical(order)), None)
-    } else if let Some(order) = args.numerical {
-        (Some(Policy::numerical(order)), None)
-    } else if let Some(path) = &args.policy {
-        let (p, ex) = crate::cmd::policy::read_policy_file(path)?;
-        (Some(p), ex)
-    } else {
-        if args.filter.is_some() || args.explain {
-            bail!(
-                "--filter and --explain need a policy: --semver, --alphabetical, --numerical or --policy"
-            );
-        }
-        (None, None)
-    };
-    let policy = match (policy, &args.filter) {
-        (Some(p), Some(pattern)) => {
-            Some(p.with_filter_tags(pattern, args.extract.as_deref().unwrap_or(""))?)
-        }
-        (p, _) => p,
-    };
-    Ok((policy, exclusions))
+/// The policy from the flags (none: list tags only) and the exclusion list.
+fn build_policy(args: &ScanArgs) -> anyhow::Result<(Option<Policy>, Exclusions)> {
+    if args.explain && !args.rule.has_rule() {
+        bail!("--explain needs a policy: --semver, --alphabetical, --numerical or --policy");
+    }
+    args.rule.build()
 }

@@ -26,9 +26,10 @@ pub enum PolicyCmd {
 }
 
 /// Flags shared by `select` and `explain`.
-#[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("rule").required(true).args(["semver", "alphabetical", "numerical", "policy"])))]
-pub struct Args {
+/// The flags that choose a policy, shared by `gitops policy` and `gitops image scan`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(group(clap::ArgGroup::new("rule").args(["semver", "alphabetical", "numerical", "policy"])))]
+pub struct PolicyFlags {
     /// SemVer policy: a Masterminds range such as '>=1.0.0 <2' or '~1.4'.
     #[arg(long, value_name = "RANGE")]
     semver: Option<String>,
@@ -39,7 +40,7 @@ pub struct Args {
     #[arg(long, value_name = "ORDER", value_parser = parse_order)]
     numerical: Option<Order>,
     /// Read the policy from an ImagePolicy YAML file (an ImageRepository in the
-    /// same file supplies the exclusion list).
+    /// same file supplies the exclusion list unless --exclude is given).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["filter", "extract"])]
     policy: Option<PathBuf>,
     /// filterTags pattern (Go RE2 syntax, unanchored).
@@ -54,6 +55,59 @@ pub struct Args {
     /// Apply no exclusion list at all.
     #[arg(long)]
     no_exclusions: bool,
+}
+
+impl PolicyFlags {
+    /// Whether a rule (--semver, --alphabetical, --numerical, --policy) was given.
+    pub fn has_rule(&self) -> bool {
+        self.semver.is_some()
+            || self.alphabetical.is_some()
+            || self.numerical.is_some()
+            || self.policy.is_some()
+    }
+
+    /// The policy the flags describe (`None` without a rule) and the
+    /// exclusion list: --exclude / --no-exclusions, else a policy file's
+    /// ImageRepository, else the default.
+    pub fn build(&self) -> anyhow::Result<(Option<Policy>, Exclusions)> {
+        let mut exclusions = Exclusions::default();
+        let policy = if let Some(range) = &self.semver {
+            Some(Policy::semver(range)?)
+        } else if let Some(order) = self.alphabetical {
+            Some(Policy::alphabetical(order))
+        } else if let Some(order) = self.numerical {
+            Some(Policy::numerical(order))
+        } else if let Some(path) = &self.policy {
+            let (policy, from_file) = read_policy_file(path)?;
+            if let Some(ex) = from_file {
+                exclusions = ex;
+            }
+            Some(policy)
+        } else {
+            if self.filter.is_some() {
+                bail!("--filter needs a policy: --semver, --alphabetical, --numerical or --policy");
+            }
+            None
+        };
+        let policy = match (policy, &self.filter) {
+            (Some(p), Some(pattern)) => {
+                Some(p.with_filter_tags(pattern, self.extract.as_deref().unwrap_or(""))?)
+            }
+            (p, _) => p,
+        };
+        if self.no_exclusions {
+            exclusions = Exclusions::none();
+        } else if !self.exclude.is_empty() {
+            exclusions = Exclusions::new(&self.exclude)?;
+        }
+        Ok((policy, exclusions))
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    rule: PolicyFlags,
     /// File with one tag per line ('-' for stdin).
     #[arg(long, value_name = "FILE")]
     tags_file: PathBuf,
@@ -109,32 +163,10 @@ fn explain(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 }
 
 fn build(args: &Args) -> anyhow::Result<(Policy, Exclusions)> {
-    let mut exclusions = Exclusions::default();
-    let policy = if let Some(range) = &args.semver {
-        Policy::semver(range)?
-    } else if let Some(order) = args.alphabetical {
-        Policy::alphabetical(order)
-    } else if let Some(order) = args.numerical {
-        Policy::numerical(order)
-    } else if let Some(path) = &args.policy {
-        let (policy, from_file) = read_policy_file(path)?;
-        if let Some(ex) = from_file {
-            exclusions = ex;
-        }
-        policy
-    } else {
-        bail!("give one of --semver, --alphabetical, --numerical, --policy");
-    };
-    let policy = match &args.filter {
-        Some(pattern) => policy.with_filter_tags(pattern, args.extract.as_deref().unwrap_or(""))?,
-        None => policy,
-    };
-    if args.no_exclusions {
-        exclusions = Exclusions::none();
-    } else if !args.exclude.is_empty() {
-        exclusions = Exclusions::new(&args.exclude)?;
+    match args.rule.build()? {
+        (Some(policy), exclusions) => Ok((policy, exclusions)),
+        (None, _) => bail!("give one of --semver, --alphabetical, --numerical, --policy"),
     }
-    Ok((policy, exclusions))
 }
 
 /// The first ImagePolicy of a YAML file, and the exclusion list of an

@@ -181,6 +181,15 @@ fn scan_lists_selects_explains_and_reflects_digests() {
     let doc: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
     assert_eq!(doc["lastScanResult"]["tagCount"], 3, "{doc}");
     assert_eq!(doc["excluded"], 2);
+
+    // --no-exclusions keeps the signature tag the default list drops.
+    let o = gitops(&["image", "scan", &image, "--no-exclusions"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).lines().any(|t| t == "sha256-abc.sig"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -400,6 +400,22 @@ impl Client {
         Ok(scan_result(&image, all, &exclusions, now))
     }
 
+    /// Like [`Client::scan`] for `image`, with an exclusion list of the
+    /// caller's (for example [`gitops_image::Exclusions::none`], which a Flux
+    /// spec cannot express: there an empty list means the default).
+    ///
+    /// # Errors
+    /// A listing error.
+    pub fn scan_excluding(
+        &self,
+        image: &ImageRef,
+        exclusions: &gitops_image::Exclusions,
+        now: SystemTime,
+    ) -> Result<ScanResult, Error> {
+        let all = self.list_tags(image)?;
+        Ok(scan_result(image, all, exclusions, now))
+    }
+
     /// The digest to record for the selected `tag` under `policy`: `None`
     /// with `Never`; with `IfNotPresent` the `recorded` digest when there is
     /// one (no request), else a lookup; with `Always` a lookup.
