@@ -1,6 +1,8 @@
 //! One module per command noun.
 
+pub mod bootstrap;
 pub mod build;
+pub mod create;
 pub mod flux_build;
 pub mod image;
 pub mod policy;
