@@ -73,7 +73,7 @@ pub struct Common {
     pub name: Option<String>,
     /// Print the object as `flux create … --export` does (always the case
     /// here: there is no cluster to apply it to).
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     pub export: bool,
     /// Labels on the object (`key=value`, comma-separated or repeated).
     #[arg(long = "label", value_delimiter = ',')]
@@ -142,7 +142,7 @@ pub struct GitArgs {
     #[arg(long = "ca-file")]
     ca_file: Option<String>,
     /// Include Git submodules.
-    #[arg(long = "recurse-submodules")]
+    #[arg(long = "recurse-submodules", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     recurse_submodules: bool,
     /// Paths to ignore (comma-separated or repeated).
     #[arg(long = "ignore-paths", value_delimiter = ',')]
@@ -171,7 +171,7 @@ pub struct HelmArgs {
     #[arg(long = "oci-provider")]
     oci_provider: Option<String>,
     /// Pass credentials to all domains.
-    #[arg(long = "pass-credentials")]
+    #[arg(long = "pass-credentials", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     pass_credentials: bool,
 }
 
@@ -227,7 +227,7 @@ pub struct OciArgs {
     #[arg(long)]
     provider: Option<String>,
     /// Plain-HTTP registry.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     insecure: bool,
     /// Layer selector `<media-type>:<extract|copy>`.
     #[arg(long = "layer-selector")]
@@ -248,10 +248,10 @@ pub struct KustomizationArgs {
     #[arg(long)]
     path: Option<String>,
     /// Enable garbage collection.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     prune: bool,
     /// Health-check all applied resources.
-    #[arg(long)]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     wait: bool,
     /// Workloads to health-check, `<kind>/<name>.<namespace>`.
     #[arg(long = "health-check", value_delimiter = ',')]
@@ -314,7 +314,7 @@ pub struct HelmReleaseArgs {
     #[arg(long = "storage-namespace")]
     storage_namespace: Option<String>,
     /// Create the target namespace.
-    #[arg(long = "create-target-namespace")]
+    #[arg(long = "create-target-namespace", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     create_target_namespace: bool,
     /// Service account to impersonate.
     #[arg(long = "service-account")]
