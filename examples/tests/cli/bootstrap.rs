@@ -131,9 +131,15 @@ fn bootstrap_pushes_to_git_daemon_and_second_run_is_a_noop() {
     let served = tmp.path().join("served");
     std::fs::create_dir_all(&served).unwrap();
     let bare = served.join("fleet.git");
-    git(tmp.path(), &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
     let work = tmp.path().join("work");
-    git(tmp.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &["init", "-q", "-b", "main", work.to_str().unwrap()],
+    );
     std::fs::create_dir_all(work.join("clusters/dev")).unwrap();
     std::fs::write(work.join("clusters/dev/apps.yaml"), "kind: Kustomization\n").unwrap();
     git(&work, &["add", "-A"]);
@@ -164,13 +170,23 @@ fn bootstrap_pushes_to_git_daemon_and_second_run_is_a_noop() {
              clusters/dev/flux-system/kustomization.yaml\n"
         )
     );
-    assert!(stderr(&first).contains("gotk-components.yaml"), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("gotk-components.yaml"),
+        "{}",
+        stderr(&first)
+    );
     assert_eq!(
-        git(&bare, &["show", "main:clusters/dev/flux-system/gotk-sync.yaml"]) + "\n",
+        git(
+            &bare,
+            &["show", "main:clusters/dev/flux-system/gotk-sync.yaml"]
+        ) + "\n",
         sync_yaml(&url, "./clusters/dev", "1m0s", "flux-system")
     );
     assert_eq!(
-        git(&bare, &["show", "main:clusters/dev/flux-system/kustomization.yaml"]) + "\n",
+        git(
+            &bare,
+            &["show", "main:clusters/dev/flux-system/kustomization.yaml"]
+        ) + "\n",
         KUSTOMIZATION
     );
     assert_eq!(
@@ -193,7 +209,10 @@ fn bootstrap_pushes_to_git_daemon_and_second_run_is_a_noop() {
 fn bootstrap_commits_in_a_local_work_tree() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("work");
-    git(tmp.path(), &["init", "-q", "-b", "main", work.to_str().unwrap()]);
+    git(
+        tmp.path(),
+        &["init", "-q", "-b", "main", work.to_str().unwrap()],
+    );
     std::fs::write(work.join("README.md"), "# fleet\n").unwrap();
     // A resource already in the flux-system directory gets listed too.
     std::fs::create_dir_all(work.join("clusters/prod/flux-system")).unwrap();
@@ -240,8 +259,7 @@ fn bootstrap_commits_in_a_local_work_tree() {
         )
     );
     assert_eq!(
-        std::fs::read_to_string(work.join("clusters/prod/flux-system/kustomization.yaml"))
-            .unwrap(),
+        std::fs::read_to_string(work.join("clusters/prod/flux-system/kustomization.yaml")).unwrap(),
         "apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
@@ -263,7 +281,13 @@ resources:
 
     // Another branch checked out: refused, nothing written.
     git(&work, &["checkout", "-q", "-b", "feature"]);
-    let wrong = gitops(&["bootstrap", "--repo", work.to_str().unwrap(), "--sync-url", "ssh://h/r"]);
+    let wrong = gitops(&[
+        "bootstrap",
+        "--repo",
+        work.to_str().unwrap(),
+        "--sync-url",
+        "ssh://h/r",
+    ]);
     assert!(!wrong.status.success());
     assert!(
         stderr(&wrong).contains("has branch \"feature\" checked out, not \"main\""),

@@ -20,7 +20,10 @@ fn fails(args: &[&str]) -> String {
 #[test]
 fn source_git_semver_with_labels() {
     let got = export(&[
-        "create", "source", "git", "podinfo",
+        "create",
+        "source",
+        "git",
+        "podinfo",
         "--url=https://github.com/stefanprodan/podinfo",
         "--tag-semver=>=3.2.0 <3.3.0",
         "--label=env=dev,team=a",
@@ -50,7 +53,10 @@ spec:
 #[test]
 fn source_git_commit_keeps_branch_and_options() {
     let got = export(&[
-        "create", "source", "git", "podinfo",
+        "create",
+        "source",
+        "git",
+        "podinfo",
         "--url=ssh://git@github.com/stefanprodan/podinfo",
         "--branch=main",
         "--commit=c88a2f41",
@@ -60,7 +66,8 @@ fn source_git_commit_keeps_branch_and_options() {
         "--recurse-submodules",
         "--fetch-timeout=90s",
         "--interval=1h",
-        "-n", "apps",
+        "-n",
+        "apps",
         "--export",
     ]);
     assert_eq!(
@@ -89,7 +96,10 @@ spec:
 #[test]
 fn source_helm_https_and_oci() {
     let got = export(&[
-        "create", "source", "helm", "podinfo",
+        "create",
+        "source",
+        "helm",
+        "podinfo",
         "--url=https://stefanprodan.github.io/podinfo",
         "--interval=10m",
         "--pass-credentials",
@@ -109,7 +119,10 @@ spec:
 "
     );
     let got = export(&[
-        "create", "source", "helm", "podinfo",
+        "create",
+        "source",
+        "helm",
+        "podinfo",
         "--url=oci://ghcr.io/stefanprodan/charts",
         "--secret-ref=ghcr-auth",
         "--pass-credentials",
@@ -139,7 +152,10 @@ spec:
 #[test]
 fn source_oci_with_cosign_verification() {
     let got = export(&[
-        "create", "source", "oci", "podinfo",
+        "create",
+        "source",
+        "oci",
+        "podinfo",
         "--url=oci://ghcr.io/stefanprodan/manifests/podinfo",
         "--tag=6.6.2",
         "--interval=10m",
@@ -178,7 +194,9 @@ spec:
 #[test]
 fn kustomization_with_dependencies_and_wait() {
     let got = export(&[
-        "create", "kustomization", "podinfo",
+        "create",
+        "kustomization",
+        "podinfo",
         "--source=GitRepository/podinfo.flux-system",
         "--path=./kustomize/",
         "--prune=true",
@@ -220,7 +238,9 @@ spec:
 #[test]
 fn kustomization_health_checks_and_defaults() {
     let got = export(&[
-        "create", "ks", "apps",
+        "create",
+        "ks",
+        "apps",
         "--source=OCIRepository/manifests",
         "--health-check=Deployment/podinfo.apps,HelmRelease/redis.apps",
         "--decryption-provider=sops",
@@ -272,7 +292,9 @@ fn helmrelease_with_values_files() {
     std::fs::write(&prod, "replicaCount: 3\n").unwrap();
     let values = format!("--values={},{}", base.display(), prod.display());
     let got = export(&[
-        "create", "hr", "podinfo",
+        "create",
+        "hr",
+        "podinfo",
         "--interval=10m",
         "--source=HelmRepository/podinfo",
         "--chart=podinfo",
@@ -321,7 +343,9 @@ spec:
 #[test]
 fn helmrelease_chart_ref_and_values_from() {
     let got = export(&[
-        "create", "helmrelease", "podinfo",
+        "create",
+        "helmrelease",
+        "podinfo",
         "--chart-ref=OCIRepository/podinfo.flux-system",
         "--values-from=secret/podinfo-values,ConfigMap/podinfo-defaults",
         "--depends-on=redis",
@@ -357,7 +381,10 @@ spec:
 #[test]
 fn image_repository() {
     let got = export(&[
-        "create", "image", "repository", "podinfo",
+        "create",
+        "image",
+        "repository",
+        "podinfo",
         "--image=ghcr.io/stefanprodan/podinfo",
         "--interval=5m",
         "--scan-timeout=30s",
@@ -385,7 +412,10 @@ spec:
 #[test]
 fn image_policy_semver_filter_and_numeric() {
     let got = export(&[
-        "create", "image", "policy", "podinfo",
+        "create",
+        "image",
+        "policy",
+        "podinfo",
         "--image-ref=podinfo",
         "--select-semver=5.0.x",
         "--filter-regex=^main-[a-f0-9]+-(?P<ts>[0-9]+)",
@@ -412,7 +442,10 @@ spec:
 "
     );
     let got = export(&[
-        "create", "image", "policy", "build",
+        "create",
+        "image",
+        "policy",
+        "build",
         "--image-ref=app",
         "--select-numeric=asc",
         "--filter-regex=^[0-9]+$",
@@ -446,7 +479,10 @@ spec:
 #[test]
 fn image_update_with_long_template_folded_like_yaml_v2() {
     let got = export(&[
-        "create", "image", "update", "flux-system",
+        "create",
+        "image",
+        "update",
+        "flux-system",
         "--interval=30m",
         "--git-repo-ref=flux-system",
         "--git-repo-path=./clusters/my-cluster",
@@ -500,14 +536,21 @@ fn output_file_is_written_instead_of_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("repo.yaml");
     let o = gitops(&[
-        "create", "image", "repository", "app",
+        "create",
+        "image",
+        "repository",
+        "app",
         "--image=registry.local/app",
-        "--output-file", file.to_str().unwrap(),
+        "--output-file",
+        file.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).is_empty());
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.starts_with("---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\n"), "{text}");
+    assert!(
+        text.starts_with("---\napiVersion: image.toolkit.fluxcd.io/v1\nkind: ImageRepository\n"),
+        "{text}"
+    );
     assert!(text.contains("  image: registry.local/app\n"), "{text}");
 }
 
@@ -515,43 +558,111 @@ fn output_file_is_written_instead_of_stdout() {
 fn flag_errors_match_flux() {
     let cases: &[(&[&str], &str)] = &[
         (
-            &["create", "source", "git", "podinfo", "--url=ftp://example.com/repo", "--branch=main"],
+            &[
+                "create",
+                "source",
+                "git",
+                "podinfo",
+                "--url=ftp://example.com/repo",
+                "--branch=main",
+            ],
             "error: git URL scheme 'ftp' not supported, can be: ssh, http and https\n",
         ),
         (
-            &["create", "source", "git", "podinfo", "--url=https://example.com/repo"],
+            &[
+                "create",
+                "source",
+                "git",
+                "podinfo",
+                "--url=https://example.com/repo",
+            ],
             "error: a Git ref is required, use one of the following: --branch, --tag, --commit, --ref-name or --tag-semver\n",
         ),
         (
-            &["create", "source", "git", "podinfo", "--url=https://example.com/repo", "--branch=main", "--provider=dummy"],
+            &[
+                "create",
+                "source",
+                "git",
+                "podinfo",
+                "--url=https://example.com/repo",
+                "--branch=main",
+                "--provider=dummy",
+            ],
             "error: invalid argument \"dummy\" for \"--provider\" flag: source Git provider 'dummy' is not supported, must be one of: generic|github|aws|azure\n",
         ),
         (
-            &["create", "source", "git", "podinfo", "--url=ssh://git@example.com/repo", "--branch=main", "--ca-file=ca.crt"],
+            &[
+                "create",
+                "source",
+                "git",
+                "podinfo",
+                "--url=ssh://git@example.com/repo",
+                "--branch=main",
+                "--ca-file=ca.crt",
+            ],
             "error: specifying a CA file is not supported for Git over SSH\n",
         ),
         (
-            &["create", "source", "git", "--url=https://example.com/repo", "--branch=main"],
+            &[
+                "create",
+                "source",
+                "git",
+                "--url=https://example.com/repo",
+                "--branch=main",
+            ],
             "error: name is required\n",
         ),
         (
-            &["create", "source", "git", "Pod_Info", "--url=https://example.com/repo", "--branch=main"],
+            &[
+                "create",
+                "source",
+                "git",
+                "Pod_Info",
+                "--url=https://example.com/repo",
+                "--branch=main",
+            ],
             "error: name 'Pod_Info' is invalid, it should adhere to standard defined in RFC 1123, the name can only contain alphanumeric characters or '-'\n",
         ),
         (
-            &["create", "source", "helm", "podinfo", "--url=ftp://example.com/charts"],
+            &[
+                "create",
+                "source",
+                "helm",
+                "podinfo",
+                "--url=ftp://example.com/charts",
+            ],
             "error: url scheme 'ftp' not supported, can be: http, https and oci\n",
         ),
         (
-            &["create", "source", "helm", "podinfo", "--url=https:///charts"],
+            &[
+                "create",
+                "source",
+                "helm",
+                "podinfo",
+                "--url=https:///charts",
+            ],
             "error: url host is required\n",
         ),
         (
-            &["create", "source", "oci", "podinfo", "--url=oci://ghcr.io/org/app"],
+            &[
+                "create",
+                "source",
+                "oci",
+                "podinfo",
+                "--url=oci://ghcr.io/org/app",
+            ],
             "error: --tag, --tag-semver or --digest is required\n",
         ),
         (
-            &["create", "source", "oci", "podinfo", "--url=oci://ghcr.io/org/app", "--tag=1", "--verify-secret-ref=keys"],
+            &[
+                "create",
+                "source",
+                "oci",
+                "podinfo",
+                "--url=oci://ghcr.io/org/app",
+                "--tag=1",
+                "--verify-secret-ref=keys",
+            ],
             "error: a verification provider must be specified when a secret is specified\n",
         ),
         (
@@ -563,15 +674,31 @@ fn flag_errors_match_flux() {
             "error: invalid argument \"Bucket\" for \"--source\" flag: no kind specified for source 'Bucket'\n",
         ),
         (
-            &["create", "kustomization", "podinfo", "--source=HelmRepository/charts"],
+            &[
+                "create",
+                "kustomization",
+                "podinfo",
+                "--source=HelmRepository/charts",
+            ],
             "error: invalid argument \"HelmRepository/charts\" for \"--source\" flag: source kind 'HelmRepository' is not supported, must be one of: OCIRepository, GitRepository, Bucket\n",
         ),
         (
-            &["create", "helmrelease", "podinfo", "--source=HelmRepository/podinfo"],
+            &[
+                "create",
+                "helmrelease",
+                "podinfo",
+                "--source=HelmRepository/podinfo",
+            ],
             "error: chart or chart-ref is required\n",
         ),
         (
-            &["create", "helmrelease", "podinfo", "--chart=podinfo", "--reconcile-strategy=Always"],
+            &[
+                "create",
+                "helmrelease",
+                "podinfo",
+                "--chart=podinfo",
+                "--reconcile-strategy=Always",
+            ],
             "error: 'Always' is an invalid reconcile strategy(valid: Revision, ChartVersion)\n",
         ),
         (
@@ -579,23 +706,60 @@ fn flag_errors_match_flux() {
             "error: an image repository (--image) is required\n",
         ),
         (
-            &["create", "image", "policy", "podinfo", "--image-ref=podinfo"],
+            &[
+                "create",
+                "image",
+                "policy",
+                "podinfo",
+                "--image-ref=podinfo",
+            ],
             "error: a policy must be provided with either --select-semver or --select-alpha\n",
         ),
         (
-            &["create", "image", "policy", "podinfo", "--image-ref=podinfo", "--select-alpha=up"],
+            &[
+                "create",
+                "image",
+                "policy",
+                "podinfo",
+                "--image-ref=podinfo",
+                "--select-alpha=up",
+            ],
             "error: --select-alpha must be one of [\"asc\", \"desc\"]\n",
         ),
         (
-            &["create", "image", "policy", "podinfo", "--image-ref=podinfo", "--select-semver=1.x", "--filter-regex=^(?P<v>.*)$", "--filter-extract=$x"],
+            &[
+                "create",
+                "image",
+                "policy",
+                "podinfo",
+                "--image-ref=podinfo",
+                "--select-semver=1.x",
+                "--filter-regex=^(?P<v>.*)$",
+                "--filter-extract=$x",
+            ],
             "error: capture group $x used in --filter-extract not found in --filter-regex\n",
         ),
         (
-            &["create", "image", "update", "podinfo", "--git-repo-ref=flux-system", "--checkout-branch=main", "--author-name=bot"],
+            &[
+                "create",
+                "image",
+                "update",
+                "podinfo",
+                "--git-repo-ref=flux-system",
+                "--checkout-branch=main",
+                "--author-name=bot",
+            ],
             "error: the author email is required (--author-email)\n",
         ),
         (
-            &["create", "image", "repository", "podinfo", "--image=ghcr.io/org/app", "--label=team"],
+            &[
+                "create",
+                "image",
+                "repository",
+                "podinfo",
+                "--image=ghcr.io/org/app",
+                "--label=team",
+            ],
             "error: invalid label format 'team', must be key=value\n",
         ),
     ];
