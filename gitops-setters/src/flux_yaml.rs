@@ -166,7 +166,7 @@ pub enum Error {
         command: String,
         /// The cause.
         #[source]
-        source: gitops_render::Error,
+        source: Box<gitops_render::Error>,
     },
     /// A path leaves the tree.
     #[error("{file}: {field} {path:?} is not inside the repository")]
@@ -196,7 +196,7 @@ pub enum Error {
         patch: String,
         /// The cause.
         #[source]
-        source: gitops_render::Error,
+        source: Box<gitops_render::Error>,
     },
     /// The patch file is not valid YAML.
     #[error("{patch}:{line}: cannot parse the patch file")]
@@ -641,7 +641,7 @@ fn run_generators(
             gitops_render::render(tree, dir, &options).map_err(|source| Error::Build {
                 file: file.clone(),
                 command: g.command.clone(),
-                source,
+                source: Box::new(source),
             })?
         } else {
             let Some(r) = runner else {
@@ -818,13 +818,11 @@ fn container_list(manifests: &str, u: &Update) -> &'static str {
             .get_path(path)
             .and_then(|p| p.get("initContainers"))
             .map(|n| &n.kind)
-        {
-            if items
+            && items
                 .iter()
                 .any(|c| c.get("name").and_then(Node::as_str) == Some(u.container.as_str()))
-            {
-                return "initContainers";
-            }
+        {
+            return "initContainers";
         }
     }
     "containers"
@@ -883,7 +881,7 @@ pub fn plan_patch_updated<C: TagChooser + ?Sized>(
     let patched = apply_patch(&generated, &patch_text).map_err(|source| Error::Patch {
         file: file.clone(),
         patch: patch_file.clone(),
-        source,
+        source: Box::new(source),
     })?;
     let (updates, warnings) = decide(&patched, chooser);
     let new_patch = write_patch(&patch_text, patch_rel.as_str(), &patched, &updates)?;
@@ -927,6 +925,9 @@ fn apply_patch(generated: &str, patch: &str) -> Result<String, gitops_render::Er
     gitops_render::render(&mem, &RelPath::root(), &options)
 }
 
+/// A container for an appended patch document: list, name, image.
+type NewContainer = (&'static str, String, String);
+
 /// The patch text with `updates` written in: image scalars edited in place,
 /// new documents appended for workloads the patch does not mention.
 fn write_patch(
@@ -944,7 +945,7 @@ fn write_patch(
     })?;
     let mut edits: Vec<Edit> = Vec::new();
     // Updates for workloads without a patch document, grouped.
-    let mut new_docs: Vec<(ObjectRef, Vec<(&'static str, String, String)>)> = Vec::new();
+    let mut new_docs: Vec<(ObjectRef, Vec<NewContainer>)> = Vec::new();
     for u in updates {
         let Some(pod_path) = pod_spec_path(&u.workload.kind) else {
             return Err(Error::UnsupportedWorkload {

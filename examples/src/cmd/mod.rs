@@ -7,6 +7,7 @@ pub mod flux_build;
 pub mod image;
 pub mod policy;
 pub mod setters;
+pub mod setters_flux_yaml;
 pub mod source;
 pub mod source_oci;
 pub mod values;

@@ -2,6 +2,7 @@
 
 mod bootstrap;
 mod create;
+mod flux_yaml;
 mod image;
 mod source;
 mod values;
