@@ -66,7 +66,7 @@ pub fn run(a: &FluxYamlArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                         .header(plan.patch_file.as_str(), plan.patch_file.as_str())
                         .to_string();
                 } else {
-                    write_atomic(&target, new.as_bytes())?;
+                    write_atomic(tree.root(), &target, new.as_bytes())?;
                 }
             }
             match a.output {
@@ -150,9 +150,22 @@ fn relative_dir(root: &Path, dir: &Path) -> anyhow::Result<RelPath> {
     }
 }
 
-/// Write through a temporary file in the same directory, then rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().context("the patch file has no directory")?;
+/// Write through a temporary file in the same directory, then rename;
+/// refused when the directory (after symlinks) is outside `root`.
+fn write_atomic(root: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let parent = path.parent().context("the patch file has no directory")?;
+    let dir = parent
+        .canonicalize()
+        .with_context(|| format!("opening {}", parent.display()))?;
+    if !dir.starts_with(root) {
+        bail!("{} is outside {}", path.display(), root.display());
+    }
+    let path = dir.join(path.file_name().context("the patch file has no name")?);
+    if path.is_symlink() {
+        bail!("{} is a symbolic link; not written", path.display());
+    }
+    let path = path.as_path();
+    let dir = dir.as_path();
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
     tmp.write_all(bytes)?;

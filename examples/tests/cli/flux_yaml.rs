@@ -282,3 +282,52 @@ commandUpdated:
         "apps:deployment/app|apps|deployment|app|app|ghcr.io/org/app|1.2.0\n"
     );
 }
+
+#[test]
+fn patch_file_outside_the_root_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    let (app, _) = fixture(&dir, "kustomize build .");
+    write(
+        &dir,
+        &[(
+            ".flux.yaml",
+            "version: 1\npatchUpdated:\n  generators:\n  - command: kustomize build .\n  patchFile: ../outside.yaml\n",
+        )],
+    );
+    let o = gitops(&[
+        "setters",
+        "flux-yaml",
+        dir.to_str().unwrap(),
+        "--tags",
+        &app,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("patchFile \"../outside.yaml\" is not inside the repository"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!tmp.path().join("outside.yaml").exists());
+
+    // A symlinked patch directory pointing outside is refused too.
+    std::fs::create_dir_all(tmp.path().join("elsewhere")).unwrap();
+    std::fs::remove_dir_all(dir.join("patches")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("elsewhere"), dir.join("patches")).unwrap();
+    write(
+        &dir,
+        &[(
+            ".flux.yaml",
+            "version: 1\npatchUpdated:\n  generators:\n  - command: kustomize build .\n  patchFile: patches/flux-patch.yaml\n",
+        )],
+    );
+    let o = gitops(&[
+        "setters",
+        "flux-yaml",
+        dir.to_str().unwrap(),
+        "--tags",
+        &app,
+    ]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(!tmp.path().join("elsewhere/flux-patch.yaml").exists());
+}
