@@ -1490,6 +1490,56 @@ mod tests {
     }
 
     #[test]
+    fn semver_with_alpha_gives_an_empty_policy_like_flux() {
+        let meta = Meta::new("app", "flux-system");
+        let o = ImagePolicyFlags {
+            image_ref: "app".into(),
+            select_semver: Some("1.x".into()),
+            select_alpha: Some("asc".into()),
+            ..ImagePolicyFlags::default()
+        };
+        let y = export(&image_policy(&meta, &o).unwrap());
+        assert!(
+            y.ends_with("  imageRepositoryRef:\n    name: app\n  policy: {}\n"),
+            "{y}"
+        );
+    }
+
+    #[test]
+    fn chart_without_source_keeps_an_empty_name() {
+        let meta = Meta::new("app", "flux-system");
+        let o = HelmReleaseFlags {
+            chart: Some("./charts/app".into()),
+            reconcile_strategy: Some("Revision".into()),
+            chart_interval: Some(GoDuration::minutes(5)),
+            ..HelmReleaseFlags::default()
+        };
+        let y = export(&helm_release(&meta, &o).unwrap());
+        assert!(
+            y.contains(
+                "      chart: ./charts/app\n      interval: 5m0s\n      reconcileStrategy: Revision\n      sourceRef:\n        name: \"\"\n"
+            ),
+            "{y}"
+        );
+    }
+
+    #[test]
+    fn labels_are_checked_before_the_object_is_built() {
+        let mut meta = Meta::new("app", "flux-system");
+        meta.labels = vec!["a=b=c".into()];
+        let o = ImageRepositoryFlags {
+            image: "ghcr.io/org/app".into(),
+            ..ImageRepositoryFlags::default()
+        };
+        assert_eq!(
+            image_repository(&meta, &o).unwrap_err(),
+            Error::LabelFormat {
+                label: "a=b=c".into()
+            }
+        );
+    }
+
+    #[test]
     fn extract_templates() {
         let names = vec!["ts".to_owned()];
         assert!(validate_extract("$ts", &names).is_ok());
