@@ -316,6 +316,13 @@ pub fn git_repository(meta: &Meta, o: &GitSource) -> Result<Value, Error> {
             message: "url is required",
         });
     }
+    if let Some(e) = validate::url_parse_error(&o.url) {
+        return Err(Error::Invalid {
+            flag: "url",
+            value: o.url.clone(),
+            reason: format!("git URL parse failed: {e}"),
+        });
+    }
     let u = validate::url_parts(&o.url);
     if !matches!(u.scheme.as_str(), "ssh" | "http" | "https") {
         return Err(Error::Invalid {
@@ -420,6 +427,13 @@ pub fn helm_repository(meta: &Meta, o: &HelmSource) -> Result<Value, Error> {
         });
     }
     let labels = validate::labels(&meta.labels)?;
+    if let Some(e) = validate::url_parse_error(&o.url) {
+        return Err(Error::Invalid {
+            flag: "url",
+            value: o.url.clone(),
+            reason: format!("url parse failed: {e}"),
+        });
+    }
     let u = validate::url_parts(&o.url);
     if !matches!(u.scheme.as_str(), "http" | "https" | "oci") {
         return Err(Error::Invalid {

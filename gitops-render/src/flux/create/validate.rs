@@ -191,6 +191,23 @@ pub(crate) fn url_parts(raw: &str) -> UrlParts {
     UrlParts { scheme, host }
 }
 
+/// The error Go's `url.Parse` gives for the common malformed inputs
+/// (`:x`, and scp-style `git@host:org/repo`), `None` when it would parse.
+pub(crate) fn url_parse_error(raw: &str) -> Option<String> {
+    if raw.starts_with(':') {
+        return Some(format!("parse {raw:?}: missing protocol scheme"));
+    }
+    if url_parts(raw).scheme.is_empty() && !raw.starts_with('/') {
+        let first = raw.split(['/', '?', '#']).next().unwrap_or("");
+        if first.contains(':') {
+            return Some(format!(
+                "parse {raw:?}: first path segment in URL cannot contain colon"
+            ));
+        }
+    }
+    None
+}
+
 const REPOSITORY_CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789_-./";
 
 /// go-containerregistry `name.NewRepository` (non-strict): an optional
@@ -264,6 +281,22 @@ mod tests {
         assert_eq!((u.scheme.as_str(), u.host.as_str()), ("", ""));
         let u = url_parts("oci://ghcr.io/org/charts");
         assert_eq!((u.scheme.as_str(), u.host.as_str()), ("oci", "ghcr.io"));
+    }
+
+    #[test]
+    fn go_url_parse_errors() {
+        assert_eq!(
+            url_parse_error("git@github.com:org/repo").as_deref(),
+            Some(
+                "parse \"git@github.com:org/repo\": first path segment in URL cannot contain colon"
+            )
+        );
+        assert_eq!(
+            url_parse_error("://x").as_deref(),
+            Some("parse \"://x\": missing protocol scheme")
+        );
+        assert_eq!(url_parse_error("https://h/x"), None);
+        assert_eq!(url_parse_error("github.com/org/repo"), None);
     }
 
     #[test]
