@@ -150,6 +150,56 @@ pub struct GitArgs {
     /// Paths to sparse checkout (comma-separated or repeated).
     #[arg(long = "sparse-checkout-paths", value_delimiter = ',')]
     sparse_checkout_paths: Vec<String>,
+    #[command(flatten)]
+    apply_only: GitApplyOnly,
+}
+
+/// Flags `flux create source git` only uses to create a Secret in the
+/// cluster; accepted and ignored, as with `flux … --export`.
+#[derive(Debug, clap::Args)]
+pub struct GitApplyOnly {
+    /// Basic auth username (cluster Secret only; ignored here).
+    #[arg(long, short = 'u')]
+    username: Option<String>,
+    /// Basic auth password (cluster Secret only; ignored here).
+    #[arg(long, short = 'p')]
+    password: Option<String>,
+    /// SSH private key file (cluster Secret only; ignored here).
+    #[arg(long = "private-key-file")]
+    private_key_file: Option<String>,
+    /// SSH key algorithm (cluster Secret only; ignored here).
+    #[arg(long = "ssh-key-algorithm")]
+    ssh_key_algorithm: Option<String>,
+    /// SSH RSA key bits (cluster Secret only; ignored here).
+    #[arg(long = "ssh-rsa-bits")]
+    ssh_rsa_bits: Option<String>,
+    /// SSH ECDSA curve (cluster Secret only; ignored here).
+    #[arg(long = "ssh-ecdsa-curve")]
+    ssh_ecdsa_curve: Option<String>,
+    /// Skip the deploy key prompt (ignored here).
+    #[arg(long, short = 's', num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
+    silent: bool,
+}
+
+/// Flags `flux create source helm` only uses to create a Secret in the
+/// cluster; accepted and ignored, as with `flux … --export`.
+#[derive(Debug, clap::Args)]
+pub struct HelmApplyOnly {
+    /// Basic auth username (cluster Secret only; ignored here).
+    #[arg(long, short = 'u')]
+    username: Option<String>,
+    /// Basic auth password (cluster Secret only; ignored here).
+    #[arg(long, short = 'p')]
+    password: Option<String>,
+    /// TLS cert file (cluster Secret only; ignored here).
+    #[arg(long = "cert-file")]
+    cert_file: Option<String>,
+    /// TLS key file (cluster Secret only; ignored here).
+    #[arg(long = "key-file")]
+    key_file: Option<String>,
+    /// TLS CA file (cluster Secret only; ignored here).
+    #[arg(long = "ca-file")]
+    ca_file: Option<String>,
 }
 
 /// Flags of `gitops create source helm`.
@@ -170,6 +220,8 @@ pub struct HelmArgs {
     /// OCI provider for authentication.
     #[arg(long = "oci-provider")]
     oci_provider: Option<String>,
+    #[command(flatten)]
+    apply_only: HelmApplyOnly,
     /// Pass credentials to all domains.
     #[arg(long = "pass-credentials", num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
     pass_credentials: bool,

@@ -767,3 +767,26 @@ fn flag_errors_match_flux() {
         assert_eq!(&fails(args), want, "{args:?}");
     }
 }
+
+#[test]
+fn credential_flags_are_accepted_and_ignored_like_flux_export() {
+    let base = [
+        "create",
+        "source",
+        "git",
+        "podinfo",
+        "--url=https://github.com/stefanprodan/podinfo",
+        "--branch=master",
+        "--export",
+    ];
+    let plain = export(&base);
+    let with_creds = export(
+        &[
+            &base[..],
+            &["--username=username", "--password=password", "-s"],
+        ]
+        .concat(),
+    );
+    assert_eq!(plain, with_creds);
+    assert!(!with_creds.contains("password"));
+}
