@@ -1185,6 +1185,57 @@ mod tests {
         );
     }
 
+    struct To(&'static str);
+    impl TagChooser for To {
+        type Error = std::convert::Infallible;
+        fn choose(&self, _: &ImageRef, _: &str) -> Result<Option<Tag>, Self::Error> {
+            Ok(Tag::parse(self.0).ok())
+        }
+    }
+
+    const CRON: &str = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\n  annotations:\n    fluxcd.io/automated: \"true\"\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          initContainers:\n          - name: init\n            image: busybox:1.36\n          containers:\n          - name: job\n            image: busybox:1.36\n";
+
+    #[test]
+    fn missing_patch_file_gets_a_document_per_workload() {
+        let mut tree = MemTree::new();
+        tree.insert(".flux.yaml", "version: 1\npatchUpdated:\n  generators:\n  - command: kubectl kustomize\n  patchFile: flux-patch.yaml\n").unwrap();
+        tree.insert("kustomization.yaml", "resources: [cron.yaml]\n")
+            .unwrap();
+        tree.insert("cron.yaml", CRON).unwrap();
+        let plan = plan_patch_updated(&tree, &RelPath::root(), &To("1.37"), None).unwrap();
+        assert_eq!(plan.updates.len(), 2);
+        assert_eq!(plan.updates[0].id, "default:cronjob/nightly");
+        assert_eq!(
+            plan.new_patch.as_deref(),
+            Some(
+                "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n          - image: busybox:1.37\n            name: job\n          initContainers:\n          - image: busybox:1.37\n            name: init\n"
+            )
+        );
+        // Written back, the next run is a no-op.
+        tree.insert("flux-patch.yaml", plan.new_patch.unwrap())
+            .unwrap();
+        let again = plan_patch_updated(&tree, &RelPath::root(), &To("1.37"), None).unwrap();
+        assert!(again.updates.is_empty());
+        assert_eq!(again.new_patch, None);
+    }
+
+    #[test]
+    fn patch_without_the_image_is_refused_and_helm_releases_unsupported() {
+        let mut tree = MemTree::new();
+        tree.insert(".flux.yaml", "version: 1\npatchUpdated:\n  generators:\n  - command: kustomize build\n  patchFile: p/flux-patch.yaml\n").unwrap();
+        tree.insert("kustomization.yaml", "resources: [cron.yaml]\n")
+            .unwrap();
+        tree.insert("cron.yaml", CRON).unwrap();
+        let e = plan_patch_updated(&tree, &RelPath::root(), &To("1.37"), None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "base directory (\"p\") of patchFile (\"p/flux-patch.yaml\") does not exist"
+        );
+        tree.insert("p/flux-patch.yaml", "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: '@daily'\n").unwrap();
+        let e = plan_patch_updated(&tree, &RelPath::root(), &To("1.37"), None).unwrap_err();
+        assert!(matches!(e, Error::PatchHasNoImage { .. }), "{e}");
+    }
+
     #[test]
     fn typed_errors_name_file_line_and_field() {
         let e = |s: &str| parse(s, ".flux.yaml").unwrap_err().to_string();
