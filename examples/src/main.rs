@@ -26,6 +26,11 @@ enum Command {
     /// Print the version of gitops and of the reference semantics it follows.
     Version(cmd::version::Args),
     // (commands: add one variant per noun here)
+    /// Generate Flux objects like `flux create … --export` (no cluster: printed, never applied).
+    #[command(subcommand)]
+    Create(Box<cmd::create::CreateCmd>),
+    /// Write the flux-system sync manifests into a Git repository and commit them.
+    Bootstrap(Box<cmd::bootstrap::Args>),
     /// Scan image registries and select tags.
     #[command(subcommand)]
     Image(cmd::image::ImageCmd),
@@ -49,6 +54,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(args) => cmd::version::run(&args, out),
         // (dispatch: add one arm per noun here)
+        Command::Create(c) => cmd::create::run(*c, out),
+        Command::Bootstrap(args) => cmd::bootstrap::run(&args, out),
         Command::Image(c) => cmd::image::run(c, out),
         Command::Source(c) => cmd::source::run(c, out),
         Command::Values(c) => cmd::values::run(c, out),

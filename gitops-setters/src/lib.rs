@@ -78,6 +78,7 @@
 //!   scalar has any line comment.
 
 pub mod apply;
+pub mod flux_yaml;
 pub mod marker;
 pub mod message;
 pub mod report;

@@ -1,10 +1,13 @@
 //! One module per command noun.
 
+pub mod bootstrap;
 pub mod build;
+pub mod create;
 pub mod flux_build;
 pub mod image;
 pub mod policy;
 pub mod setters;
+pub mod setters_flux_yaml;
 pub mod source;
 pub mod source_oci;
 pub mod values;

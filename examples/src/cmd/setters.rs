@@ -34,6 +34,11 @@ pub enum SettersCmd {
     Apply(ApplyArgs),
     /// Flux v1: update workloads annotated `fluxcd.io/automated: "true"`.
     V1(V1Args),
+    /// Flux v1 `.flux.yaml`: generate, patch and write image updates into
+    /// the patch file (`patchUpdated`), or run updater commands
+    /// (`commandUpdated`, only with --allow-commands).
+    #[command(name = "flux-yaml")]
+    FluxYaml(super::setters_flux_yaml::FluxYamlArgs),
 }
 
 /// Arguments of `gitops setters scan`.
@@ -102,6 +107,7 @@ pub fn run(cmd: SettersCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         SettersCmd::Scan(a) => scan(&a, out),
         SettersCmd::Apply(a) => apply_cmd(&a, out),
         SettersCmd::V1(a) => v1_cmd(&a, out),
+        SettersCmd::FluxYaml(a) => super::setters_flux_yaml::run(&a, out),
     }
 }
 
@@ -296,14 +302,14 @@ fn apply_cmd(a: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 
 /// Tags of each image, read from `--tags IMAGE=FILE`.
 #[derive(Debug, Default)]
-struct TagTable {
+pub(crate) struct TagTable {
     /// Image name (as written and normalised) → (tag, created).
     images: HashMap<String, Vec<(String, Option<SystemTime>)>>,
 }
 
 /// Why no tag could be chosen for a container.
 #[derive(Debug, thiserror::Error)]
-enum ChooseError {
+pub(crate) enum ChooseError {
     #[error("no --tags list for image {0}")]
     NoTags(String),
     #[error(
@@ -394,7 +400,7 @@ fn parse_time(s: &str) -> Option<SystemTime> {
         .map(|s| UNIX_EPOCH + Duration::from_secs(s))
 }
 
-fn load_tags(specs: &[String]) -> anyhow::Result<TagTable> {
+pub(crate) fn load_tags(specs: &[String]) -> anyhow::Result<TagTable> {
     let mut table = TagTable::default();
     for spec in specs {
         let (image, file) = spec

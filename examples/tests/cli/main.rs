@@ -1,7 +1,10 @@
 //! End-to-end tests of the `gitops` binary.
 
+mod bootstrap;
 mod build;
+mod create;
 mod flux_layout;
+mod flux_yaml;
 mod image;
 mod policy;
 mod setters;

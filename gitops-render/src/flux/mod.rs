@@ -2,6 +2,7 @@
 //!
 //! - [`envsubst`]: Flux's bash-style `${var}` expansion.
 //! - [`postbuild`]: `spec.postBuild` substitution on built objects.
+//! - [`create`]: Flux objects as `flux create … --export` and `flux bootstrap` write them.
 //! - [`build`]: generate/merge the kustomization, build, substitute,
 //!   `commonMetadata`.
 //! - [`plan`]: apply order and stages, inventory, prune set, diff.
@@ -9,6 +10,7 @@
 //!   `valuesFrom` read, supplied by the caller.
 
 pub mod build;
+pub mod create;
 pub mod envsubst;
 pub mod plan;
 pub mod postbuild;
