@@ -7,7 +7,9 @@ use gitops_core::fs::{EntryKind, FileTree, RelPath};
 use gitops_core::yaml::parse_documents;
 
 use crate::Error;
+use crate::configurations::TransformerConfig;
 use crate::kustomization::{FILE_NAMES, Kustomization};
+use crate::plugins::PluginExecutor;
 use crate::resource::Resource;
 use crate::value::Value;
 use crate::{generate, nameref, order, patch, transform};
@@ -42,6 +44,8 @@ pub struct Options<'a> {
     pub reorder: Reorder,
     /// Where remote resources come from; without one they are an error.
     pub fetcher: Option<&'a dyn RemoteFetcher>,
+    /// Runs non-builtin plugins and Helm charts; without one they are an error.
+    pub executor: Option<&'a dyn PluginExecutor>,
 }
 
 impl std::fmt::Debug for Options<'_> {
@@ -49,6 +53,7 @@ impl std::fmt::Debug for Options<'_> {
         f.debug_struct("Options")
             .field("reorder", &self.reorder)
             .field("fetcher", &self.fetcher.is_some())
+            .field("executor", &self.executor.is_some())
             .finish()
     }
 }
@@ -74,12 +79,15 @@ pub fn build(
     let mut b = Builder {
         options,
         stack: Vec::new(),
+        configs: Vec::new(),
+        result_config: TransformerConfig::default(),
     };
     let src = Source::Local(tree);
     let kust = b.load_kustomization(&src, dir)?;
     let mut resources = b.accumulate_target(&src, dir, &kust)?;
     generate::add_hashes(&mut resources)?;
-    nameref::fix_references(&mut resources)?;
+    nameref::fix_references(&mut resources, &b.result_config.name_reference)?;
+    resources.retain(|r| !is_local_config(r));
     order::sort(
         &mut resources,
         options.reorder,
@@ -102,6 +110,19 @@ pub fn render(tree: &dyn FileTree, dir: &RelPath, options: &Options<'_>) -> Resu
     Ok(out)
 }
 
+/// kustomize drops objects annotated `config.kubernetes.io/local-config`
+/// (any value but `false`) from the output.
+fn is_local_config(r: &Resource) -> bool {
+    r.value
+        .get_path(&[
+            "metadata",
+            "annotations",
+            "config.kubernetes.io/local-config",
+        ])
+        .and_then(Value::scalar_text)
+        .is_some_and(|v| v != "false")
+}
+
 /// Where files come from: the caller's tree or one a fetcher returned.
 pub(crate) enum Source<'a> {
     Local(&'a dyn FileTree),
@@ -109,7 +130,7 @@ pub(crate) enum Source<'a> {
 }
 
 impl Source<'_> {
-    fn tree(&self) -> &dyn FileTree {
+    pub(crate) fn tree(&self) -> &dyn FileTree {
         match self {
             Source::Local(t) => *t,
             Source::Remote(t) => t.as_ref(),
@@ -117,9 +138,13 @@ impl Source<'_> {
     }
 }
 
-struct Builder<'o, 'f> {
-    options: &'o Options<'f>,
+pub(crate) struct Builder<'o, 'f> {
+    pub(crate) options: &'o Options<'f>,
     stack: Vec<RelPath>,
+    /// Transformer configs of the kustomizations being built, innermost last.
+    pub(crate) configs: Vec<TransformerConfig>,
+    /// The accumulated config of the top kustomization.
+    result_config: TransformerConfig,
 }
 
 /// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).
@@ -305,7 +330,14 @@ impl Builder<'_, '_> {
         kust: &Kustomization,
     ) -> Result<Vec<Resource>, Error> {
         let mut ra = Vec::new();
-        self.run_kustomization(src, dir, kust, &mut ra)?;
+        self.configs.push(TransformerConfig::default());
+        let result = self.run_kustomization(src, dir, kust, &mut ra);
+        let cfg = self.configs.pop().unwrap_or_default();
+        result?;
+        match self.configs.last_mut() {
+            Some(parent) => *parent = parent.merge(&cfg)?,
+            None => self.result_config = cfg,
+        }
         Ok(ra)
     }
 
@@ -335,19 +367,24 @@ impl Builder<'_, '_> {
         for entry in &kust.resources {
             self.accumulate_resource(src, dir, entry, ra)?;
         }
+        self.merge_own_config(src, dir, kust)?;
         generate::run_generators(src.tree(), dir, kust, ra)?;
+        self.run_generator_plugins(src, dir, kust, ra)?;
         for entry in &kust.components {
             self.accumulate_component(src, dir, entry, ra)?;
         }
+        let cfg = self.configs.last().cloned().unwrap_or_default();
         patch::apply_strategic_merge_patches(src.tree(), dir, &kust.patches_strategic_merge, ra)?;
         patch::apply_patches(src.tree(), dir, &kust.patches, ra)?;
-        transform::run(kust, ra)?;
+        transform::run(kust, &cfg, ra)?;
         patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
-        transform::run_late(kust, ra)?;
+        transform::run_late(kust, &cfg, ra)?;
+        self.run_transformer_plugins(src, dir, kust, ra)?;
+        self.run_validators(src, dir, kust, ra)?;
         Ok(())
     }
 
-    fn accumulate_resource(
+    pub(crate) fn accumulate_resource(
         &mut self,
         src: &Source<'_>,
         dir: &RelPath,

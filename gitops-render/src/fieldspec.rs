@@ -140,19 +140,6 @@ pub(crate) fn apply_specs(
     Ok(())
 }
 
-/// Merge spec lists the way kustomize's `FsSlice.MergeAll` does (drop exact duplicates).
-pub(crate) fn merge_specs(mut a: Vec<FieldSpec>, b: &[FieldSpec]) -> Vec<FieldSpec> {
-    for fs in b {
-        let dup = a.iter().any(|x| {
-            x.path == fs.path && x.group == fs.group && x.version == fs.version && x.kind == fs.kind
-        });
-        if !dup {
-            a.push(fs.clone());
-        }
-    }
-    a
-}
-
 /// Label field specs kustomize applies with `commonLabels` (selectors included).
 pub(crate) const COMMON_LABELS: &[Spec] = &[
     ("", "v1", "Service", "spec/selector", true),

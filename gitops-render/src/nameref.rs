@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use crate::Error;
+use crate::configurations::NameBackRef;
 use crate::fieldspec::{Create, split_path, walk};
+use crate::kustomization::FieldSpec;
 use crate::resource::{Gvk, ResId, Resource};
 use crate::value::Value;
 
@@ -200,6 +202,23 @@ fn workload_paths(leaf: &'static str) -> Vec<Extra> {
     ]
 }
 
+/// kustomize's default name references, as (target, referrer field) pairs.
+pub(crate) fn default_rules() -> Vec<(Gvk, FieldSpec)> {
+    rules()
+        .into_iter()
+        .map(|r| {
+            let fs = FieldSpec {
+                group: r.referrer.group,
+                version: r.referrer.version,
+                kind: r.referrer.kind,
+                path: r.path,
+                create: false,
+            };
+            (r.target, fs)
+        })
+        .collect()
+}
+
 fn rules() -> Vec<Rule> {
     let mut out = Vec::new();
     let mut pod_rules = Vec::new();
@@ -377,7 +396,7 @@ struct Info {
 }
 
 /// Rewrite every name reference to renamed resources.
-pub(crate) fn fix_references(ra: &mut [Resource]) -> Result<(), Error> {
+pub(crate) fn fix_references(ra: &mut [Resource], config: &[NameBackRef]) -> Result<(), Error> {
     let info: Vec<Info> = ra
         .iter()
         .map(|r| Info {
@@ -404,23 +423,27 @@ pub(crate) fn fix_references(ra: &mut [Resource]) -> Result<(), Error> {
         info: &info,
         by_prev_name: &by_prev_name,
     };
-    static RULES: std::sync::OnceLock<Vec<(Rule, Vec<String>)>> = std::sync::OnceLock::new();
-    let rules = RULES.get_or_init(|| {
-        rules()
-            .into_iter()
-            .map(|r| {
-                let p = split_path(&r.path);
-                (r, p)
+    let rules: Vec<(Rule, Vec<String>)> = config
+        .iter()
+        .flat_map(|nbr| {
+            nbr.referrers.iter().map(|fs| {
+                let rule = Rule {
+                    target: nbr.target.clone(),
+                    referrer: fs.gvk(),
+                    path: fs.path.clone(),
+                };
+                let p = split_path(&rule.path);
+                (rule, p)
             })
-            .collect()
-    });
+        })
+        .collect();
     for (ri, r) in ra.iter_mut().enumerate() {
         let org = info[ri]
             .prev
             .first()
             .cloned()
             .unwrap_or_else(|| info[ri].cur.clone());
-        for (rule, path) in rules {
+        for (rule, path) in &rules {
             if !org.gvk.is_selected(&rule.referrer) {
                 continue;
             }

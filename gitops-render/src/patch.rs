@@ -228,7 +228,7 @@ fn anchored(pattern: &str) -> Result<Option<Regex>, Error> {
 }
 
 /// kustomize's `ResMap.Select`.
-fn select(ra: &[Resource], s: &Selector) -> Result<Vec<usize>, Error> {
+pub(crate) fn select(ra: &[Resource], s: &Selector) -> Result<Vec<usize>, Error> {
     let name = anchored(&s.name)?;
     let ns = anchored(&s.namespace)?;
     let group = anchored(&s.group)?;
