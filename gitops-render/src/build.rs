@@ -81,6 +81,7 @@ pub fn build(
         stack: Vec::new(),
         configs: Vec::new(),
         result_config: TransformerConfig::default(),
+        openapi: crate::openapi::OpenApi::default(),
     };
     let src = Source::Local(tree);
     let kust = b.load_kustomization(&src, dir)?;
@@ -145,6 +146,8 @@ pub(crate) struct Builder<'o, 'f> {
     pub(crate) configs: Vec<TransformerConfig>,
     /// The accumulated config of the top kustomization.
     result_config: TransformerConfig,
+    /// The schema strategic merge uses (`openapi` field).
+    pub(crate) openapi: crate::openapi::OpenApi,
 }
 
 /// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).
@@ -364,6 +367,7 @@ impl Builder<'_, '_> {
         kust: &Kustomization,
         ra: &mut Vec<Resource>,
     ) -> Result<(), Error> {
+        self.set_openapi(src, dir, kust)?;
         for entry in &kust.resources {
             self.accumulate_resource(src, dir, entry, ra)?;
         }
@@ -374,8 +378,15 @@ impl Builder<'_, '_> {
             self.accumulate_component(src, dir, entry, ra)?;
         }
         let cfg = self.configs.last().cloned().unwrap_or_default();
-        patch::apply_strategic_merge_patches(src.tree(), dir, &kust.patches_strategic_merge, ra)?;
-        patch::apply_patches(src.tree(), dir, &kust.patches, ra)?;
+        let schemas = self.current_schemas();
+        patch::apply_strategic_merge_patches(
+            src.tree(),
+            dir,
+            &kust.patches_strategic_merge,
+            ra,
+            schemas.schemas(),
+        )?;
+        patch::apply_patches(src.tree(), dir, &kust.patches, ra, schemas.schemas())?;
         transform::run(kust, &cfg, ra)?;
         patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
         transform::run_late(kust, &cfg, ra)?;
@@ -409,6 +420,7 @@ impl Builder<'_, '_> {
                     source,
                 })?;
                 let resources = resources_from_text(&text, &display(&path))?;
+                self.note_loaded(&resources);
                 append_all(ra, resources)
             }
             Ok(Some(EntryKind::Dir)) => {

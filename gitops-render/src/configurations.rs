@@ -273,12 +273,6 @@ impl Builder<'_, '_> {
         dir: &RelPath,
         kust: &Kustomization,
     ) -> Result<(), Error> {
-        if !kust.openapi.is_empty() {
-            return Err(Error::Unsupported {
-                file: format!("{}/kustomization.yaml", display(dir).trim_end_matches('/')),
-                field: "openapi".to_owned(),
-            });
-        }
         static DEFAULTS: std::sync::OnceLock<TransformerConfig> = std::sync::OnceLock::new();
         let defaults = DEFAULTS.get_or_init(TransformerConfig::defaults);
         let mut own = defaults.clone();

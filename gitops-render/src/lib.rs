@@ -26,7 +26,7 @@
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
 //! `patches`, `patchesStrategicMerge`, `patchesJson6902`,
 //! `configMapGenerator`, `secretGenerator`, `generatorOptions`,
-//! `sortOptions`, `configurations`, `crds`, and `transformers`/`generators`/
+//! `sortOptions`, `configurations`, `crds`, `openapi`, and `transformers`/`generators`/
 //! `validators` with kustomize's builtin plugin configs (`apiVersion:
 //! builtin`). Other plugins and `helmCharts` run through a caller-supplied
 //! [`PluginExecutor`]. Any other field is a typed [`Error::Unsupported`]
@@ -41,7 +41,7 @@
 //!
 //! # Deviation
 //! - `vars`, `replacements` (also the `ReplacementTransformer` plugin),
-//!   `openapi`, `buildMetadata` and `helmChartInflationGenerator` are
+//!   `buildMetadata` and `helmChartInflationGenerator` are
 //!   rejected with [`Error::Unsupported`].
 //! - Name-reference rules keep kustomize's default rules in kustomize's
 //!   sorted target order; `$ref` chains in `crds` files are followed at most
@@ -65,6 +65,7 @@ mod generate;
 pub mod helm;
 mod kustomization;
 mod nameref;
+mod openapi;
 mod order;
 mod patch;
 mod plugins;

@@ -18,6 +18,7 @@ use crate::kustomization::{
     FieldSpec, Image, Kustomization, Patch, Replica, field_spec, generator, selector,
 };
 use crate::resource::{Behavior, Resource};
+use crate::schema::Schemas;
 use crate::transform::{self, SubjectMode};
 use crate::value::{Map, Value};
 use crate::{generate, patch};
@@ -389,6 +390,7 @@ fn run_builtin_transformer(
     dir: &RelPath,
     c: &Config<'_>,
     ra: &mut Vec<Resource>,
+    schemas: Schemas<'_>,
 ) -> Result<(), Error> {
     match c.kind.as_str() {
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
@@ -451,7 +453,7 @@ fn run_builtin_transformer(
                 p.allow_kind_change =
                     matches!(field(o, "allowKindChange"), Some(Value::Bool(true)));
             }
-            patch::apply_patches(tree, dir, std::slice::from_ref(&p), ra)
+            patch::apply_patches(tree, dir, std::slice::from_ref(&p), ra, schemas)
         }
         "PatchStrategicMergeTransformer" => {
             let mut entries: Vec<String> = match field(c.map, "paths") {
@@ -466,7 +468,7 @@ fn run_builtin_transformer(
             if !inline.is_empty() {
                 entries.push(inline);
             }
-            patch::apply_strategic_merge_patches(tree, dir, &entries, ra)
+            patch::apply_strategic_merge_patches(tree, dir, &entries, ra, schemas)
         }
         "PatchJson6902Transformer" => {
             let target = c.target()?;
@@ -603,7 +605,7 @@ impl Builder<'_, '_> {
     }
 
     fn run_config(
-        &self,
+        &mut self,
         src: &Source<'_>,
         dir: &RelPath,
         res: &Resource,
@@ -621,7 +623,10 @@ impl Builder<'_, '_> {
             return match (role, c.kind.as_str()) {
                 (_, "HelmChartInflationGenerator") => self.execute(res, role, dir, ra),
                 (Role::Generator, _) => run_builtin_generator(src.tree(), dir, &c, ra),
-                (Role::Transformer, _) => run_builtin_transformer(src.tree(), dir, &c, ra),
+                (Role::Transformer, _) => {
+                    let current = self.current_schemas();
+                    run_builtin_transformer(src.tree(), dir, &c, ra, current.schemas())
+                }
             };
         }
         self.execute(res, role, dir, ra)

@@ -7,7 +7,7 @@
 
 use crate::Error;
 use crate::resource::Gvk;
-use crate::schema::Schema;
+use crate::schema::{Schema, Schemas};
 use crate::value::{Map, Value};
 
 const DIRECTIVE: &str = "$patch";
@@ -27,7 +27,8 @@ fn err(message: String) -> Error {
 pub(crate) fn merge(
     dest: Option<Value>,
     patch: Option<&Value>,
-    schema: Option<Schema>,
+    schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
 ) -> Result<Option<Value>, Error> {
     let dest = dest.filter(|d| !d.is_null());
     let Some(patch) = patch else {
@@ -37,7 +38,7 @@ pub(crate) fn merge(
         let probe = dest.as_ref().unwrap_or(patch);
         let av = probe.str_at(&["apiVersion"])?;
         let kind = probe.str_at(&["kind"])?;
-        Schema::for_gvk(&Gvk::new(av, kind))
+        schemas.for_gvk(&Gvk::new(av, kind))
     });
     let kind_of = |v: &Value| match v {
         Value::Map(_) => 1,
@@ -55,13 +56,13 @@ pub(crate) fn merge(
         )));
     }
     match k {
-        2 => merge_list(dest, patch, schema),
+        2 => merge_list(dest, patch, schema, schemas),
         3 => Ok(if patch.is_null() {
             None
         } else {
             Some(patch.clone())
         }),
-        _ => merge_map(dest, patch, schema),
+        _ => merge_map(dest, patch, schema, schemas),
     }
 }
 
@@ -97,7 +98,8 @@ fn without_directive(m: &Map) -> Map {
 fn merge_map(
     dest: Option<Value>,
     patch: &Value,
-    schema: Option<Schema>,
+    schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
 ) -> Result<Option<Value>, Error> {
     let Value::Map(pm) = patch else {
         // A null patch: delete.
@@ -133,7 +135,7 @@ fn merge_map(
         };
         let sub = schema.and_then(|s| s.field(&key));
         let dv = out.get(&key).cloned();
-        match merge(dv, Some(pv), sub)? {
+        match merge(dv, Some(pv), sub, schemas)? {
             Some(v) => out.insert(key, v),
             None => {
                 out.remove(&key);
@@ -194,9 +196,10 @@ fn tuples_match(a: &[String], b: &[String]) -> bool {
 fn merge_list(
     dest: Option<Value>,
     patch: &Value,
-    schema: Option<Schema>,
+    schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
 ) -> Result<Option<Value>, Error> {
-    let (strategy, keys) = schema.map_or(("", &[][..]), Schema::strategy_and_keys);
+    let (strategy, keys) = schema.map_or(("", Vec::new()), Schema::strategy_and_keys);
     let associative = strategy.split(',').any(|s| s == "merge");
     let Value::Seq(pitems) = patch else {
         return Ok(None);
@@ -239,7 +242,7 @@ fn merge_list(
             })
         })
         .collect();
-    let keys: Vec<&str> = if used.is_empty() { keys.to_vec() } else { used };
+    let keys: Vec<&str> = if used.is_empty() { keys } else { used };
     let mut tuples: Vec<Vec<String>> = Vec::new();
     for e in pitems.iter().chain(ditems.iter()) {
         let Some(t) = key_tuple(e, &keys) else {
@@ -265,7 +268,7 @@ fn merge_list(
     for t in &tuples {
         let d = find(&ditems, t);
         let p = find(&pitems, t);
-        let merged = merge(d, p.as_ref(), items_schema)?;
+        let merged = merge(d, p.as_ref(), items_schema, schemas)?;
         match merged {
             None => {}
             Some(Value::Map(m)) if m.is_empty() => {}
@@ -307,7 +310,9 @@ mod tests {
         let patch = v(
             "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: null\n  template:\n    spec:\n      containers:\n      - name: b\n        image: z\n",
         );
-        let out = merge(Some(dest), Some(&patch), None).unwrap().unwrap();
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
         assert!(out.get_path(&["spec", "replicas"]).is_none());
         let c = out
             .get_path(&["spec", "template", "spec", "containers"])
@@ -323,7 +328,9 @@ mod tests {
         let dest = v("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n  - name: b\n");
         let patch =
             v("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    $patch: delete\n");
-        let out = merge(Some(dest), Some(&patch), None).unwrap().unwrap();
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
         let c = out
             .get_path(&["spec", "containers"])
             .unwrap()
