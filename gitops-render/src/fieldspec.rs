@@ -100,6 +100,11 @@ pub(crate) fn walk(
             };
             let field = match kind {
                 None => match m.get_mut(name) {
+                    // kyaml turns a null `name[]` field into an empty list.
+                    Some(f) if is_seq && f.is_null() => {
+                        *f = Value::Seq(Vec::new());
+                        f
+                    }
                     Some(f) => f,
                     None => return Ok(()),
                 },

@@ -104,6 +104,15 @@ fn apply_smp(
     }
 }
 
+/// kustomize's `[patch: "…"]` / `[path: "…"]` in messages.
+fn patch_source(p: &Patch, text: &str) -> String {
+    if p.path.is_empty() {
+        format!("[patch: {text:?}]")
+    } else {
+        format!("[path: {:?}]", p.path)
+    }
+}
+
 fn load_patch_text(tree: &dyn FileTree, dir: &RelPath, p: &Patch) -> Result<String, Error> {
     match (p.path.is_empty(), p.patch.is_empty()) {
         (false, true) => Ok(read_in_root(tree, dir, &p.path)?.1),
@@ -172,6 +181,12 @@ pub(crate) fn apply_patches(
                 }
             }
             (Err(_), Some(Ok(smps))) if !smps.is_empty() => {
+                if p.target.is_some() && smps.len() > 1 {
+                    return Err(perr(format!(
+                        "Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field: {}",
+                        patch_source(p, &text)
+                    )));
+                }
                 for patch in &smps {
                     let targets = match &p.target {
                         None => vec![ById::new(ra).get(ra, &patch.cur_id())?],

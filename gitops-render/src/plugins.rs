@@ -129,9 +129,25 @@ impl Config<'_> {
     fn field_specs(&self) -> Result<Option<Vec<FieldSpec>>, Error> {
         match field(self.map, "fieldSpecs") {
             None => Ok(None),
+            // Plugin configs are read leniently (Go's yaml.Unmarshal): fields
+            // a field spec does not have are ignored.
             Some(Value::Seq(items)) => items
                 .iter()
-                .map(|v| field_spec(v, &self.origin))
+                .map(|v| {
+                    let m = v
+                        .as_map()
+                        .ok_or_else(|| self.err("a field spec must be a mapping"))?;
+                    let known: Map = m
+                        .iter()
+                        .filter(|(k, _)| {
+                            ["group", "version", "kind", "path", "create"]
+                                .iter()
+                                .any(|n| k.eq_ignore_ascii_case(n))
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    field_spec(&Value::Map(known), &self.origin)
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(Some),
             Some(_) => Err(self.err("fieldSpecs must be a list")),
@@ -553,8 +569,20 @@ fn run_builtin_generator(
         "ConfigMapGenerator" | "SecretGenerator" => {
             let secret = c.kind == "SecretGenerator";
             let mut args_map = Map::new();
+            // Lenient like Go's yaml.Unmarshal: only the generator's fields.
+            let known = [
+                "name",
+                "namespace",
+                "behavior",
+                "literals",
+                "files",
+                "envs",
+                "env",
+                "options",
+                "type",
+            ];
             for (k, v) in c.map.iter() {
-                if !matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                if known.iter().any(|n| k.eq_ignore_ascii_case(n)) && (secret || k != "type") {
                     args_map.insert(k.clone(), v.clone());
                 }
             }

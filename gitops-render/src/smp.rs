@@ -34,11 +34,17 @@ pub(crate) fn merge(
     let Some(patch) = patch else {
         return Ok(dest);
     };
+    // Like kyaml's walker: the first source (dest, then patch) whose type
+    // has a schema gives it.
     let schema = schema.or_else(|| {
-        let probe = dest.as_ref().unwrap_or(patch);
-        let av = probe.str_at(&["apiVersion"])?;
-        let kind = probe.str_at(&["kind"])?;
-        schemas.for_gvk(&Gvk::new(av, kind))
+        [dest.as_ref(), Some(patch)]
+            .into_iter()
+            .flatten()
+            .find_map(|probe| {
+                let av = probe.str_at(&["apiVersion"])?;
+                let kind = probe.str_at(&["kind"])?;
+                schemas.for_gvk(&Gvk::new(av, kind))
+            })
     });
     let kind_of = |v: &Value| match v {
         Value::Map(_) => 1,
@@ -131,6 +137,13 @@ fn merge_map(
     keys.sort();
     for key in keys {
         let Some(pv) = pm.get(&key) else {
+            // kyaml walks fields the patch does not touch too: associative
+            // lists there lose elements with duplicate keys.
+            if let Some(sub) = schema.and_then(|s| s.field(&key))
+                && let Some(v) = out.get(&key).cloned()
+            {
+                out.insert(key, normalize(v, Some(sub), schemas)?);
+            }
             continue;
         };
         let sub = schema.and_then(|s| s.field(&key));
@@ -143,6 +156,43 @@ fn merge_map(
         }
     }
     Ok(Some(Value::Map(out)))
+}
+
+/// A dest-only value as kyaml's merge leaves it: associative lists keep one
+/// element per key (the last one).
+fn normalize(v: Value, schema: Option<Schema<'_>>, schemas: Schemas<'_>) -> Result<Value, Error> {
+    let Some(schema) = schema else {
+        return Ok(v);
+    };
+    match v {
+        Value::Map(m) => {
+            let mut out = Map::new();
+            for (k, child) in m {
+                let sub = schema.field(&k);
+                out.insert(k, normalize(child, sub, schemas)?);
+            }
+            Ok(Value::Map(out))
+        }
+        Value::Seq(items) => {
+            let (strategy, keys) = schema.strategy_and_keys();
+            let items_schema = schema.items();
+            let items = items
+                .into_iter()
+                .map(|i| normalize(i, items_schema, schemas))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !strategy.split(',').any(|s| s == "merge") || keys.is_empty() {
+                return Ok(Value::Seq(items));
+            }
+            Ok(merge_list(
+                Some(Value::Seq(items)),
+                &Value::Seq(Vec::new()),
+                Some(schema),
+                schemas,
+            )?
+            .unwrap_or(Value::Seq(Vec::new())))
+        }
+        other => Ok(other),
+    }
 }
 
 fn list_directive(patch: &mut Vec<Value>) -> Result<Directive, Error> {
@@ -258,9 +308,11 @@ fn merge_list(
         }
         tuples.push(t);
     }
+    // With duplicate keys the last element wins, as in kyaml.
     let find = |items: &[Value], t: &[String]| -> Option<Value> {
         items
             .iter()
+            .rev()
             .find(|e| key_tuple(e, &keys).is_some_and(|et| tuples_match(&et, t)))
             .cloned()
     };

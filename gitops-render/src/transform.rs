@@ -102,6 +102,19 @@ pub(crate) fn namespace(
     ra: &mut [Resource],
 ) -> Result<(), Error> {
     let mut set = |v: &mut Value| -> Result<(), Error> {
+        let node_kind = match v {
+            Value::Seq(_) => "SequenceNode",
+            Value::Map(_) => "MappingNode",
+            _ => "",
+        };
+        if !node_kind.is_empty() {
+            return Err(Error::Transform {
+                message: format!(
+                    "wrong node kind: expected ScalarNode but got {node_kind}: node contents:\n{}",
+                    crate::emit::to_yaml(v)
+                ),
+            });
+        }
         if unset_only && !matches!(v, Value::Null) && v.scalar_text().is_none_or(|t| !t.is_empty())
         {
             return Ok(());
@@ -152,7 +165,22 @@ pub(crate) fn namespace(
                 }
             }
         }
-        apply_specs(&mut r.value, &gvk, &applicable, Create::Scalar, &mut set)?;
+        for fs in applicable.iter().filter(|fs| fs.matches(&gvk)) {
+            let create = if fs.create {
+                Create::Scalar
+            } else {
+                Create::No
+            };
+            let id = r.cur_id();
+            walk(&mut r.value, &split_path(&fs.path), create, &mut set).map_err(|e| {
+                Error::Transform {
+                    message: format!(
+                        "namespace field specs must target scalar nodes: considering field '{}' of object {id}: {e}",
+                        fs.path
+                    ),
+                }
+            })?;
+        }
         let id = r.cur_id();
         let key = (
             id.gvk.clone(),
