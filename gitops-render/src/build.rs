@@ -265,6 +265,14 @@ fn push_resource(v: Value, origin: &str, out: &mut Vec<Resource>) -> Result<(), 
     Ok(())
 }
 
+/// kustomize's prefix for errors inside a resources entry.
+fn accumulating(entry: &str, source: Error) -> Error {
+    Error::Accumulate {
+        entry: entry.to_owned(),
+        source: Box::new(source),
+    }
+}
+
 /// Append `more` to `into`, failing on an id that is already there.
 pub(crate) fn append_all(into: &mut Vec<Resource>, more: Vec<Resource>) -> Result<(), Error> {
     let mut seen: HashSet<(String, String, String, String, String)> =
@@ -429,7 +437,9 @@ impl Builder<'_, '_> {
                         dir: display(&path),
                     });
                 }
-                let kust = self.load_kustomization(src, &path)?;
+                let kust = self
+                    .load_kustomization(src, &path)
+                    .map_err(|e| accumulating(entry, e))?;
                 if kust.kind == "Component" {
                     return Err(Error::Kustomization {
                         file: display(&path),
@@ -439,7 +449,9 @@ impl Builder<'_, '_> {
                         ),
                     });
                 }
-                let sub = self.accumulate_target(src, &path, &kust)?;
+                let sub = self
+                    .accumulate_target(src, &path, &kust)
+                    .map_err(|e| accumulating(entry, e))?;
                 append_all(ra, sub)
             }
             _ => Err(Error::Missing {
@@ -478,7 +490,7 @@ impl Builder<'_, '_> {
             return Err(Error::Kustomization {
                 file: display(&path),
                 message: format!(
-                    "expected kind 'Component' for path '{}' but got '{}'",
+                    "accumulating components: accumulateDirectory: \"expected kind 'Component' for path '{}' but got '{}'\"",
                     display(&path),
                     if kust.kind.is_empty() {
                         "Kustomization"

@@ -325,6 +325,34 @@ pub(crate) fn field_spec(v: &Value, file: &str) -> Result<FieldSpec, Error> {
     Ok(fs)
 }
 
+/// kustomize's `EnforceFields`: known kind, matching apiVersion.
+fn enforce_type(kind: &str, api_version: &str, file: &str) -> Result<(), Error> {
+    let mut errs = Vec::new();
+    if !kind.is_empty() && kind != "Kustomization" && kind != "Component" {
+        errs.push("kind should be Kustomization or Component".to_owned());
+    }
+    let required = if kind == "Component" {
+        "kustomize.config.k8s.io/v1alpha1"
+    } else {
+        "kustomize.config.k8s.io/v1beta1"
+    };
+    if !api_version.is_empty() && api_version != required {
+        errs.push(format!("apiVersion for {kind} should be {required}"));
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+    Err(Error::Kustomization {
+        file: file.to_owned(),
+        message: format!(
+            "Failed to read kustomization file under {}:\n{}",
+            if dir.is_empty() { "/" } else { dir },
+            errs.join("\n")
+        ),
+    })
+}
+
 impl Kustomization {
     pub(crate) fn parse(v: &Value, file: &str) -> Result<Kustomization, Error> {
         let mut f = Fields::new(v, file, "kustomization")?;
@@ -351,7 +379,7 @@ impl Kustomization {
                 field: "buildMetadata".to_owned(),
             });
         }
-        f.take("apiVersion");
+        let api_version = f.string("apiVersion")?;
         f.take("metadata");
         let mut k = Kustomization {
             kind: f.string("kind")?,
@@ -365,6 +393,7 @@ impl Kustomization {
             patches_strategic_merge: f.strings("patchesStrategicMerge")?,
             ..Kustomization::default()
         };
+        enforce_type(&k.kind, &api_version, file)?;
         k.resources.extend(f.strings("bases")?);
         k.configurations = f.strings("configurations")?;
         k.crds = f.strings("crds")?;

@@ -194,15 +194,24 @@ pub enum Error {
         message: String,
     },
     /// A plugin config (`transformers`/`generators`/`validators` entry) is
-    /// malformed or its plugin failed.
-    #[error("{file}: plugin {kind}: {message}")]
+    /// malformed.
+    #[error("{file}: plugin {id} fails configuration: {message}")]
     Plugin {
         /// The kustomization directory that lists the plugin.
         file: String,
-        /// The plugin's kind.
-        kind: String,
+        /// The config's id in kustomize's notation (`Kind.builtin.[noGrp]/name.[noNs]`).
+        id: String,
         /// What is wrong.
         message: String,
+    },
+    /// A `resources` entry (a directory) failed to build.
+    #[error("accumulating resources from '{entry}'")]
+    Accumulate {
+        /// The entry as written in the kustomization.
+        entry: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
     },
     /// A plugin is not builtin (exec, Go or KRM function plugin, Helm chart)
     /// and no [`PluginExecutor`] was given in [`Options::executor`].

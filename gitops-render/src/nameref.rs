@@ -399,14 +399,16 @@ struct Info {
 pub(crate) fn fix_references(ra: &mut [Resource], config: &[NameBackRef]) -> Result<(), Error> {
     let info: Vec<Info> = ra
         .iter()
-        .map(|r| Info {
-            rb_namespaces: rolebinding_namespaces(r),
-            cur: r.cur_id(),
-            prev: r.prev_ids(),
-            prefixes: r.prefixes.clone(),
-            suffixes: r.suffixes.clone(),
+        .map(|r| {
+            Ok(Info {
+                rb_namespaces: rolebinding_namespaces(r)?,
+                cur: r.cur_id(),
+                prev: r.prev_ids(),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
+            })
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     let mut by_prev_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, inf) in info.iter().enumerate() {
         let mut names: Vec<&str> = inf.prev.iter().map(|p| p.name.as_str()).collect();
@@ -567,18 +569,34 @@ fn set_mapping(
     Ok(())
 }
 
-fn rolebinding_namespaces(r: &Resource) -> Vec<String> {
+/// Namespaces of a RoleBinding's ServiceAccount subjects; a subject whose
+/// namespace is there but not a string is kustomize's "blank" error.
+fn rolebinding_namespaces(r: &Resource) -> Result<Vec<String>, Error> {
     if r.kind() != "RoleBinding" {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let Some(subjects) = r.value.get("subjects").and_then(Value::as_seq) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    subjects
-        .iter()
-        .filter(|s| s.str_at(&["kind"]) == Some("ServiceAccount"))
-        .filter_map(|s| s.str_at(&["namespace"]).map(str::to_owned))
-        .collect()
+    let mut out = Vec::new();
+    for s in subjects {
+        if s.str_at(&["kind"]) != Some("ServiceAccount") {
+            continue;
+        }
+        match s.get("namespace") {
+            None => {}
+            Some(Value::Str(ns)) => out.push(ns.clone()),
+            Some(_) => {
+                return Err(Error::Transform {
+                    message: format!(
+                        "Invalid Input: namespace is blank for resource \"{}\"",
+                        r.cur_id()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// kustomize's `SubsetThatCouldBeReferencedByResource`.

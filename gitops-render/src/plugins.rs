@@ -121,7 +121,7 @@ impl Config<'_> {
     fn err(&self, message: impl Into<String>) -> Error {
         Error::Plugin {
             file: self.origin.clone(),
-            kind: self.kind.clone(),
+            id: self.res.cur_id().to_string(),
             message: message.into(),
         }
     }
@@ -482,6 +482,16 @@ fn run_builtin_transformer(
                 return Err(c.err("empty file path and empty patch content"));
             }
             if !inline.is_empty() {
+                let docs = gitops_core::yaml::parse_documents(&inline, &c.origin)?;
+                if docs
+                    .iter()
+                    .filter(|d| !d.is_empty())
+                    .any(|d| !matches!(Value::from_node(&d.root), Value::Map(_)))
+                {
+                    return Err(c.err("missing Resource metadata"));
+                }
+            }
+            if !inline.is_empty() {
                 entries.push(inline);
             }
             patch::apply_strategic_merge_patches(tree, dir, &entries, ra, schemas)
@@ -503,6 +513,9 @@ fn run_builtin_transformer(
                     return Err(c.err("must specify a file path or jsonOp, not both"));
                 }
                 _ => {}
+            }
+            if !p.patch.is_empty() {
+                check_json_patch(c, &p.patch)?;
             }
             patch::apply_json6902_patches(tree, dir, std::slice::from_ref(&p), ra)
         }
@@ -550,6 +563,25 @@ fn run_builtin_transformer(
         }
         _ => Err(unable_to_load(c)),
     }
+}
+
+/// A JSON patch given inline must decode to a list of operations; say what
+/// it decoded to the way kustomize (Go's JSON decoder) does.
+fn check_json_patch(c: &Config<'_>, text: &str) -> Result<(), Error> {
+    if patch::json_ops_from_text(text).is_ok() {
+        return Ok(());
+    }
+    let docs = gitops_core::yaml::parse_documents(text, &c.origin)?;
+    let what = match docs.first().map(|d| Value::from_node(&d.root)) {
+        Some(Value::Str(_)) => "string",
+        Some(Value::Map(_)) => "object",
+        Some(Value::Bool(_)) => "bool",
+        Some(Value::Int(_) | Value::Float(_)) => "number",
+        _ => return Ok(()),
+    };
+    Err(c.err(format!(
+        "decoding {text:?}: json: cannot unmarshal {what} into Go value of type jsonpatch.Patch"
+    )))
 }
 
 /// kubectl's message for a builtin kind it does not wire (also
@@ -772,7 +804,7 @@ impl Builder<'_, '_> {
             if !same {
                 return Err(Error::Plugin {
                     file: display(dir),
-                    kind: c.kind().to_owned(),
+                    id: c.cur_id().to_string(),
                     message: "validator shouldn't modify the resource map".into(),
                 });
             }
