@@ -341,6 +341,36 @@ mod tests {
         );
     }
 
+    /// Checked against kubectl v1.35 (kustomize v5.7.1): the ConfigMap spec
+    /// shadows the default one, so the Service keeps its name, and two specs
+    /// reaching `data/foo` prefix it twice.
+    #[test]
+    fn custom_name_prefix_specs_behave_like_kubectl() {
+        use crate::build::{Options, render};
+        use gitops_core::fs::{MemTree, RelPath};
+        let mut t = MemTree::new();
+        t.insert(
+            "kustomization.yaml",
+            "namePrefix: p-\nresources: [r.yaml]\nconfigurations: [c.yaml]\n",
+        )
+        .unwrap();
+        t.insert(
+            "c.yaml",
+            "namePrefix:\n- path: metadata/name\n  kind: ConfigMap\n- path: data/foo\n  kind: ConfigMap\n  create: true\n- path: data/foo\n  version: v1\n",
+        )
+        .unwrap();
+        t.insert(
+            "r.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  foo: bar\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n",
+        )
+        .unwrap();
+        let out = render(&t, &RelPath::root(), &Options::default()).unwrap();
+        assert_eq!(
+            out,
+            "apiVersion: v1\ndata:\n  foo: p-p-bar\nkind: ConfigMap\nmetadata:\n  name: p-cm\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n"
+        );
+    }
+
     #[test]
     fn parse_is_strict_and_reads_name_references() {
         let c = TransformerConfig::parse(

@@ -164,6 +164,56 @@ mod tests {
     use super::*;
     use crate::resource::Gvk;
 
+    /// Checked against kubectl v1.35: a custom schema set by the top
+    /// kustomization hides the built-in one, so a Deployment's containers
+    /// are replaced by a strategic merge patch instead of merged.
+    #[test]
+    fn top_level_custom_schema_hides_builtin_merge_keys() {
+        use crate::build::{Options, render};
+        use gitops_core::fs::MemTree;
+        let patch = "patches:\n- patch: |-\n    apiVersion: apps/v1\n    kind: Deployment\n    metadata:\n      name: d\n    spec:\n      template:\n        spec:\n          containers:\n          - name: b\n            image: b2\n";
+        let dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: a\n      - name: b\n        image: b\n";
+        let count = |with_schema: bool| {
+            let mut t = MemTree::new();
+            let openapi = if with_schema {
+                "openapi:\n  path: s.json\n"
+            } else {
+                ""
+            };
+            t.insert(
+                "kustomization.yaml",
+                format!("resources: [d.yaml]\n{openapi}{patch}"),
+            )
+            .unwrap();
+            t.insert("d.yaml", dep).unwrap();
+            t.insert("s.json", "{\"definitions\": {}}").unwrap();
+            let out = render(&t, &RelPath::root(), &Options::default()).unwrap();
+            out.matches("- image:").count()
+        };
+        assert_eq!(count(false), 2, "merged by name with the built-in schema");
+        assert_eq!(count(true), 1, "replaced under a custom schema");
+    }
+
+    #[test]
+    fn openapi_errors_like_kustomize() {
+        use crate::build::{Options, render};
+        use gitops_core::fs::MemTree;
+        let mut t = MemTree::new();
+        t.insert("kustomization.yaml", "openapi:\n  version: v1.14.1\n")
+            .unwrap();
+        let err = render(&t, &RelPath::root(), &Options::default()).unwrap_err();
+        assert!(err.to_string().contains("not built in"), "{err}");
+        let mut t = MemTree::new();
+        t.insert(
+            "kustomization.yaml",
+            "openapi:\n  version: v1.21.2\n  path: s.json\n",
+        )
+        .unwrap();
+        t.insert("s.json", "{}").unwrap();
+        let err = render(&t, &RelPath::root(), &Options::default()).unwrap_err();
+        assert!(err.to_string().contains("cannot use both"), "{err}");
+    }
+
     #[test]
     fn custom_schema_reads_merge_keys_and_gvks() {
         let doc = Value::from_node(

@@ -224,7 +224,7 @@ fn replacement_transformer(
 ) -> Result<(), Error> {
     Err(Error::Unsupported {
         file: config.origin.clone(),
-        field: "ReplacementTransformer".to_owned(),
+        field: "transformers: builtin ReplacementTransformer".to_owned(),
     })
 }
 
@@ -859,6 +859,196 @@ fn helm_config(chart: &Value, globals: Option<&Value>) -> Resource {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::{Options, render};
+    use gitops_core::fs::MemTree;
+
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+
+    fn tree(files: &[(&str, &str)]) -> MemTree {
+        let mut t = MemTree::new();
+        for (p, c) in files {
+            t.insert(p, *c).unwrap();
+        }
+        t
+    }
+
+    fn build(t: &MemTree, options: &Options<'_>) -> Result<String, Error> {
+        render(t, &RelPath::root(), options)
+    }
+
+    /// Upper-cases every `name: ` value it sees; counts calls.
+    struct Upper(std::cell::Cell<usize>);
+
+    impl PluginExecutor for Upper {
+        fn generate(&self, _config: &str, _dir: &str) -> Result<String, ExecutorError> {
+            self.0.set(self.0.get() + 1);
+            Ok(format!(
+                "{CM}  annotations:\n    {NEEDS_HASH}: \"true\"\ndata:\n  a: b\n"
+            ))
+        }
+        fn transform(&self, _config: &str, resources: &str) -> Result<String, ExecutorError> {
+            self.0.set(self.0.get() + 1);
+            Ok(resources.replace("name: cm", "name: CM"))
+        }
+    }
+
+    #[test]
+    fn inline_builtin_transformer_runs_after_the_kustomization_own() {
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "namePrefix: p-\nresources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n  kind: PrefixSuffixTransformer\n  metadata:\n    name: x\n  prefix: q-\n  fieldSpecs:\n  - path: metadata/name\n",
+            ),
+            ("cm.yaml", CM),
+        ]);
+        let out = build(&t, &Options::default()).unwrap();
+        assert!(out.contains("name: q-p-cm"), "{out}");
+    }
+
+    #[test]
+    fn transformer_entry_may_be_a_kustomization_directory() {
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\ntransformers: [conf]\n",
+            ),
+            ("cm.yaml", CM),
+            (
+                "conf/kustomization.yaml",
+                "namePrefix: ignored-\nresources: [label.yaml]\n",
+            ),
+            (
+                "conf/label.yaml",
+                "apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: l\nlabels:\n  team: a\nfieldSpecs:\n- path: metadata/labels\n  create: true\n",
+            ),
+        ]);
+        let out = build(&t, &Options::default()).unwrap();
+        assert!(out.contains("labels:\n    team: a"), "{out}");
+        assert!(out.contains("name: cm\n"), "{out}");
+    }
+
+    #[test]
+    fn external_plugins_and_helm_charts_need_an_executor() {
+        let t = tree(&[(
+            "kustomization.yaml",
+            "generators:\n- |\n  apiVersion: example.com/v1\n  kind: Gen\n  metadata:\n    name: g\n",
+        )]);
+        let err = build(&t, &Options::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::NeedsExecutor { kind, .. } if kind == "Gen"),
+            "{err}"
+        );
+        let t = tree(&[(
+            "kustomization.yaml",
+            "helmCharts:\n- name: redis\n  version: 1.0.0\n",
+        )]);
+        let err = build(&t, &Options::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::NeedsExecutor { kind, .. } if kind == "HelmChartInflationGenerator"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn executor_output_is_absorbed_with_hash_and_kept_bookkeeping() {
+        let exec = Upper(std::cell::Cell::new(0));
+        let options = Options {
+            executor: Some(&exec),
+            ..Options::default()
+        };
+        let t = tree(&[(
+            "kustomization.yaml",
+            "generators:\n- |\n  apiVersion: example.com/v1\n  kind: Gen\n  metadata:\n    name: g\n",
+        )]);
+        let out = build(&t, &options).unwrap();
+        assert!(out.contains("name: cm-"), "hash suffix added: {out}");
+        assert!(
+            !out.contains(NEEDS_HASH),
+            "internal annotation removed: {out}"
+        );
+        assert_eq!(exec.0.get(), 1);
+    }
+
+    #[test]
+    fn validators_must_not_change_resources() {
+        let exec = Upper(std::cell::Cell::new(0));
+        let options = Options {
+            executor: Some(&exec),
+            ..Options::default()
+        };
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\nvalidators:\n- |\n  apiVersion: example.com/v1\n  kind: Check\n  metadata:\n    name: c\n",
+            ),
+            ("cm.yaml", CM),
+        ]);
+        let err = build(&t, &options).unwrap_err();
+        assert!(
+            err.to_string().contains("validator shouldn't modify"),
+            "{err}"
+        );
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "resources: [x.yaml]\nvalidators:\n- |\n  apiVersion: example.com/v1\n  kind: Check\n  metadata:\n    name: c\n",
+            ),
+            (
+                "x.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n",
+            ),
+        ]);
+        assert!(build(&t, &options).unwrap().contains("name: other"));
+    }
+
+    #[test]
+    fn sort_order_transformer_is_refused_like_kubectl() {
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n  kind: SortOrderTransformer\n  metadata:\n    name: s\n",
+            ),
+            ("cm.yaml", CM),
+        ]);
+        let err = build(&t, &Options::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unable to load builtin SortOrderTransformer.builtin.[noGrp]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn replacement_transformer_is_a_typed_error_until_wired() {
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n  kind: ReplacementTransformer\n  metadata:\n    name: r\n  replacements: []\n",
+            ),
+            ("cm.yaml", CM),
+        ]);
+        let err = build(&t, &Options::default()).unwrap_err();
+        assert!(
+            matches!(&err, Error::Unsupported { field, .. } if field.contains("ReplacementTransformer")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn value_add_inserts_into_file_paths() {
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n  kind: ValueAddTransformer\n  metadata:\n    name: v\n  value: PEACH\n  targets:\n  - fieldPath: data/path\n    filePathPosition: 2\n",
+            ),
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  path: /a/b\n",
+            ),
+        ]);
+        let out = build(&t, &Options::default()).unwrap();
+        assert!(out.contains("path: /a/PEACH/b"), "{out}");
+    }
 
     #[test]
     fn inserts_path_parts_like_kustomize() {

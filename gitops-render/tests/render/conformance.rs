@@ -96,6 +96,38 @@ pub fn run_case(case: &Path) -> (Outcome, bool, String) {
     }
 }
 
+/// Case name → top-level kustomization fields and builtin plugin kinds it
+/// uses, from the corpus `index.json`.
+fn case_features(index: &Path) -> std::collections::HashMap<String, Vec<String>> {
+    let text = std::fs::read_to_string(index).expect("read index.json");
+    let v: Value = serde_json::from_str(&text).expect("index.json is JSON");
+    let entries = v
+        .as_array()
+        .or_else(|| v["cases"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    entries
+        .iter()
+        .filter_map(|e| {
+            let name = e["name"].as_str()?.to_owned();
+            let mut fs: Vec<String> = e["features"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect();
+            fs.extend(
+                e["builtin_plugin_configs"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|f| f.as_str().map(|s| format!("plugin {s}"))),
+            );
+            Some((name, fs))
+        })
+        .collect()
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -131,6 +163,9 @@ fn kustomize_conformance() {
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
     names.sort();
+    let features = case_features(&dir.join("kustomize/index.json"));
+    let mut by_feature: std::collections::BTreeMap<String, (usize, usize)> =
+        std::collections::BTreeMap::new();
     let (mut passed, mut failed) = (0, 0);
     let (mut err_cases, mut err_msgs_match) = (0, 0);
     let mut report = String::new();
@@ -142,15 +177,21 @@ fn kustomize_conformance() {
             err_cases += 1;
             err_msgs_match += usize::from(subs);
             if !subs && matches!(outcome, Outcome::Pass) {
-                let msg: String = msg.chars().take(300).collect();
+                let msg: String = msg.replace('\n', "\\n").chars().take(300).collect();
                 report.push_str(&format!("MESSAGE {name}: {msg}\n"));
             }
+        }
+        let ok = matches!(outcome, Outcome::Pass);
+        for f in features.get(name).into_iter().flatten() {
+            let e = by_feature.entry(f.clone()).or_default();
+            e.0 += usize::from(ok);
+            e.1 += 1;
         }
         match outcome {
             Outcome::Pass => passed += 1,
             Outcome::Fail(reason) => {
                 failed += 1;
-                let reason: String = reason.chars().take(300).collect();
+                let reason: String = reason.replace('\n', "\\n").chars().take(300).collect();
                 report.push_str(&format!("FAIL {name}: {reason}\n"));
             }
         }
@@ -165,6 +206,10 @@ fn kustomize_conformance() {
     println!(
         "  ({err_msgs_match} of {err_cases} error cases also contain kubectl's error substrings)"
     );
+    println!("  per feature (cases using the field: passed / total):");
+    for (f, (p, t)) in &by_feature {
+        println!("    {f:<46} {p:>4} / {t}");
+    }
     assert!(
         passed >= FLOOR,
         "conformance regressed: {passed} passed, floor is {FLOOR}"
