@@ -179,6 +179,10 @@ impl TransformerConfig {
 
     /// kustomize's `TransformerConfig.Merge`: `self` then `other`, sorted.
     pub(crate) fn merge(&self, other: &TransformerConfig) -> Result<TransformerConfig, Error> {
+        if self == other {
+            // Every spec of `other` is already there; both are sorted.
+            return Ok(self.clone());
+        }
         let mut name_reference = self.name_reference.clone();
         for nbr in &other.name_reference {
             match name_reference.iter_mut().find(|n| n.target == nbr.target) {
@@ -274,19 +278,37 @@ impl Builder<'_, '_> {
         kust: &Kustomization,
     ) -> Result<(), Error> {
         static DEFAULTS: std::sync::OnceLock<TransformerConfig> = std::sync::OnceLock::new();
+        static ACCUMULATED_DEFAULTS: std::sync::OnceLock<TransformerConfig> =
+            std::sync::OnceLock::new();
         let defaults = DEFAULTS.get_or_init(TransformerConfig::defaults);
-        let mut own = defaults.clone();
-        if !kust.configurations.is_empty() {
-            let mut loaded = TransformerConfig::default();
-            for file in &kust.configurations {
-                let (path, text) = read_in_root(src.tree(), dir, file)?;
-                loaded = loaded.merge(&TransformerConfig::parse(&text, &display(&path))?)?;
-            }
-            own = own.merge(&loaded)?;
-        }
-        let crds = crate::crds::config_from_crds(src.tree(), dir, &kust.crds)?;
         let top = self.configs.last().cloned().unwrap_or_default();
-        let merged = top.merge(&own)?.merge(&crds)?;
+        let merged = if kust.configurations.is_empty() && kust.crds.is_empty() {
+            // Fast path: a config that already holds the defaults is left
+            // unchanged by merging them again.
+            if top == TransformerConfig::default() {
+                ACCUMULATED_DEFAULTS
+                    .get_or_init(|| {
+                        TransformerConfig::default()
+                            .merge(defaults)
+                            .unwrap_or_else(|_| defaults.clone())
+                    })
+                    .clone()
+            } else {
+                top
+            }
+        } else {
+            let mut own = defaults.clone();
+            if !kust.configurations.is_empty() {
+                let mut loaded = TransformerConfig::default();
+                for file in &kust.configurations {
+                    let (path, text) = read_in_root(src.tree(), dir, file)?;
+                    loaded = loaded.merge(&TransformerConfig::parse(&text, &display(&path))?)?;
+                }
+                own = own.merge(&loaded)?;
+            }
+            let crds = crate::crds::config_from_crds(src.tree(), dir, &kust.crds)?;
+            top.merge(&own)?.merge(&crds)?
+        };
         match self.configs.last_mut() {
             Some(t) => *t = merged,
             None => self.configs.push(merged),
@@ -315,6 +337,13 @@ mod tests {
         assert_eq!(merged, a);
         let merged = merge_fs(a, &[fs("Service", "metadata/name", false)], "x").unwrap();
         assert_eq!(merged.len(), 2);
+    }
+
+    #[test]
+    fn defaults_are_stable_under_merging() {
+        let d = TransformerConfig::defaults();
+        assert_eq!(TransformerConfig::default().merge(&d).unwrap(), d);
+        assert_eq!(d.merge(&d).unwrap(), d);
     }
 
     #[test]
