@@ -204,9 +204,12 @@ pub(crate) enum Schema<'a> {
 impl<'a> Schema<'a> {
     /// The schema of a top-level object in the built-in table.
     pub(crate) fn for_gvk(gvk: &Gvk) -> Option<Schema<'a>> {
-        GVKS.iter()
-            .find(|(g, v, k, _)| *g == gvk.group && *v == gvk.version && *k == gvk.kind)
-            .map(|&(_, _, _, d)| Schema::Object(d))
+        type Index = std::collections::HashMap<(&'static str, &'static str, &'static str), u16>;
+        static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+        let index = INDEX.get_or_init(|| GVKS.iter().map(|&(g, v, k, d)| ((g, v, k), d)).collect());
+        index
+            .get(&(gvk.group.as_str(), gvk.version.as_str(), gvk.kind.as_str()))
+            .map(|&d| Schema::Object(d))
     }
 
     /// The schema of a field of this object.

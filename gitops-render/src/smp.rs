@@ -140,9 +140,9 @@ fn merge_map(
             // kyaml walks fields the patch does not touch too: associative
             // lists there lose elements with duplicate keys.
             if let Some(sub) = schema.and_then(|s| s.field(&key))
-                && let Some(v) = out.get(&key).cloned()
+                && let Some(v) = out.get_mut(&key)
             {
-                out.insert(key, normalize(v, Some(sub), schemas)?);
+                normalize(v, sub, schemas)?;
             }
             continue;
         };
@@ -158,41 +158,48 @@ fn merge_map(
     Ok(Some(Value::Map(out)))
 }
 
-/// A dest-only value as kyaml's merge leaves it: associative lists keep one
-/// element per key (the last one).
-fn normalize(v: Value, schema: Option<Schema<'_>>, schemas: Schemas<'_>) -> Result<Value, Error> {
-    let Some(schema) = schema else {
-        return Ok(v);
-    };
+/// Leave a dest-only value as kyaml's merge leaves it: associative lists
+/// keep one element per key (the last one). Changes nothing, and copies
+/// nothing, unless such a list has duplicate keys.
+fn normalize(v: &mut Value, schema: Schema<'_>, schemas: Schemas<'_>) -> Result<(), Error> {
     match v {
         Value::Map(m) => {
-            let mut out = Map::new();
-            for (k, child) in m {
-                let sub = schema.field(&k);
-                out.insert(k, normalize(child, sub, schemas)?);
+            for (k, child) in m.iter_mut() {
+                if let Some(sub) = schema.field(k) {
+                    normalize(child, sub, schemas)?;
+                }
             }
-            Ok(Value::Map(out))
         }
         Value::Seq(items) => {
-            let (strategy, keys) = schema.strategy_and_keys();
-            let items_schema = schema.items();
-            let items = items
-                .into_iter()
-                .map(|i| normalize(i, items_schema, schemas))
-                .collect::<Result<Vec<_>, _>>()?;
-            if !strategy.split(',').any(|s| s == "merge") || keys.is_empty() {
-                return Ok(Value::Seq(items));
+            if let Some(items_schema) = schema.items() {
+                for i in items.iter_mut() {
+                    normalize(i, items_schema, schemas)?;
+                }
             }
-            Ok(merge_list(
-                Some(Value::Seq(items)),
-                &Value::Seq(Vec::new()),
-                Some(schema),
-                schemas,
-            )?
-            .unwrap_or(Value::Seq(Vec::new())))
+            let (strategy, keys) = schema.strategy_and_keys();
+            if !strategy.split(',').any(|s| s == "merge") || keys.is_empty() {
+                return Ok(());
+            }
+            let tuples: Vec<Vec<String>> =
+                items.iter().filter_map(|e| key_tuple(e, &keys)).collect();
+            let duplicated = tuples
+                .iter()
+                .enumerate()
+                .any(|(i, a)| tuples[i + 1..].iter().any(|b| tuples_match(a, b)));
+            if duplicated {
+                let list = std::mem::take(items);
+                *v = merge_list(
+                    Some(Value::Seq(list)),
+                    &Value::Seq(Vec::new()),
+                    Some(schema),
+                    schemas,
+                )?
+                .unwrap_or(Value::Seq(Vec::new()));
+            }
         }
-        other => Ok(other),
+        _ => {}
     }
+    Ok(())
 }
 
 fn list_directive(patch: &mut Vec<Value>) -> Result<Directive, Error> {
