@@ -474,3 +474,52 @@ impl Kustomization {
         Ok(k)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitops_core::yaml::parse_documents;
+
+    fn parse(src: &str) -> Result<Kustomization, Error> {
+        let docs = parse_documents(src, "/k/kustomization.yaml").unwrap();
+        Kustomization::parse(&Value::from_node(&docs[0].root), "/k/kustomization.yaml")
+    }
+
+    #[test]
+    fn api_version_must_match_the_kind() {
+        assert!(
+            parse("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n").is_ok()
+        );
+        assert!(parse("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n").is_ok());
+        let err = parse("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Component\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Failed to read kustomization file under /k:")
+                && err.contains(
+                    "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1"
+                ),
+            "{err}"
+        );
+        let err = parse("kind: Kustomisation\n").unwrap_err().to_string();
+        assert!(
+            err.contains("kind should be Kustomization or Component"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plugin_and_config_fields_are_read() {
+        let k = parse(
+            "configurations: [c.yaml]\ncrds: [crd.json]\nopenapi:\n  path: s.json\ntransformers: [t.yaml]\ngenerators: [g.yaml]\nvalidators: [v.yaml]\nhelmCharts:\n- name: redis\n",
+        )
+        .unwrap();
+        assert_eq!(k.configurations, ["c.yaml"]);
+        assert_eq!(k.crds, ["crd.json"]);
+        assert_eq!(k.openapi, [("path".to_owned(), "s.json".to_owned())]);
+        assert_eq!(k.transformers, ["t.yaml"]);
+        assert_eq!(k.generators, ["g.yaml"]);
+        assert_eq!(k.validators, ["v.yaml"]);
+        assert_eq!(k.helm_charts.len(), 1);
+    }
+}

@@ -698,4 +698,23 @@ mod tests {
         assert!(!same_ending(&s(&["a", "b", "c"]), &s(&["a", "b"])));
         assert!(!same_ending(&s(&[]), &s(&["a"])));
     }
+
+    #[test]
+    fn rolebinding_subject_with_blank_namespace_is_an_error() {
+        let v = Value::from_node(
+            &gitops_core::yaml::parse_documents(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: rb\nsubjects:\n- kind: ServiceAccount\n  name: sa\n  namespace:\n",
+                "t",
+            )
+            .unwrap()[0]
+                .root,
+        );
+        let err = rolebinding_namespaces(&Resource::new(v)).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "namespace is blank for resource \"RoleBinding.v1.rbac.authorization.k8s.io/rb.[noNs]\""
+            ),
+            "{err}"
+        );
+    }
 }

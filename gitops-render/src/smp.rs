@@ -397,4 +397,52 @@ mod tests {
             .unwrap();
         assert_eq!(c.len(), 1);
     }
+
+    #[test]
+    fn untouched_associative_lists_drop_duplicate_keys_last_wins() {
+        let dest = v(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        ports:\n        - containerPort: 80\n          protocol: TCP\n          name: first\n        - containerPort: 80\n          protocol: TCP\n          name: second\n",
+        );
+        let patch = v("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    a: b\n");
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
+        let ports = out
+            .get_path(&["spec", "template", "spec", "containers"])
+            .and_then(|c| c.as_seq())
+            .and_then(|c| c[0].get("ports"))
+            .and_then(Value::as_seq)
+            .unwrap();
+        assert_eq!(ports.len(), 1);
+        assert_eq!(ports[0].str_at(&["name"]), Some("second"));
+    }
+
+    #[test]
+    fn untouched_lists_without_duplicates_are_unchanged() {
+        let src = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: b\n      - name: a\n";
+        let dest = v(src);
+        let patch = v("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    a: b\n");
+        let out = merge(Some(dest.clone()), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.get("spec"), dest.get("spec"));
+    }
+
+    #[test]
+    fn a_patch_of_a_known_type_gives_the_schema_for_an_unknown_dest() {
+        let dest = v(
+            "apiVersion: apps/v1\nkind: MyKind\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n",
+        );
+        let patch = v(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: b\n",
+        );
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
+        let c = out
+            .get_path(&["spec", "template", "spec", "containers"])
+            .and_then(Value::as_seq)
+            .unwrap();
+        assert_eq!(c.len(), 2, "merged by name, not replaced");
+    }
 }
