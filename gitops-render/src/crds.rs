@@ -19,6 +19,9 @@ use crate::value::{Map, Value};
 
 /// Nested `$ref`s followed at most this deep (kustomize recurses unbounded).
 const MAX_DEPTH: usize = 64;
+/// Properties visited per file at most; a hostile file of `$ref`s that fan
+/// out could otherwise take exponential time.
+const MAX_VISITS: usize = 100_000;
 
 /// The config that the CRD files in `paths` describe.
 pub(crate) fn config_from_crds(
@@ -43,7 +46,13 @@ pub(crate) fn config_from_crds(
         let defs = root
             .as_map()
             .ok_or_else(|| bad("expected a mapping of type names to definitions"))?;
-        tc = tc.merge(&config_from_definitions(defs)?)?;
+        let mut budget = MAX_VISITS;
+        tc = tc.merge(
+            &config_from_definitions(defs, &mut budget).map_err(|e| match e {
+                Walk::TooBig => bad("too many nested definitions"),
+                Walk::Err(e) => e,
+            })?,
+        )?;
     }
     Ok(tc)
 }
@@ -56,7 +65,19 @@ fn properties(defs: &Map, type_name: &str) -> Option<Map> {
         .cloned()
 }
 
-fn config_from_definitions(defs: &Map) -> Result<TransformerConfig, Error> {
+/// Why a walk of the definitions stopped.
+enum Walk {
+    TooBig,
+    Err(Error),
+}
+
+impl From<Error> for Walk {
+    fn from(e: Error) -> Walk {
+        Walk::Err(e)
+    }
+}
+
+fn config_from_definitions(defs: &Map, budget: &mut usize) -> Result<TransformerConfig, Walk> {
     let mut result = TransformerConfig::default();
     for name in defs.keys() {
         let Some(props) = properties(defs, name) else {
@@ -73,7 +94,8 @@ fn config_from_definitions(defs: &Map) -> Result<TransformerConfig, Error> {
             ..Gvk::default()
         };
         let mut tc = TransformerConfig::default();
-        load_type(&mut tc, &gvk, defs, name, &[], 0)?;
+        let mut stack = vec![name.as_str()];
+        load_type(&mut tc, &gvk, defs, name, &[], &mut stack, budget)?;
         result = result.merge(&tc)?;
     }
     Ok(result)
@@ -93,21 +115,25 @@ fn ext<'a>(prop: &'a Value, key: &str) -> Option<&'a str> {
     prop.get(key).and_then(Value::as_str)
 }
 
-fn load_type(
+/// Walk the properties of `type_name`; `stack` holds the types being
+/// walked, so a `$ref` cycle is not followed again.
+fn load_type<'d>(
     tc: &mut TransformerConfig,
     gvk: &Gvk,
-    defs: &Map,
+    defs: &'d Map,
     type_name: &str,
     path: &[&str],
-    depth: usize,
-) -> Result<(), Error> {
-    if depth > MAX_DEPTH {
+    stack: &mut Vec<&'d str>,
+    budget: &mut usize,
+) -> Result<(), Walk> {
+    if stack.len() > MAX_DEPTH {
         return Ok(());
     }
     let Some(props) = properties(defs, type_name) else {
         return Ok(());
     };
     for (prop_name, prop) in props.iter() {
+        *budget = budget.checked_sub(1).ok_or(Walk::TooBig)?;
         let mut here: Vec<&str> = path.to_vec();
         here.push(prop_name);
         if ext(prop, "x-kubernetes-annotation").is_some() {
@@ -152,8 +178,14 @@ fn load_type(
             };
             *tc = tc.merge(&add)?;
         }
-        if let Some(r) = prop.get("$ref").and_then(Value::as_str) {
-            load_type(tc, gvk, defs, r, &here, depth + 1)?;
+        if let Some(r) = prop.get("$ref").and_then(Value::as_str)
+            && let Some((key, _)) = defs.iter().find(|(k, _)| k.as_str() == r)
+            && !stack.contains(&key.as_str())
+        {
+            stack.push(key.as_str());
+            let result = load_type(tc, gvk, defs, r, &here, stack, budget);
+            stack.pop();
+            result?;
         }
     }
     Ok(())
@@ -199,6 +231,39 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("unable to parse open API definition"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn ref_cycles_end_and_fan_out_is_bounded() {
+        let mut tree = MemTree::new();
+        tree.insert(
+            "cycle.json",
+            r#"{"a.A": {"Schema": {"properties": {"apiVersion": {}, "kind": {}, "metadata": {},
+                 "spec": {"$ref": "a.B"}}}},
+               "a.B": {"Schema": {"properties": {"back": {"$ref": "a.B"},
+                 "sel": {"x-kubernetes-label-selector": ""}}}}}"#,
+        )
+        .unwrap();
+        let tc = config_from_crds(&tree, &RelPath::root(), &["cycle.json".to_owned()]).unwrap();
+        assert_eq!(tc.common_labels.len(), 1);
+        assert_eq!(tc.common_labels[0].path, "spec/sel");
+
+        let mut defs = String::from(
+            r#"{"t.T": {"Schema": {"properties": {"apiVersion": {}, "kind": {}, "metadata": {}, "a": {"$ref": "t.L0"}}}}"#,
+        );
+        for i in 0..40 {
+            let next = i + 1;
+            defs.push_str(&format!(
+                r#", "t.L{i}": {{"Schema": {{"properties": {{"x": {{"$ref": "t.L{next}"}}, "y": {{"$ref": "t.L{next}"}}}}}}}}"#
+            ));
+        }
+        defs.push('}');
+        tree.insert("bomb.json", defs).unwrap();
+        let err = config_from_crds(&tree, &RelPath::root(), &["bomb.json".to_owned()]).unwrap_err();
+        assert!(
+            err.to_string().contains("too many nested definitions"),
             "{err}"
         );
     }
