@@ -7,7 +7,9 @@ use gitops_core::fs::{EntryKind, FileTree, RelPath};
 use gitops_core::yaml::parse_documents;
 
 use crate::Error;
+use crate::configurations::TransformerConfig;
 use crate::kustomization::{FILE_NAMES, Kustomization};
+use crate::plugins::PluginExecutor;
 use crate::resource::Resource;
 use crate::value::Value;
 use crate::{generate, nameref, order, patch, transform};
@@ -42,6 +44,8 @@ pub struct Options<'a> {
     pub reorder: Reorder,
     /// Where remote resources come from; without one they are an error.
     pub fetcher: Option<&'a dyn RemoteFetcher>,
+    /// Runs non-builtin plugins and Helm charts; without one they are an error.
+    pub executor: Option<&'a dyn PluginExecutor>,
 }
 
 impl std::fmt::Debug for Options<'_> {
@@ -49,6 +53,7 @@ impl std::fmt::Debug for Options<'_> {
         f.debug_struct("Options")
             .field("reorder", &self.reorder)
             .field("fetcher", &self.fetcher.is_some())
+            .field("executor", &self.executor.is_some())
             .finish()
     }
 }
@@ -74,12 +79,16 @@ pub fn build(
     let mut b = Builder {
         options,
         stack: Vec::new(),
+        configs: Vec::new(),
+        result_config: TransformerConfig::default(),
+        openapi: crate::openapi::OpenApi::default(),
     };
     let src = Source::Local(tree);
     let kust = b.load_kustomization(&src, dir)?;
     let mut resources = b.accumulate_target(&src, dir, &kust)?;
     generate::add_hashes(&mut resources)?;
-    nameref::fix_references(&mut resources)?;
+    nameref::fix_references(&mut resources, &b.result_config.name_reference)?;
+    resources.retain(|r| !is_local_config(r));
     order::sort(
         &mut resources,
         options.reorder,
@@ -102,6 +111,19 @@ pub fn render(tree: &dyn FileTree, dir: &RelPath, options: &Options<'_>) -> Resu
     Ok(out)
 }
 
+/// kustomize drops objects annotated `config.kubernetes.io/local-config`
+/// (any value but `false`) from the output.
+fn is_local_config(r: &Resource) -> bool {
+    r.value
+        .get_path(&[
+            "metadata",
+            "annotations",
+            "config.kubernetes.io/local-config",
+        ])
+        .and_then(Value::scalar_text)
+        .is_some_and(|v| v != "false")
+}
+
 /// Where files come from: the caller's tree or one a fetcher returned.
 pub(crate) enum Source<'a> {
     Local(&'a dyn FileTree),
@@ -109,7 +131,7 @@ pub(crate) enum Source<'a> {
 }
 
 impl Source<'_> {
-    fn tree(&self) -> &dyn FileTree {
+    pub(crate) fn tree(&self) -> &dyn FileTree {
         match self {
             Source::Local(t) => *t,
             Source::Remote(t) => t.as_ref(),
@@ -117,9 +139,15 @@ impl Source<'_> {
     }
 }
 
-struct Builder<'o, 'f> {
-    options: &'o Options<'f>,
+pub(crate) struct Builder<'o, 'f> {
+    pub(crate) options: &'o Options<'f>,
     stack: Vec<RelPath>,
+    /// Transformer configs of the kustomizations being built, innermost last.
+    pub(crate) configs: Vec<TransformerConfig>,
+    /// The accumulated config of the top kustomization.
+    result_config: TransformerConfig,
+    /// The schema strategic merge uses (`openapi` field).
+    pub(crate) openapi: crate::openapi::OpenApi,
 }
 
 /// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).
@@ -237,6 +265,14 @@ fn push_resource(v: Value, origin: &str, out: &mut Vec<Resource>) -> Result<(), 
     Ok(())
 }
 
+/// kustomize's prefix for errors inside a resources entry.
+fn accumulating(entry: &str, source: Error) -> Error {
+    Error::Accumulate {
+        entry: entry.to_owned(),
+        source: Box::new(source),
+    }
+}
+
 /// Append `more` to `into`, failing on an id that is already there.
 pub(crate) fn append_all(into: &mut Vec<Resource>, more: Vec<Resource>) -> Result<(), Error> {
     let mut seen: HashSet<(String, String, String, String, String)> =
@@ -305,7 +341,14 @@ impl Builder<'_, '_> {
         kust: &Kustomization,
     ) -> Result<Vec<Resource>, Error> {
         let mut ra = Vec::new();
-        self.run_kustomization(src, dir, kust, &mut ra)?;
+        self.configs.push(TransformerConfig::default());
+        let result = self.run_kustomization(src, dir, kust, &mut ra);
+        let cfg = self.configs.pop().unwrap_or_default();
+        result?;
+        match self.configs.last_mut() {
+            Some(parent) => *parent = parent.merge(&cfg)?,
+            None => self.result_config = cfg,
+        }
         Ok(ra)
     }
 
@@ -332,22 +375,35 @@ impl Builder<'_, '_> {
         kust: &Kustomization,
         ra: &mut Vec<Resource>,
     ) -> Result<(), Error> {
+        self.set_openapi(src, dir, kust)?;
         for entry in &kust.resources {
             self.accumulate_resource(src, dir, entry, ra)?;
         }
+        self.merge_own_config(src, dir, kust)?;
         generate::run_generators(src.tree(), dir, kust, ra)?;
+        self.run_generator_plugins(src, dir, kust, ra)?;
         for entry in &kust.components {
             self.accumulate_component(src, dir, entry, ra)?;
         }
-        patch::apply_strategic_merge_patches(src.tree(), dir, &kust.patches_strategic_merge, ra)?;
-        patch::apply_patches(src.tree(), dir, &kust.patches, ra)?;
-        transform::run(kust, ra)?;
+        let cfg = self.configs.last().cloned().unwrap_or_default();
+        let schemas = self.current_schemas();
+        patch::apply_strategic_merge_patches(
+            src.tree(),
+            dir,
+            &kust.patches_strategic_merge,
+            ra,
+            schemas.schemas(),
+        )?;
+        patch::apply_patches(src.tree(), dir, &kust.patches, ra, schemas.schemas())?;
+        transform::run(kust, &cfg, ra)?;
         patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
-        transform::run_late(kust, ra)?;
+        transform::run_late(kust, &cfg, ra)?;
+        self.run_transformer_plugins(src, dir, kust, ra)?;
+        self.run_validators(src, dir, kust, ra)?;
         Ok(())
     }
 
-    fn accumulate_resource(
+    pub(crate) fn accumulate_resource(
         &mut self,
         src: &Source<'_>,
         dir: &RelPath,
@@ -372,6 +428,7 @@ impl Builder<'_, '_> {
                     source,
                 })?;
                 let resources = resources_from_text(&text, &display(&path))?;
+                self.note_loaded(&resources);
                 append_all(ra, resources)
             }
             Ok(Some(EntryKind::Dir)) => {
@@ -380,7 +437,9 @@ impl Builder<'_, '_> {
                         dir: display(&path),
                     });
                 }
-                let kust = self.load_kustomization(src, &path)?;
+                let kust = self
+                    .load_kustomization(src, &path)
+                    .map_err(|e| accumulating(entry, e))?;
                 if kust.kind == "Component" {
                     return Err(Error::Kustomization {
                         file: display(&path),
@@ -390,7 +449,9 @@ impl Builder<'_, '_> {
                         ),
                     });
                 }
-                let sub = self.accumulate_target(src, &path, &kust)?;
+                let sub = self
+                    .accumulate_target(src, &path, &kust)
+                    .map_err(|e| accumulating(entry, e))?;
                 append_all(ra, sub)
             }
             _ => Err(Error::Missing {
@@ -429,7 +490,7 @@ impl Builder<'_, '_> {
             return Err(Error::Kustomization {
                 file: display(&path),
                 message: format!(
-                    "expected kind 'Component' for path '{}' but got '{}'",
+                    "accumulating components: accumulateDirectory: \"expected kind 'Component' for path '{}' but got '{}'\"",
                     display(&path),
                     if kust.kind.is_empty() {
                         "Kustomization"

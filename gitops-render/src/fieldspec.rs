@@ -100,6 +100,11 @@ pub(crate) fn walk(
             };
             let field = match kind {
                 None => match m.get_mut(name) {
+                    // kyaml turns a null `name[]` field into an empty list.
+                    Some(f) if is_seq && f.is_null() => {
+                        *f = Value::Seq(Vec::new());
+                        f
+                    }
                     Some(f) => f,
                     None => return Ok(()),
                 },
@@ -138,19 +143,6 @@ pub(crate) fn apply_specs(
         walk(value, &split_path(&fs.path), create, set)?;
     }
     Ok(())
-}
-
-/// Merge spec lists the way kustomize's `FsSlice.MergeAll` does (drop exact duplicates).
-pub(crate) fn merge_specs(mut a: Vec<FieldSpec>, b: &[FieldSpec]) -> Vec<FieldSpec> {
-    for fs in b {
-        let dup = a.iter().any(|x| {
-            x.path == fs.path && x.group == fs.group && x.version == fs.version && x.kind == fs.kind
-        });
-        if !dup {
-            a.push(fs.clone());
-        }
-    }
-    a
 }
 
 /// Label field specs kustomize applies with `commonLabels` (selectors included).

@@ -31,6 +31,20 @@ pub(crate) fn run_generators(
     Ok(())
 }
 
+/// Run one generator plugin config (`ConfigMapGenerator`/`SecretGenerator`):
+/// its own options only, the kustomization's `generatorOptions` do not apply.
+pub(crate) fn run_one(
+    tree: &dyn FileTree,
+    dir: &RelPath,
+    args: &GeneratorArgs,
+    secret: bool,
+    ra: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    let opts = args.options.clone().unwrap_or_default();
+    let res = generate(tree, dir, args, &opts, secret)?;
+    absorb(ra, res)
+}
+
 fn merge_options(
     local: Option<&GeneratorOptions>,
     global: Option<&GeneratorOptions>,
@@ -291,7 +305,7 @@ fn base64_std(data: &[u8]) -> String {
 }
 
 /// Add a generated resource: create, or merge/replace an existing one.
-fn absorb(ra: &mut Vec<Resource>, mut res: Resource) -> Result<(), Error> {
+pub(crate) fn absorb(ra: &mut Vec<Resource>, mut res: Resource) -> Result<(), Error> {
     let id = res.cur_id();
     let matches: Vec<usize> = ra
         .iter()

@@ -9,17 +9,9 @@ pub(crate) const FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields we read but do not implement yet; using one is a typed error.
-const UNSUPPORTED: [&str; 14] = [
+const UNSUPPORTED: [&str; 6] = [
     "vars",
     "replacements",
-    "openapi",
-    "crds",
-    "configurations",
-    "generators",
-    "transformers",
-    "validators",
-    "helmGlobals",
-    "helmCharts",
     "helmChartInflationGenerator",
     "helmMetadata",
     "inventory",
@@ -61,7 +53,7 @@ pub(crate) struct Replica {
     pub count: Value,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct FieldSpec {
     pub group: String,
     pub version: String,
@@ -125,17 +117,33 @@ pub(crate) struct Kustomization {
     pub secret_generator: Vec<GeneratorArgs>,
     pub generator_options: Option<GeneratorOptions>,
     pub sort_options: Option<SortOptions>,
+    /// `configurations`: transformer config files.
+    pub configurations: Vec<String>,
+    /// `crds`: CRD OpenAPI files.
+    pub crds: Vec<String>,
+    /// `openapi`: `path` or `version` of a custom schema.
+    pub openapi: Vec<(String, String)>,
+    /// `transformers`: plugin config files, directories or inline YAML.
+    pub transformers: Vec<String>,
+    /// `generators`: likewise.
+    pub generators: Vec<String>,
+    /// `validators`: likewise.
+    pub validators: Vec<String>,
+    /// `helmCharts`, for a caller-supplied executor.
+    pub helm_charts: Vec<Value>,
+    /// `helmGlobals`.
+    pub helm_globals: Option<Value>,
 }
 
 /// Reads the fields of one mapping, case-insensitively, and rejects the rest.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     map: &'a Map,
     used: Vec<bool>,
     file: &'a str,
 }
 
 impl<'a> Fields<'a> {
-    fn new(v: &'a Value, file: &'a str, what: &str) -> Result<Fields<'a>, Error> {
+    pub(crate) fn new(v: &'a Value, file: &'a str, what: &str) -> Result<Fields<'a>, Error> {
         let map = v.as_map().ok_or_else(|| Error::Kustomization {
             file: file.to_owned(),
             message: format!("{what} must be a mapping"),
@@ -147,7 +155,7 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn take(&mut self, name: &str) -> Option<&'a Value> {
+    pub(crate) fn take(&mut self, name: &str) -> Option<&'a Value> {
         let keys: Vec<&String> = self.map.keys().collect();
         let idx = keys
             .iter()
@@ -157,14 +165,14 @@ impl<'a> Fields<'a> {
         self.map.get(keys[idx]).filter(|v| !v.is_null())
     }
 
-    fn err(&self, message: String) -> Error {
+    pub(crate) fn err(&self, message: String) -> Error {
         Error::Kustomization {
             file: self.file.to_owned(),
             message,
         }
     }
 
-    fn string(&mut self, name: &str) -> Result<String, Error> {
+    pub(crate) fn string(&mut self, name: &str) -> Result<String, Error> {
         match self.take(name) {
             None => Ok(String::new()),
             Some(v) => v
@@ -173,7 +181,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn boolean(&mut self, name: &str) -> Result<Option<bool>, Error> {
+    pub(crate) fn boolean(&mut self, name: &str) -> Result<Option<bool>, Error> {
         match self.take(name) {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -181,7 +189,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn strings(&mut self, name: &str) -> Result<Vec<String>, Error> {
+    pub(crate) fn strings(&mut self, name: &str) -> Result<Vec<String>, Error> {
         match self.take(name) {
             None => Ok(Vec::new()),
             Some(Value::Seq(items)) => items
@@ -196,7 +204,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn string_map(&mut self, name: &str) -> Result<Vec<(String, String)>, Error> {
+    pub(crate) fn string_map(&mut self, name: &str) -> Result<Vec<(String, String)>, Error> {
         match self.take(name) {
             None => Ok(Vec::new()),
             Some(Value::Map(m)) => Ok(m
@@ -207,7 +215,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn list(&mut self, name: &str) -> Result<&'a [Value], Error> {
+    pub(crate) fn list(&mut self, name: &str) -> Result<&'a [Value], Error> {
         match self.take(name) {
             None => Ok(&[]),
             Some(Value::Seq(items)) => Ok(items),
@@ -215,7 +223,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn finish(self, what: &str) -> Result<(), Error> {
+    pub(crate) fn finish(self, what: &str) -> Result<(), Error> {
         for (i, k) in self.map.keys().enumerate() {
             if !self.used[i] {
                 return Err(Error::Kustomization {
@@ -228,7 +236,7 @@ impl<'a> Fields<'a> {
     }
 }
 
-fn selector(v: &Value, file: &str) -> Result<Selector, Error> {
+pub(crate) fn selector(v: &Value, file: &str) -> Result<Selector, Error> {
     let mut f = Fields::new(v, file, "target")?;
     let s = Selector {
         group: f.string("group")?,
@@ -273,7 +281,7 @@ fn generator_options(v: &Value, file: &str) -> Result<GeneratorOptions, Error> {
     Ok(o)
 }
 
-fn generator(v: &Value, file: &str, secret: bool) -> Result<GeneratorArgs, Error> {
+pub(crate) fn generator(v: &Value, file: &str, secret: bool) -> Result<GeneratorArgs, Error> {
     let what = if secret {
         "secretGenerator"
     } else {
@@ -304,7 +312,7 @@ fn generator(v: &Value, file: &str, secret: bool) -> Result<GeneratorArgs, Error
     Ok(g)
 }
 
-fn field_spec(v: &Value, file: &str) -> Result<FieldSpec, Error> {
+pub(crate) fn field_spec(v: &Value, file: &str) -> Result<FieldSpec, Error> {
     let mut f = Fields::new(v, file, "fieldSpec")?;
     let fs = FieldSpec {
         group: f.string("group")?,
@@ -315,6 +323,34 @@ fn field_spec(v: &Value, file: &str) -> Result<FieldSpec, Error> {
     };
     f.finish("fieldSpec")?;
     Ok(fs)
+}
+
+/// kustomize's `EnforceFields`: known kind, matching apiVersion.
+fn enforce_type(kind: &str, api_version: &str, file: &str) -> Result<(), Error> {
+    let mut errs = Vec::new();
+    if !kind.is_empty() && kind != "Kustomization" && kind != "Component" {
+        errs.push("kind should be Kustomization or Component".to_owned());
+    }
+    let required = if kind == "Component" {
+        "kustomize.config.k8s.io/v1alpha1"
+    } else {
+        "kustomize.config.k8s.io/v1beta1"
+    };
+    if !api_version.is_empty() && api_version != required {
+        errs.push(format!("apiVersion for {kind} should be {required}"));
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+    Err(Error::Kustomization {
+        file: file.to_owned(),
+        message: format!(
+            "Failed to read kustomization file under {}:\n{}",
+            if dir.is_empty() { "/" } else { dir },
+            errs.join("\n")
+        ),
+    })
 }
 
 impl Kustomization {
@@ -343,7 +379,7 @@ impl Kustomization {
                 field: "buildMetadata".to_owned(),
             });
         }
-        f.take("apiVersion");
+        let api_version = f.string("apiVersion")?;
         f.take("metadata");
         let mut k = Kustomization {
             kind: f.string("kind")?,
@@ -357,7 +393,16 @@ impl Kustomization {
             patches_strategic_merge: f.strings("patchesStrategicMerge")?,
             ..Kustomization::default()
         };
+        enforce_type(&k.kind, &api_version, file)?;
         k.resources.extend(f.strings("bases")?);
+        k.configurations = f.strings("configurations")?;
+        k.crds = f.strings("crds")?;
+        k.openapi = f.string_map("openapi")?;
+        k.transformers = f.strings("transformers")?;
+        k.generators = f.strings("generators")?;
+        k.validators = f.strings("validators")?;
+        k.helm_charts = f.list("helmCharts")?.to_vec();
+        k.helm_globals = f.take("helmGlobals").cloned();
         for l in f.list("labels")? {
             let mut lf = Fields::new(l, file, "labels entry")?;
             let label = Label {
@@ -427,5 +472,54 @@ impl Kustomization {
         }
         f.finish("kustomization")?;
         Ok(k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gitops_core::yaml::parse_documents;
+
+    fn parse(src: &str) -> Result<Kustomization, Error> {
+        let docs = parse_documents(src, "/k/kustomization.yaml").unwrap();
+        Kustomization::parse(&Value::from_node(&docs[0].root), "/k/kustomization.yaml")
+    }
+
+    #[test]
+    fn api_version_must_match_the_kind() {
+        assert!(
+            parse("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n").is_ok()
+        );
+        assert!(parse("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n").is_ok());
+        let err = parse("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Component\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Failed to read kustomization file under /k:")
+                && err.contains(
+                    "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1"
+                ),
+            "{err}"
+        );
+        let err = parse("kind: Kustomisation\n").unwrap_err().to_string();
+        assert!(
+            err.contains("kind should be Kustomization or Component"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plugin_and_config_fields_are_read() {
+        let k = parse(
+            "configurations: [c.yaml]\ncrds: [crd.json]\nopenapi:\n  path: s.json\ntransformers: [t.yaml]\ngenerators: [g.yaml]\nvalidators: [v.yaml]\nhelmCharts:\n- name: redis\n",
+        )
+        .unwrap();
+        assert_eq!(k.configurations, ["c.yaml"]);
+        assert_eq!(k.crds, ["crd.json"]);
+        assert_eq!(k.openapi, [("path".to_owned(), "s.json".to_owned())]);
+        assert_eq!(k.transformers, ["t.yaml"]);
+        assert_eq!(k.generators, ["g.yaml"]);
+        assert_eq!(k.validators, ["v.yaml"]);
+        assert_eq!(k.helm_charts.len(), 1);
     }
 }

@@ -25,9 +25,12 @@
 //! kustomizations), `components`, `namePrefix`, `nameSuffix`, `namespace`,
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
 //! `patches`, `patchesStrategicMerge`, `patchesJson6902`,
-//! `configMapGenerator`, `secretGenerator`, `generatorOptions` and
-//! `sortOptions`. Any other field is a typed [`Error::Unsupported`] naming it,
-//! never silently ignored.
+//! `configMapGenerator`, `secretGenerator`, `generatorOptions`,
+//! `sortOptions`, `configurations`, `crds`, `openapi`, and `transformers`/`generators`/
+//! `validators` with kustomize's builtin plugin configs (`apiVersion:
+//! builtin`). Other plugins and `helmCharts` run through a caller-supplied
+//! [`PluginExecutor`]. Any other field is a typed [`Error::Unsupported`]
+//! naming it, never silently ignored.
 //!
 //! Strategic merge patches use the Kubernetes v1.21 merge keys and patch
 //! strategies that kustomize embeds. They live in a generated table
@@ -37,19 +40,24 @@
 //! users need no corpus.
 //!
 //! # Deviation
-//! - `vars`, `replacements`, `transformers`/`generators`/`validators`
-//!   (plugin configs), `configurations`, `crds`, `openapi`, `buildMetadata`
-//!   and Helm fields are rejected with [`Error::Unsupported`].
+//! - `vars`, `replacements` (also the `ReplacementTransformer` plugin),
+//!   `buildMetadata` and `helmChartInflationGenerator` are
+//!   rejected with [`Error::Unsupported`].
+//! - Name-reference rules keep kustomize's default rules in kustomize's
+//!   sorted target order; `$ref` chains in `crds` files are followed at most
+//!   64 deep (kustomize recurses without bound).
 //! - Env files whose lines name a variable without `=` read it from the
 //!   process environment in kustomize; we use an empty value (pure library).
 //! - Mapping keys longer than 128 bytes are printed as simple keys, where
 //!   yaml.v2 switches to the `? key` form.
 //!
 //! The public interface is: [`build`], [`render`], [`Options`], [`Reorder`],
-//! [`RemoteFetcher`], [`Resource`], [`ResId`], [`Gvk`], [`Value`], [`Map`],
+//! [`RemoteFetcher`], [`PluginExecutor`], [`ExecutorError`], [`Resource`], [`ResId`], [`Gvk`], [`Value`], [`Map`],
 //! [`Error`].
 
 mod build;
+mod configurations;
+mod crds;
 mod emit;
 mod fieldspec;
 pub mod flux;
@@ -57,8 +65,10 @@ mod generate;
 pub mod helm;
 mod kustomization;
 mod nameref;
+mod openapi;
 mod order;
 mod patch;
+mod plugins;
 mod resource;
 mod schema;
 #[rustfmt::skip]
@@ -70,6 +80,7 @@ mod value;
 use std::sync::Arc;
 
 pub use build::{Options, RemoteFetcher, Reorder, build, render};
+pub use plugins::{ExecutorError, PluginExecutor};
 pub use resource::{Gvk, ResId, Resource};
 pub use value::{Map, Value};
 
@@ -181,5 +192,47 @@ pub enum Error {
     Transform {
         /// What is wrong.
         message: String,
+    },
+    /// A plugin config (`transformers`/`generators`/`validators` entry) is
+    /// malformed.
+    #[error("{file}: plugin {id} fails configuration: {message}")]
+    Plugin {
+        /// The kustomization directory that lists the plugin.
+        file: String,
+        /// The config's id in kustomize's notation (`Kind.builtin.[noGrp]/name.[noNs]`).
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A `resources` entry (a directory) failed to build.
+    #[error("accumulating resources from '{entry}'")]
+    Accumulate {
+        /// The entry as written in the kustomization.
+        entry: String,
+        /// Why.
+        #[source]
+        source: Box<Error>,
+    },
+    /// A plugin is not builtin (exec, Go or KRM function plugin, Helm chart)
+    /// and no [`PluginExecutor`] was given in [`Options::executor`].
+    #[error(
+        "{file}: plugin {kind} (apiVersion {api_version:?}) is not supported: needs an executor; external plugins disabled; unable to load external plugin '{kind}'"
+    )]
+    NeedsExecutor {
+        /// The kustomization directory that lists the plugin.
+        file: String,
+        /// The plugin config's apiVersion.
+        api_version: String,
+        /// The plugin config's kind.
+        kind: String,
+    },
+    /// The [`PluginExecutor`] failed.
+    #[error("plugin {kind} failed in the executor")]
+    Executor {
+        /// The plugin config's kind.
+        kind: String,
+        /// The executor's error.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
 }

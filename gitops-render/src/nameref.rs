@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use crate::Error;
+use crate::configurations::NameBackRef;
 use crate::fieldspec::{Create, split_path, walk};
+use crate::kustomization::FieldSpec;
 use crate::resource::{Gvk, ResId, Resource};
 use crate::value::Value;
 
@@ -200,6 +202,23 @@ fn workload_paths(leaf: &'static str) -> Vec<Extra> {
     ]
 }
 
+/// kustomize's default name references, as (target, referrer field) pairs.
+pub(crate) fn default_rules() -> Vec<(Gvk, FieldSpec)> {
+    rules()
+        .into_iter()
+        .map(|r| {
+            let fs = FieldSpec {
+                group: r.referrer.group,
+                version: r.referrer.version,
+                kind: r.referrer.kind,
+                path: r.path,
+                create: false,
+            };
+            (r.target, fs)
+        })
+        .collect()
+}
+
 fn rules() -> Vec<Rule> {
     let mut out = Vec::new();
     let mut pod_rules = Vec::new();
@@ -377,17 +396,19 @@ struct Info {
 }
 
 /// Rewrite every name reference to renamed resources.
-pub(crate) fn fix_references(ra: &mut [Resource]) -> Result<(), Error> {
+pub(crate) fn fix_references(ra: &mut [Resource], config: &[NameBackRef]) -> Result<(), Error> {
     let info: Vec<Info> = ra
         .iter()
-        .map(|r| Info {
-            rb_namespaces: rolebinding_namespaces(r),
-            cur: r.cur_id(),
-            prev: r.prev_ids(),
-            prefixes: r.prefixes.clone(),
-            suffixes: r.suffixes.clone(),
+        .map(|r| {
+            Ok(Info {
+                rb_namespaces: rolebinding_namespaces(r)?,
+                cur: r.cur_id(),
+                prev: r.prev_ids(),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
+            })
         })
-        .collect();
+        .collect::<Result<_, Error>>()?;
     let mut by_prev_name: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, inf) in info.iter().enumerate() {
         let mut names: Vec<&str> = inf.prev.iter().map(|p| p.name.as_str()).collect();
@@ -404,23 +425,27 @@ pub(crate) fn fix_references(ra: &mut [Resource]) -> Result<(), Error> {
         info: &info,
         by_prev_name: &by_prev_name,
     };
-    static RULES: std::sync::OnceLock<Vec<(Rule, Vec<String>)>> = std::sync::OnceLock::new();
-    let rules = RULES.get_or_init(|| {
-        rules()
-            .into_iter()
-            .map(|r| {
-                let p = split_path(&r.path);
-                (r, p)
+    let rules: Vec<(Rule, Vec<String>)> = config
+        .iter()
+        .flat_map(|nbr| {
+            nbr.referrers.iter().map(|fs| {
+                let rule = Rule {
+                    target: nbr.target.clone(),
+                    referrer: fs.gvk(),
+                    path: fs.path.clone(),
+                };
+                let p = split_path(&rule.path);
+                (rule, p)
             })
-            .collect()
-    });
+        })
+        .collect();
     for (ri, r) in ra.iter_mut().enumerate() {
         let org = info[ri]
             .prev
             .first()
             .cloned()
             .unwrap_or_else(|| info[ri].cur.clone());
-        for (rule, path) in rules {
+        for (rule, path) in &rules {
             if !org.gvk.is_selected(&rule.referrer) {
                 continue;
             }
@@ -544,18 +569,34 @@ fn set_mapping(
     Ok(())
 }
 
-fn rolebinding_namespaces(r: &Resource) -> Vec<String> {
+/// Namespaces of a RoleBinding's ServiceAccount subjects; a subject whose
+/// namespace is there but not a string is kustomize's "blank" error.
+fn rolebinding_namespaces(r: &Resource) -> Result<Vec<String>, Error> {
     if r.kind() != "RoleBinding" {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let Some(subjects) = r.value.get("subjects").and_then(Value::as_seq) else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    subjects
-        .iter()
-        .filter(|s| s.str_at(&["kind"]) == Some("ServiceAccount"))
-        .filter_map(|s| s.str_at(&["namespace"]).map(str::to_owned))
-        .collect()
+    let mut out = Vec::new();
+    for s in subjects {
+        if s.str_at(&["kind"]) != Some("ServiceAccount") {
+            continue;
+        }
+        match s.get("namespace") {
+            None => {}
+            Some(Value::Str(ns)) => out.push(ns.clone()),
+            Some(_) => {
+                return Err(Error::Transform {
+                    message: format!(
+                        "Invalid Input: namespace is blank for resource \"{}\"",
+                        r.cur_id()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// kustomize's `SubsetThatCouldBeReferencedByResource`.
@@ -656,5 +697,24 @@ mod tests {
         assert!(same_ending(&s(&["a", "b", "c"]), &s(&["b", "c"])));
         assert!(!same_ending(&s(&["a", "b", "c"]), &s(&["a", "b"])));
         assert!(!same_ending(&s(&[]), &s(&["a"])));
+    }
+
+    #[test]
+    fn rolebinding_subject_with_blank_namespace_is_an_error() {
+        let v = Value::from_node(
+            &gitops_core::yaml::parse_documents(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: rb\nsubjects:\n- kind: ServiceAccount\n  name: sa\n  namespace:\n",
+                "t",
+            )
+            .unwrap()[0]
+                .root,
+        );
+        let err = rolebinding_namespaces(&Resource::new(v)).unwrap_err();
+        assert!(
+            err.to_string().contains(
+                "namespace is blank for resource \"RoleBinding.v1.rbac.authorization.k8s.io/rb.[noNs]\""
+            ),
+            "{err}"
+        );
     }
 }

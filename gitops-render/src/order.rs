@@ -10,7 +10,7 @@ use crate::build::{Reorder, display};
 use crate::kustomization::SortOptions;
 use crate::resource::{Gvk, Resource};
 
-const ORDER_FIRST: [&str; 22] = [
+pub(crate) const ORDER_FIRST: [&str; 22] = [
     "Namespace",
     "ResourceQuota",
     "StorageClass",
@@ -35,7 +35,7 @@ const ORDER_FIRST: [&str; 22] = [
     "PodDisruptionBudget",
 ];
 
-const ORDER_LAST: [&str; 2] = [
+pub(crate) const ORDER_LAST: [&str; 2] = [
     "MutatingWebhookConfiguration",
     "ValidatingWebhookConfiguration",
 ];

@@ -11,7 +11,7 @@ use crate::Error;
 use crate::build::{read_in_root, resources_from_text};
 use crate::kustomization::{Patch, Selector};
 use crate::resource::{ResId, Resource};
-use crate::schema::Schema;
+use crate::schema::Schemas;
 use crate::smp;
 use crate::value::Value;
 
@@ -73,6 +73,7 @@ fn apply_smp(
     patch: &Resource,
     allow_name: bool,
     allow_kind: bool,
+    schemas: Schemas<'_>,
 ) -> Result<bool, Error> {
     let name = r.name().to_owned();
     let ns = r.namespace().to_owned();
@@ -84,8 +85,8 @@ fn apply_smp(
     if let Value::Map(m) = &mut p {
         m.insert("apiVersion", Value::Str(r.api_version().to_owned()));
     }
-    let schema = Schema::for_gvk(&r.gvk());
-    let merged = smp::merge(Some(r.value.clone()), Some(&p), schema)?;
+    let schema = schemas.for_gvk(&r.gvk());
+    let merged = smp::merge(Some(r.value.clone()), Some(&p), schema, schemas)?;
     match merged {
         None => Ok(false),
         Some(Value::Map(m)) if m.is_empty() => Ok(false),
@@ -100,6 +101,15 @@ fn apply_smp(
             r.set_namespace(&ns);
             Ok(true)
         }
+    }
+}
+
+/// kustomize's `[patch: "…"]` / `[path: "…"]` in messages.
+fn patch_source(p: &Patch, text: &str) -> String {
+    if p.path.is_empty() {
+        format!("[patch: {text:?}]")
+    } else {
+        format!("[path: {:?}]", p.path)
     }
 }
 
@@ -118,6 +128,7 @@ pub(crate) fn apply_strategic_merge_patches(
     dir: &RelPath,
     entries: &[String],
     ra: &mut Vec<Resource>,
+    schemas: Schemas<'_>,
 ) -> Result<(), Error> {
     if entries.is_empty() {
         return Ok(());
@@ -136,7 +147,7 @@ pub(crate) fn apply_strategic_merge_patches(
     for patch in &patches {
         let index = ById::new(ra);
         let target = index.get(ra, &patch.cur_id())?;
-        if !apply_smp(&mut ra[target], patch, false, false)? {
+        if !apply_smp(&mut ra[target], patch, false, false, schemas)? {
             ra.remove(target);
         }
     }
@@ -149,6 +160,7 @@ pub(crate) fn apply_patches(
     dir: &RelPath,
     patches: &[Patch],
     ra: &mut Vec<Resource>,
+    schemas: Schemas<'_>,
 ) -> Result<(), Error> {
     for p in patches {
         let text = load_patch_text(tree, dir, p)?;
@@ -169,6 +181,12 @@ pub(crate) fn apply_patches(
                 }
             }
             (Err(_), Some(Ok(smps))) if !smps.is_empty() => {
+                if p.target.is_some() && smps.len() > 1 {
+                    return Err(perr(format!(
+                        "Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field: {}",
+                        patch_source(p, &text)
+                    )));
+                }
                 for patch in &smps {
                     let targets = match &p.target {
                         None => vec![ById::new(ra).get(ra, &patch.cur_id())?],
@@ -176,8 +194,13 @@ pub(crate) fn apply_patches(
                     };
                     let mut removed = Vec::new();
                     for i in targets {
-                        if !apply_smp(&mut ra[i], patch, p.allow_name_change, p.allow_kind_change)?
-                        {
+                        if !apply_smp(
+                            &mut ra[i],
+                            patch,
+                            p.allow_name_change,
+                            p.allow_kind_change,
+                            schemas,
+                        )? {
                             removed.push(i);
                         }
                     }
@@ -228,7 +251,7 @@ fn anchored(pattern: &str) -> Result<Option<Regex>, Error> {
 }
 
 /// kustomize's `ResMap.Select`.
-fn select(ra: &[Resource], s: &Selector) -> Result<Vec<usize>, Error> {
+pub(crate) fn select(ra: &[Resource], s: &Selector) -> Result<Vec<usize>, Error> {
     let name = anchored(&s.name)?;
     let ns = anchored(&s.namespace)?;
     let group = anchored(&s.group)?;

@@ -7,7 +7,7 @@
 
 use crate::Error;
 use crate::resource::Gvk;
-use crate::schema::Schema;
+use crate::schema::{Schema, Schemas};
 use crate::value::{Map, Value};
 
 const DIRECTIVE: &str = "$patch";
@@ -27,17 +27,24 @@ fn err(message: String) -> Error {
 pub(crate) fn merge(
     dest: Option<Value>,
     patch: Option<&Value>,
-    schema: Option<Schema>,
+    schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
 ) -> Result<Option<Value>, Error> {
     let dest = dest.filter(|d| !d.is_null());
     let Some(patch) = patch else {
         return Ok(dest);
     };
+    // Like kyaml's walker: the first source (dest, then patch) whose type
+    // has a schema gives it.
     let schema = schema.or_else(|| {
-        let probe = dest.as_ref().unwrap_or(patch);
-        let av = probe.str_at(&["apiVersion"])?;
-        let kind = probe.str_at(&["kind"])?;
-        Schema::for_gvk(&Gvk::new(av, kind))
+        [dest.as_ref(), Some(patch)]
+            .into_iter()
+            .flatten()
+            .find_map(|probe| {
+                let av = probe.str_at(&["apiVersion"])?;
+                let kind = probe.str_at(&["kind"])?;
+                schemas.for_gvk(&Gvk::new(av, kind))
+            })
     });
     let kind_of = |v: &Value| match v {
         Value::Map(_) => 1,
@@ -55,13 +62,13 @@ pub(crate) fn merge(
         )));
     }
     match k {
-        2 => merge_list(dest, patch, schema),
+        2 => merge_list(dest, patch, schema, schemas),
         3 => Ok(if patch.is_null() {
             None
         } else {
             Some(patch.clone())
         }),
-        _ => merge_map(dest, patch, schema),
+        _ => merge_map(dest, patch, schema, schemas),
     }
 }
 
@@ -97,7 +104,8 @@ fn without_directive(m: &Map) -> Map {
 fn merge_map(
     dest: Option<Value>,
     patch: &Value,
-    schema: Option<Schema>,
+    schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
 ) -> Result<Option<Value>, Error> {
     let Value::Map(pm) = patch else {
         // A null patch: delete.
@@ -129,11 +137,18 @@ fn merge_map(
     keys.sort();
     for key in keys {
         let Some(pv) = pm.get(&key) else {
+            // kyaml walks fields the patch does not touch too: associative
+            // lists there lose elements with duplicate keys.
+            if let Some(sub) = schema.and_then(|s| s.field(&key))
+                && let Some(v) = out.get_mut(&key)
+            {
+                normalize(v, sub, schemas)?;
+            }
             continue;
         };
         let sub = schema.and_then(|s| s.field(&key));
         let dv = out.get(&key).cloned();
-        match merge(dv, Some(pv), sub)? {
+        match merge(dv, Some(pv), sub, schemas)? {
             Some(v) => out.insert(key, v),
             None => {
                 out.remove(&key);
@@ -141,6 +156,50 @@ fn merge_map(
         }
     }
     Ok(Some(Value::Map(out)))
+}
+
+/// Leave a dest-only value as kyaml's merge leaves it: associative lists
+/// keep one element per key (the last one). Changes nothing, and copies
+/// nothing, unless such a list has duplicate keys.
+fn normalize(v: &mut Value, schema: Schema<'_>, schemas: Schemas<'_>) -> Result<(), Error> {
+    match v {
+        Value::Map(m) => {
+            for (k, child) in m.iter_mut() {
+                if let Some(sub) = schema.field(k) {
+                    normalize(child, sub, schemas)?;
+                }
+            }
+        }
+        Value::Seq(items) => {
+            if let Some(items_schema) = schema.items() {
+                for i in items.iter_mut() {
+                    normalize(i, items_schema, schemas)?;
+                }
+            }
+            let (strategy, keys) = schema.strategy_and_keys();
+            if !strategy.split(',').any(|s| s == "merge") || keys.is_empty() {
+                return Ok(());
+            }
+            let tuples: Vec<Vec<String>> =
+                items.iter().filter_map(|e| key_tuple(e, &keys)).collect();
+            let duplicated = tuples
+                .iter()
+                .enumerate()
+                .any(|(i, a)| tuples[i + 1..].iter().any(|b| tuples_match(a, b)));
+            if duplicated {
+                let list = std::mem::take(items);
+                *v = merge_list(
+                    Some(Value::Seq(list)),
+                    &Value::Seq(Vec::new()),
+                    Some(schema),
+                    schemas,
+                )?
+                .unwrap_or(Value::Seq(Vec::new()));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn list_directive(patch: &mut Vec<Value>) -> Result<Directive, Error> {
@@ -194,9 +253,10 @@ fn tuples_match(a: &[String], b: &[String]) -> bool {
 fn merge_list(
     dest: Option<Value>,
     patch: &Value,
-    schema: Option<Schema>,
+    schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
 ) -> Result<Option<Value>, Error> {
-    let (strategy, keys) = schema.map_or(("", &[][..]), Schema::strategy_and_keys);
+    let (strategy, keys) = schema.map_or(("", Vec::new()), Schema::strategy_and_keys);
     let associative = strategy.split(',').any(|s| s == "merge");
     let Value::Seq(pitems) = patch else {
         return Ok(None);
@@ -239,7 +299,7 @@ fn merge_list(
             })
         })
         .collect();
-    let keys: Vec<&str> = if used.is_empty() { keys.to_vec() } else { used };
+    let keys: Vec<&str> = if used.is_empty() { keys } else { used };
     let mut tuples: Vec<Vec<String>> = Vec::new();
     for e in pitems.iter().chain(ditems.iter()) {
         let Some(t) = key_tuple(e, &keys) else {
@@ -255,9 +315,11 @@ fn merge_list(
         }
         tuples.push(t);
     }
+    // With duplicate keys the last element wins, as in kyaml.
     let find = |items: &[Value], t: &[String]| -> Option<Value> {
         items
             .iter()
+            .rev()
             .find(|e| key_tuple(e, &keys).is_some_and(|et| tuples_match(&et, t)))
             .cloned()
     };
@@ -265,7 +327,7 @@ fn merge_list(
     for t in &tuples {
         let d = find(&ditems, t);
         let p = find(&pitems, t);
-        let merged = merge(d, p.as_ref(), items_schema)?;
+        let merged = merge(d, p.as_ref(), items_schema, schemas)?;
         match merged {
             None => {}
             Some(Value::Map(m)) if m.is_empty() => {}
@@ -307,7 +369,9 @@ mod tests {
         let patch = v(
             "apiVersion: apps/v1\nkind: Deployment\nspec:\n  replicas: null\n  template:\n    spec:\n      containers:\n      - name: b\n        image: z\n",
         );
-        let out = merge(Some(dest), Some(&patch), None).unwrap().unwrap();
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
         assert!(out.get_path(&["spec", "replicas"]).is_none());
         let c = out
             .get_path(&["spec", "template", "spec", "containers"])
@@ -323,12 +387,62 @@ mod tests {
         let dest = v("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n  - name: b\n");
         let patch =
             v("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    $patch: delete\n");
-        let out = merge(Some(dest), Some(&patch), None).unwrap().unwrap();
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
         let c = out
             .get_path(&["spec", "containers"])
             .unwrap()
             .as_seq()
             .unwrap();
         assert_eq!(c.len(), 1);
+    }
+
+    #[test]
+    fn untouched_associative_lists_drop_duplicate_keys_last_wins() {
+        let dest = v(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        ports:\n        - containerPort: 80\n          protocol: TCP\n          name: first\n        - containerPort: 80\n          protocol: TCP\n          name: second\n",
+        );
+        let patch = v("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    a: b\n");
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
+        let ports = out
+            .get_path(&["spec", "template", "spec", "containers"])
+            .and_then(|c| c.as_seq())
+            .and_then(|c| c[0].get("ports"))
+            .and_then(Value::as_seq)
+            .unwrap();
+        assert_eq!(ports.len(), 1);
+        assert_eq!(ports[0].str_at(&["name"]), Some("second"));
+    }
+
+    #[test]
+    fn untouched_lists_without_duplicates_are_unchanged() {
+        let src = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: b\n      - name: a\n";
+        let dest = v(src);
+        let patch = v("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  labels:\n    a: b\n");
+        let out = merge(Some(dest.clone()), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
+        assert_eq!(out.get("spec"), dest.get("spec"));
+    }
+
+    #[test]
+    fn a_patch_of_a_known_type_gives_the_schema_for_an_unknown_dest() {
+        let dest = v(
+            "apiVersion: apps/v1\nkind: MyKind\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n",
+        );
+        let patch = v(
+            "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n      - name: b\n",
+        );
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
+        let c = out
+            .get_path(&["spec", "template", "spec", "containers"])
+            .and_then(Value::as_seq)
+            .unwrap();
+        assert_eq!(c.len(), 2, "merged by name, not replaced");
     }
 }

@@ -6,104 +6,181 @@ use std::collections::HashMap;
 use regex::Regex;
 
 use crate::Error;
-use crate::fieldspec::{self, Create, apply_specs, merge_specs, specs};
+use crate::configurations::{TransformerConfig, merge_fs};
+use crate::fieldspec::{Create, apply_specs, split_path, walk};
 use crate::kustomization::{FieldSpec, Image, Kustomization, Replica};
 use crate::resource::{Gvk, Resource};
 use crate::value::{Map, Value};
 
-/// Namespace, prefix, suffix, labels and annotations (kustomize's order).
-pub(crate) fn run(k: &Kustomization, ra: &mut [Resource]) -> Result<(), Error> {
+/// Namespace, prefix, suffix, labels and annotations (kustomize's order),
+/// with the field specs of `cfg`.
+pub(crate) fn run(
+    k: &Kustomization,
+    cfg: &TransformerConfig,
+    ra: &mut [Resource],
+) -> Result<(), Error> {
     if !k.namespace.is_empty() {
-        namespace(&k.namespace, ra)?;
+        namespace(
+            &k.namespace,
+            &cfg.namespace,
+            false,
+            SubjectMode::DefaultOnly,
+            ra,
+        )?;
     }
     if !k.name_prefix.is_empty() {
-        prefix_suffix(&k.name_prefix, true, ra)?;
+        prefix_suffix(&k.name_prefix, true, &cfg.name_prefix, ra)?;
     }
     if !k.name_suffix.is_empty() {
-        prefix_suffix(&k.name_suffix, false, ra)?;
+        prefix_suffix(&k.name_suffix, false, &cfg.name_suffix, ra)?;
     }
     for label in &k.labels {
-        let mut fss = merge_specs(label.fields.clone(), &[]);
+        let label_err = |e: Error| Error::Transform {
+            message: format!("failed to merge labels: {e}"),
+        };
+        let mut fss = merge_fs(label.fields.clone(), &cfg.labels, "Labels").map_err(label_err)?;
         if label.include_selectors {
-            fss = merge_specs(fss, &common_label_specs());
+            fss = merge_fs(fss, &cfg.common_labels, "CommonLabels").map_err(label_err)?;
         } else {
             if label.include_templates {
-                fss = merge_specs(fss, &specs(fieldspec::METADATA_LABELS));
+                fss = merge_fs(fss, &cfg.template_labels, "TemplateLabels").map_err(label_err)?;
             }
-            fss = merge_specs(
+            fss = merge_fs(
                 fss,
                 &[FieldSpec {
                     path: "metadata/labels".into(),
                     create: true,
                     ..FieldSpec::default()
                 }],
-            );
+                "Labels",
+            )
+            .map_err(label_err)?;
         }
         set_entries(&label.pairs, &fss, ra)?;
     }
     if !k.common_labels.is_empty() {
-        set_entries(&k.common_labels, &common_label_specs(), ra)?;
+        set_entries(&k.common_labels, &cfg.common_labels, ra)?;
     }
     if !k.common_annotations.is_empty() {
-        set_entries(
-            &k.common_annotations,
-            &specs(fieldspec::COMMON_ANNOTATIONS),
-            ra,
-        )?;
+        set_entries(&k.common_annotations, &cfg.common_annotations, ra)?;
     }
     Ok(())
 }
 
 /// Replicas and images (after JSON patches).
-pub(crate) fn run_late(k: &Kustomization, ra: &mut [Resource]) -> Result<(), Error> {
+pub(crate) fn run_late(
+    k: &Kustomization,
+    cfg: &TransformerConfig,
+    ra: &mut [Resource],
+) -> Result<(), Error> {
     for r in &k.replicas {
-        replicas(r, ra)?;
+        replicas(r, &cfg.replicas, ra)?;
     }
     for image in &k.images {
-        images(image, ra)?;
+        images(image, &cfg.images, ra)?;
     }
     Ok(())
 }
 
-fn common_label_specs() -> Vec<FieldSpec> {
-    let mut v = specs(fieldspec::COMMON_LABELS);
-    v.extend(specs(fieldspec::METADATA_LABELS));
-    v.extend(specs(fieldspec::VOLUME_CLAIM_LABELS));
-    v
+/// How a namespace change treats RoleBinding subjects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SubjectMode {
+    /// Subjects named `default` (kustomize's default).
+    DefaultOnly,
+    /// Every ServiceAccount subject.
+    AllServiceAccounts,
+    /// None.
+    None,
 }
 
-fn namespace(ns: &str, ra: &mut [Resource]) -> Result<(), Error> {
-    let fss = specs(fieldspec::NAMESPACE);
+/// kustomize's namespace filter over every resource.
+pub(crate) fn namespace(
+    ns: &str,
+    fss: &[FieldSpec],
+    unset_only: bool,
+    subjects: SubjectMode,
+    ra: &mut [Resource],
+) -> Result<(), Error> {
     let mut set = |v: &mut Value| -> Result<(), Error> {
+        let node_kind = match v {
+            Value::Seq(_) => "SequenceNode",
+            Value::Map(_) => "MappingNode",
+            _ => "",
+        };
+        if !node_kind.is_empty() {
+            return Err(Error::Transform {
+                message: format!(
+                    "wrong node kind: expected ScalarNode but got {node_kind}: node contents:\n{}",
+                    crate::emit::to_yaml(v)
+                ),
+            });
+        }
+        if unset_only && !matches!(v, Value::Null) && v.scalar_text().is_none_or(|t| !t.is_empty())
+        {
+            return Ok(());
+        }
         *v = Value::Str(ns.to_owned());
         Ok(())
     };
     let mut counts: HashMap<(Gvk, String, String), usize> = HashMap::new();
     for r in ra.iter_mut() {
+        if r.value.as_map().is_none_or(Map::is_empty) {
+            continue;
+        }
         r.store_previous_id();
         let gvk = r.gvk();
         if !gvk.is_cluster_scoped() {
-            r.metadata_mut()
-                .insert("namespace", Value::Str(ns.to_owned()));
+            let md = r.metadata_mut();
+            let cur = md.entry_or_insert_with("namespace", || Value::Null);
+            set(cur)?;
         }
         let api_version = r.api_version().to_owned();
+        let role_binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
         let applicable: Vec<FieldSpec> = fss
             .iter()
+            .filter(|fs| fs.path != "metadata/namespace")
             .filter(|fs| api_version == "v1" || fs.path != "metadata/name")
+            .filter(|fs| {
+                !(role_binding
+                    && (fs.kind == "RoleBinding" || fs.kind == "ClusterRoleBinding")
+                    && fs.path == "subjects/namespace")
+            })
             .cloned()
             .collect();
-        if (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
-            && let Some(Value::Seq(subjects)) = r.value.get_path_mut(&["subjects"])
+        if role_binding
+            && subjects != SubjectMode::None
+            && let Some(Value::Seq(items)) = r.value.get_path_mut(&["subjects"])
         {
-            for s in subjects.iter_mut() {
-                if let Value::Map(m) = s
-                    && m.get("name").and_then(Value::as_str) == Some("default")
-                {
-                    m.insert("namespace", Value::Str(ns.to_owned()));
+            for s in items.iter_mut() {
+                if let Value::Map(m) = s {
+                    let hit = match subjects {
+                        SubjectMode::DefaultOnly => {
+                            m.get("name").and_then(Value::as_str) == Some("default")
+                        }
+                        _ => m.get("kind").and_then(Value::as_str) == Some("ServiceAccount"),
+                    };
+                    if hit {
+                        set(m.entry_or_insert_with("namespace", || Value::Null))?;
+                    }
                 }
             }
         }
-        apply_specs(&mut r.value, &gvk, &applicable, Create::Scalar, &mut set)?;
+        for fs in applicable.iter().filter(|fs| fs.matches(&gvk)) {
+            let create = if fs.create {
+                Create::Scalar
+            } else {
+                Create::No
+            };
+            let id = r.cur_id();
+            walk(&mut r.value, &split_path(&fs.path), create, &mut set).map_err(|e| {
+                Error::Transform {
+                    message: format!(
+                        "namespace field specs must target scalar nodes: considering field '{}' of object {id}: {e}",
+                        fs.path
+                    ),
+                }
+            })?;
+        }
         let id = r.cur_id();
         let key = (
             id.gvk.clone(),
@@ -123,7 +200,22 @@ fn namespace(ns: &str, ra: &mut [Resource]) -> Result<(), Error> {
     Ok(())
 }
 
-fn prefix_suffix(affix: &str, prefix: bool, ra: &mut [Resource]) -> Result<(), Error> {
+/// kustomize's prefix (or suffix) transformer with its field specs.
+pub(crate) fn prefix_suffix(
+    affix: &str,
+    prefix: bool,
+    fss: &[FieldSpec],
+    ra: &mut [Resource],
+) -> Result<(), Error> {
+    let mut set = |v: &mut Value| -> Result<(), Error> {
+        let old = v.scalar_text().unwrap_or_default();
+        *v = Value::Str(if prefix {
+            format!("{affix}{old}")
+        } else {
+            format!("{old}{affix}")
+        });
+        Ok(())
+    };
     for r in ra.iter_mut() {
         let org = r.org_id();
         let kind = org.gvk.kind.as_str();
@@ -133,26 +225,33 @@ fn prefix_suffix(affix: &str, prefix: bool, ra: &mut [Resource]) -> Result<(), E
         {
             continue;
         }
-        if prefix {
-            r.prefixes.push(affix.to_owned());
-        } else {
-            r.suffixes.push(affix.to_owned());
-        }
-        r.store_previous_id();
-        let new = if prefix {
-            format!("{affix}{}", r.name())
-        } else {
-            format!("{}{affix}", r.name())
-        };
-        if r.value.get_path(&["metadata", "name"]).is_some() {
-            r.set_name(&new);
+        for fs in fss {
+            if !org.gvk.is_selected(&fs.gvk()) {
+                continue;
+            }
+            if fs.path == "metadata/name" {
+                if prefix {
+                    r.prefixes.push(affix.to_owned());
+                } else {
+                    r.suffixes.push(affix.to_owned());
+                }
+                if !affix.is_empty() {
+                    r.store_previous_id();
+                }
+            }
+            let create = if fs.create {
+                Create::Scalar
+            } else {
+                Create::No
+            };
+            walk(&mut r.value, &split_path(&fs.path), create, &mut set)?;
         }
     }
     Ok(())
 }
 
 /// Set every pair on every field the specs reach (labels, annotations).
-fn set_entries(
+pub(crate) fn set_entries(
     pairs: &[(String, String)],
     fss: &[FieldSpec],
     ra: &mut [Resource],
@@ -178,26 +277,60 @@ fn set_entries(
     Ok(())
 }
 
-fn replicas(rep: &Replica, ra: &mut [Resource]) -> Result<(), Error> {
-    let fss = specs(fieldspec::REPLICAS);
-    let count = match &rep.count {
-        Value::Int(i) => Value::Int(*i),
-        other => other.clone(),
-    };
-    for r in ra.iter_mut() {
-        let cur = r.cur_id();
-        let org = r.org_id();
-        if cur.name != rep.name && org.name != rep.name {
-            continue;
+/// kustomize's replica count transformer: every resource named like the
+/// entry (by any of its ids) whose kind a spec selects.
+pub(crate) fn replicas(rep: &Replica, fss: &[FieldSpec], ra: &mut [Resource]) -> Result<(), Error> {
+    let count = rep.count.clone();
+    let mut found = false;
+    for fs in fss {
+        let sel = fs.gvk();
+        for r in ra.iter_mut() {
+            let cur = r.cur_id();
+            let hit = |id: &crate::resource::ResId| id.name == rep.name && id.gvk.is_selected(&sel);
+            if !hit(&cur) && !r.prev_ids().iter().any(hit) {
+                continue;
+            }
+            found = true;
+            let mut set = |v: &mut Value| -> Result<(), Error> {
+                *v = count.clone();
+                Ok(())
+            };
+            let create = if fs.create {
+                Create::Scalar
+            } else {
+                Create::No
+            };
+            walk(&mut r.value, &split_path(&fs.path), create, &mut set)?;
         }
-        let gvk = r.gvk();
-        let mut set = |v: &mut Value| -> Result<(), Error> {
-            *v = count.clone();
-            Ok(())
-        };
-        apply_specs(&mut r.value, &gvk, &fss, Create::Scalar, &mut set)?;
+    }
+    if !found {
+        let gvks: Vec<String> = fss.iter().map(|fs| gvk_string(&fs.gvk())).collect();
+        return Err(Error::Transform {
+            message: format!(
+                "resource with name {} does not match a config with the following GVK [{}]",
+                rep.name,
+                gvks.join(" ")
+            ),
+        });
     }
     Ok(())
+}
+
+/// kustomize's `Gvk.String()`.
+fn gvk_string(g: &Gvk) -> String {
+    let or = |s: &str, d: &'static str| {
+        if s.is_empty() {
+            d.to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    format!(
+        "{}.{}.{}",
+        or(&g.kind, "[noKind]"),
+        or(&g.version, "[noVer]"),
+        or(&g.group, "[noGrp]")
+    )
 }
 
 /// Split an image reference into name, tag and digest (kustomize's rules).
@@ -268,7 +401,7 @@ fn update_image(value: &str, img: &Image, pattern: &Regex) -> Option<String> {
     Some(name)
 }
 
-fn images(img: &Image, ra: &mut [Resource]) -> Result<(), Error> {
+pub(crate) fn images(img: &Image, fss: &[FieldSpec], ra: &mut [Resource]) -> Result<(), Error> {
     let pattern = Regex::new(&format!(
         "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$",
         img.name
@@ -276,7 +409,6 @@ fn images(img: &Image, ra: &mut [Resource]) -> Result<(), Error> {
     let Ok(pattern) = pattern else {
         return Ok(());
     };
-    let fss = specs(fieldspec::IMAGES);
     for r in ra.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
             continue;
@@ -291,7 +423,7 @@ fn images(img: &Image, ra: &mut [Resource]) -> Result<(), Error> {
             }
             Ok(())
         };
-        apply_specs(&mut r.value, &gvk, &fss, Create::No, &mut set)?;
+        apply_specs(&mut r.value, &gvk, fss, Create::No, &mut set)?;
     }
     Ok(())
 }

@@ -162,6 +162,12 @@ fn generate(defs: &serde_json::Map<String, Value>) -> String {
         out.push_str("],\n");
     }
     out.push_str("];\n\n");
+    out.push_str("/// Definition names, by index (for `$ref`s of custom schemas).\n");
+    out.push_str("pub(crate) static NAMES: &[&str] = &[\n");
+    for name in &order {
+        out.push_str(&format!("    {name:?},\n"));
+    }
+    out.push_str("];\n\n");
     out.push_str("/// (group, version, kind) → definition index.\n");
     out.push_str("pub(crate) static GVKS: &[(&str, &str, &str, u16)] = &[\n");
     for ((g, v, k), name) in &roots {
