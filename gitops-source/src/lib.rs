@@ -52,3 +52,6 @@ pub mod helm;
 pub mod oci;
 #[cfg(feature = "oci")]
 pub mod registry;
+
+#[cfg(feature = "automate")]
+pub mod automate;
