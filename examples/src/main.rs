@@ -26,6 +26,12 @@ enum Command {
     /// Print the version of gitops and of the reference semantics it follows.
     Version(cmd::version::Args),
     // (commands: add one variant per noun here)
+    /// Run Flux image update automation once: scan registries, update the
+    /// repository's setters and Flux v1 workloads, commit and push.
+    Automate(cmd::automate::Args),
+    /// Run the whole image update loop on an embedded GitOps repository,
+    /// locally and offline, then render the cluster.
+    Demo(cmd::demo::Args),
     /// Scan image registries and select tags.
     #[command(subcommand)]
     Image(cmd::image::ImageCmd),
@@ -49,6 +55,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(args) => cmd::version::run(&args, out),
         // (dispatch: add one arm per noun here)
+        Command::Automate(args) => cmd::automate::run(&args, out),
+        Command::Demo(args) => cmd::demo::run(&args, out),
         Command::Image(c) => cmd::image::run(c, out),
         Command::Source(c) => cmd::source::run(c, out),
         Command::Values(c) => cmd::values::run(c, out),

@@ -55,3 +55,5 @@ pub mod registry;
 
 #[cfg(feature = "automate")]
 pub mod automate;
+#[cfg(feature = "notify")]
+pub mod notify;

@@ -1,6 +1,8 @@
 //! One module per command noun.
 
+pub mod automate;
 pub mod build;
+pub mod demo;
 pub mod flux_build;
 pub mod image;
 pub mod policy;

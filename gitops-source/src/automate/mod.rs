@@ -128,7 +128,7 @@ use serde::Serialize;
 use crate::writeback;
 
 pub use chooser::{ChooseError, RegistryChooser};
-pub use objects::{Found, LabelSelector, read_objects};
+pub use objects::{Found, LabelSelector, parse_objects, read_objects};
 
 /// A boxed error from a transport or registry implementation.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
