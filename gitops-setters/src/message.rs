@@ -158,9 +158,7 @@ fn go_action(inner: &str) -> Option<&'static str> {
 fn find_go_construct(template: &str) -> Option<(String, usize, &'static str)> {
     let mut at = 0;
     while let Some(start) = template[at..].find("{{").map(|i| i + at) {
-        let Some(end) = template[start + 2..].find("}}").map(|i| i + start + 2) else {
-            return None;
-        };
+        let end = template[start + 2..].find("}}").map(|i| i + start + 2)?;
         let inner = &template[start + 2..end];
         if let Some(hint) = go_action(inner) {
             let line = template[..start].matches('\n').count() + 1;
@@ -257,6 +255,33 @@ impl TemplateData {
         self.values.insert(key.into(), value.into());
         self
     }
+}
+
+/// Check `template` without rendering it: Go template syntax
+/// ([`Error::GoTemplate`]) and MiniJinja syntax errors ([`Error::Template`]).
+/// Lets a caller refuse a bad template before doing any work.
+///
+/// ```
+/// use gitops_setters::message;
+///
+/// assert!(message::check(Some("{% for c in changed.changes %}{{ c.new_value }}{% endfor %}")).is_ok());
+/// assert!(message::check(Some("{{ .AutomationObject }}")).is_err());
+/// assert!(message::check(Some("{% for c in %}")).is_err());
+/// ```
+pub fn check(template: Option<&str>) -> Result<(), Error> {
+    let template = template
+        .filter(|t| !t.is_empty())
+        .unwrap_or(DEFAULT_TEMPLATE);
+    if let Some((construct, line, hint)) = find_go_construct(template) {
+        return Err(Error::GoTemplate {
+            construct,
+            line,
+            hint,
+        });
+    }
+    let env = Environment::new();
+    env.template_from_str(template)?;
+    Ok(())
 }
 
 /// Render `template` (Flux's default message when `None` or empty) with `data`.

@@ -271,8 +271,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     heading(out, 2, "image tags")?;
     let tags = parse_tags(TAGS);
     let git_client = GitClient::new();
-    let reports: [Report; 3];
-    match &local {
+    let reports: [Report; 3] = match &local {
         Some(reg) => {
             let client = RegistryClient::new(Keychain::anonymous(), registry::Options::default())?;
             let layer = root.join("layer");
@@ -297,11 +296,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             for (repo, list) in &tags {
                 writeln!(out, "  {}/{repo}: {}", reg.host, list.join(" "))?;
             }
-            reports = [
+            [
                 automate_with(&git_client, &client, &url, true)?,
                 automate_with(&git_client, &client, &url, false)?,
                 automate_with(&git_client, &client, &url, false)?,
-            ];
+            ]
         }
         None => {
             let mut mem = MemRegistry::new();
@@ -314,13 +313,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             for (repo, list) in &tags {
                 writeln!(out, "  {DEMO_REGISTRY}/{repo}: {}", list.join(" "))?;
             }
-            reports = [
+            [
                 automate_with(&git_client, &mem, &url, true)?,
                 automate_with(&git_client, &mem, &url, false)?,
                 automate_with(&git_client, &mem, &url, false)?,
-            ];
+            ]
         }
-    }
+    };
     let [dry, real, again] = reports;
 
     heading(out, 3, "gitops automate --dry-run (the diff)")?;

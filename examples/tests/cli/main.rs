@@ -1,5 +1,7 @@
 //! End-to-end tests of the `gitops` binary.
 
+mod automate;
+mod demo;
 mod image;
 mod source;
 mod values;

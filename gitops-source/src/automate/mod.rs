@@ -912,6 +912,12 @@ where
             "a GitRepository source needs spec.git".to_owned(),
         ));
     };
+    message::check(git_spec.commit.message_template.as_deref()).map_err(|source| {
+        Error::Message {
+            automation: auto_name.clone(),
+            source,
+        }
+    })?;
     if let Some(push) = &git_spec.push {
         if push.refspec.as_deref().is_some_and(|r| !r.is_empty()) {
             return Err(Error::Unsupported {
