@@ -29,7 +29,7 @@
 //! ([`Outcome::UpToDate`]).
 //!
 //! ```
-//! use gitops_core::fs::{MemTree, RelPath};
+//! use gitops_core::fs::{FileTree, MemTree, RelPath};
 //! use gitops_core::git::{GitTransport, MemRemote};
 //! use gitops_core::registry::MemRegistry;
 //! use gitops_source::automate::{self, Options, Outcome};
