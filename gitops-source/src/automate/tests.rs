@@ -348,3 +348,93 @@ fn label_selector() {
         "matchExpressions[0]: In and NotIn need values"
     );
 }
+
+/// A transport whose first `races` pushes lose against another writer that
+/// changes an unrelated file.
+struct Racy<'a> {
+    inner: &'a MemRemote,
+    races: std::cell::Cell<u32>,
+}
+
+impl GitTransport for Racy<'_> {
+    type Error = gitops_core::git::Error;
+    fn list_refs(&self, url: &str) -> Result<Vec<gitops_core::git::RemoteRef>, Self::Error> {
+        self.inner.list_refs(url)
+    }
+    fn fetch_tree(&self, url: &str, commit: &str) -> Result<MemTree, Self::Error> {
+        self.inner.fetch_tree(url, commit)
+    }
+    fn push_commit(
+        &self,
+        url: &str,
+        req: &gitops_core::git::CommitRequest,
+    ) -> Result<gitops_core::git::PushOutcome, Self::Error> {
+        if self.races.get() > 0 {
+            self.races.set(self.races.get() - 1);
+            let n = self.races.get();
+            let other = gitops_core::git::CommitRequest {
+                files: vec![(
+                    RelPath::new("other/app.yaml").unwrap(),
+                    format!("# other writer {n}\n{APP}").into_bytes(),
+                )],
+                message: format!("other writer {n}"),
+                ..req.clone()
+            };
+            self.inner.push_commit(url, &other)?;
+        }
+        self.inner.push_commit(url, req)
+    }
+}
+
+#[test]
+fn rejected_pushes_are_reapplied_on_the_new_head_then_bounded() {
+    let (remote, reg) = setup(&automation("", ""));
+    let racy = Racy {
+        inner: &remote,
+        races: std::cell::Cell::new(2),
+    };
+    let report = run(&racy, &reg, &Options::new(URL), &mut |_| {}).unwrap();
+    let Outcome::Pushed {
+        commit, attempts, ..
+    } = &report.outcome
+    else {
+        panic!("{report:?}")
+    };
+    assert_eq!(*attempts, 3);
+    // Both the other writer's change and ours are on main.
+    assert!(read(&remote, "main", "other/app.yaml").starts_with("# other writer 0\n"));
+    assert_eq!(
+        read(&remote, "main", "apps/app.yaml"),
+        APP.replace("app:1.0.0", "app:1.1.0")
+    );
+    let (parent, _) = remote.commit_info(URL, commit).unwrap();
+    let (_, parent_msg) = remote.commit_info(URL, &parent.unwrap()).unwrap();
+    assert_eq!(parent_msg, "other writer 0");
+
+    // Bounded: a branch that keeps moving ends in an error, nothing of ours lands.
+    let (remote, reg) = setup(&automation("", ""));
+    let racy = Racy {
+        inner: &remote,
+        races: std::cell::Cell::new(10),
+    };
+    let mut opts = Options::new(URL);
+    opts.max_attempts = 3;
+    let err = run(&racy, &reg, &opts, &mut |_| {}).unwrap_err();
+    assert_eq!(err.reason(), "GitOperationFailed");
+    assert_eq!(
+        err.to_string(),
+        "push to \"main\" of mem://repo rejected 3 times (the branch keeps moving)"
+    );
+    assert_eq!(read(&remote, "main", "apps/app.yaml"), APP);
+}
+
+#[test]
+fn update_path_stays_inside_the_repository() {
+    let (remote, reg) = setup(&automation("", "").replace("path: ./apps", "path: ../outside"));
+    let err = run(&remote, &reg, &Options::new(URL), &mut |_| {}).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("ImageUpdateAutomation flux-system/apps: spec.update.path: "),
+        "{err}"
+    );
+}
