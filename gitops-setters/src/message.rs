@@ -21,6 +21,12 @@
 //! `trim`, `replace`, `join`, `default`, `length`, `first`, `last`, `sort`,
 //! `unique`…). An undefined field is an error (as a missing field is in Go).
 //!
+//! A template written for Flux (Go `text/template`: `{{ .Field }}`,
+//! `{{ range … }}`, `{{ $x := … }}`, `{{ printf … .X }}`, `{{/* */}}`) is
+//! not rendered: [`render`] and [`check`] return [`Error::GoTemplate`] with
+//! the construct, its line and the MiniJinja equivalent, instead of a
+//! confusing syntax error or, worse, a silently wrong message.
+//!
 //! ```
 //! use gitops_setters::message::{self, AutomationObject, TemplateData};
 //! use gitops_setters::Report;
