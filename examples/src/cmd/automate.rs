@@ -48,7 +48,7 @@ pub struct Args {
     /// same-named objects found in the repository.
     #[arg(long, value_name = "FILE")]
     pub automation: Option<PathBuf>,
-    /// Which automation to run when there are several: <namespace>/<name>.
+    /// Which automation to run when there are several: NAMESPACE/NAME.
     #[arg(long, value_name = "NS/NAME")]
     pub automation_name: Option<String>,
     /// Docker config.json with registry credentials (default:
