@@ -310,6 +310,7 @@ pub fn print_report(
             "up to date at {}: nothing to commit",
             head.get(..12).unwrap_or(head)
         )?,
+        Outcome::Suspended => writeln!(out, "suspended (spec.suspend: true): nothing done")?,
         Outcome::Pushed {
             commit,
             branch,

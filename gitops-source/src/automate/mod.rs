@@ -107,6 +107,11 @@
 //! - Commit messages are MiniJinja templates, not Go templates (see
 //!   [`gitops_setters::message`]); a Go template gives
 //!   [`gitops_setters::message::Error::GoTemplate`] naming the construct.
+//! - `digestReflectionPolicy: IfNotPresent` looks the digest up like
+//!   `Always` (there is no recorded status to reuse).
+//! - Flux v1 workloads (`fluxcd.io/automated`) are updated under the same
+//!   `spec.update.path` as the setters (fluxd used its `--git-path`); their
+//!   tags are listed without an exclusion list, as fluxd did.
 
 mod chooser;
 mod objects;
@@ -419,6 +424,8 @@ pub enum Outcome {
         /// Push attempts (1 = no race).
         attempts: u32,
     },
+    /// `spec.suspend: true`: nothing was scanned, changed or pushed.
+    Suspended,
     /// Dry run: changes were found and not pushed (see [`Report::diff`]).
     WouldPush {
         /// The branch that would receive them.
@@ -460,7 +467,10 @@ pub struct Report {
 impl Report {
     /// True when files changed (pushed, or would be in a dry run).
     pub fn changed(&self) -> bool {
-        !matches!(self.outcome, Outcome::UpToDate { .. })
+        matches!(
+            self.outcome,
+            Outcome::Pushed { .. } | Outcome::WouldPush { .. }
+        )
     }
 
     /// True when a policy could not select an image.
@@ -892,6 +902,22 @@ where
         .clone()
         .unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned());
     let auto_name = name_of(&auto, DEFAULT_NAMESPACE);
+    if auto.spec.suspend == Some(true) {
+        return Ok(Report {
+            automation: auto_name,
+            url: redact(url),
+            checkout_branch: branch,
+            checkout_commit: head,
+            push_branch: String::new(),
+            outcome: Outcome::Suspended,
+            policies: Vec::new(),
+            workloads: Vec::new(),
+            files_changed: Vec::new(),
+            message: None,
+            warnings: found.warnings,
+            diff: None,
+        });
+    }
     let invalid = |field: &'static str, reason: String| Error::InvalidAutomation {
         automation: auto_name.clone(),
         field,
@@ -1127,7 +1153,7 @@ where
     };
 
     let (edits, setters_report, msg) = last.unwrap_or_default();
-    let up_to_date = matches!(outcome, Outcome::UpToDate { .. });
+    let up_to_date = !matches!(outcome, Outcome::Pushed { .. } | Outcome::WouldPush { .. });
     let mut reports = selection.reports;
     let mut workloads = Vec::new();
     if !up_to_date {

@@ -438,3 +438,14 @@ fn update_path_stays_inside_the_repository() {
         "{err}"
     );
 }
+
+#[test]
+fn suspended_automation_does_nothing() {
+    let (remote, reg) = setup(&automation("", "  suspend: true\n"));
+    let before = remote.resolve_branch(URL, "main").unwrap();
+    let report = run(&remote, &reg, &Options::new(URL), &mut |_| {}).unwrap();
+    assert_eq!(report.outcome, Outcome::Suspended);
+    assert!(!report.changed());
+    assert!(report.policies.is_empty());
+    assert_eq!(remote.resolve_branch(URL, "main").unwrap(), before);
+}
