@@ -188,15 +188,23 @@ impl ProgressUi {
         };
         match &self.bar {
             Some(b) => {
-                if let automate::Progress::Scanning { index, total, .. } = p {
-                    b.set_length(total as u64);
-                    b.set_position(index as u64);
+                if let automate::Progress::Scanning {
+                    image,
+                    index,
+                    total,
+                } = &p
+                {
                     b.set_style(
-                        indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} {msg}")
+                        indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg}")
                             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
                     );
+                    b.set_length(*total as u64);
+                    b.set_position(*index as u64);
+                    b.set_message(format!("listing tags of {image}"));
+                } else {
+                    b.set_style(indicatif::ProgressStyle::default_spinner());
+                    b.set_message(line);
                 }
-                b.set_message(line);
             }
             None => eprintln!("gitops: {line}"),
         }
