@@ -408,9 +408,10 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(e) => {
             if let Some(w) = &webhook {
-                let who = opts
-                    .automation
-                    .clone()
+                let who = e
+                    .automation()
+                    .map(str::to_owned)
+                    .or_else(|| opts.automation.clone())
                     .or_else(|| automation_name(&opts.objects))
                     .unwrap_or_else(|| "default/unknown".to_owned());
                 if let Err(ne) = w.post(&notify::for_error(&who, &e, SystemTime::now())) {

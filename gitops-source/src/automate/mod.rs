@@ -237,6 +237,17 @@ pub enum Error {
 }
 
 impl Error {
+    /// The automation (`namespace/name`) the error is about, when known.
+    pub fn automation(&self) -> Option<&str> {
+        match self {
+            Error::InvalidAutomation { automation, .. }
+            | Error::UnsupportedCheckout { automation, .. }
+            | Error::Unsupported { automation, .. }
+            | Error::Message { automation, .. } => Some(automation),
+            _ => None,
+        }
+    }
+
     /// The Flux condition reason for this failure (`GitOperationFailed`,
     /// `UpdateFailed`, `InvalidSourceConfiguration`, …), used in events.
     pub fn reason(&self) -> &'static str {
