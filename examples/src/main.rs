@@ -31,6 +31,12 @@ enum Command {
     Create(Box<cmd::create::CreateCmd>),
     /// Write the flux-system sync manifests into a Git repository and commit them.
     Bootstrap(Box<cmd::bootstrap::Args>),
+    /// Run Flux image update automation once: scan registries, update the
+    /// repository's setters and Flux v1 workloads, commit and push.
+    Automate(cmd::automate::Args),
+    /// Run the whole image update loop on an embedded GitOps repository,
+    /// locally and offline, then render the cluster.
+    Demo(cmd::demo::Args),
     /// Scan image registries and select tags.
     #[command(subcommand)]
     Image(cmd::image::ImageCmd),
@@ -56,6 +62,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         // (dispatch: add one arm per noun here)
         Command::Create(c) => cmd::create::run(*c, out),
         Command::Bootstrap(args) => cmd::bootstrap::run(&args, out),
+        Command::Automate(args) => cmd::automate::run(&args, out),
+        Command::Demo(args) => cmd::demo::run(&args, out),
         Command::Image(c) => cmd::image::run(c, out),
         Command::Source(c) => cmd::source::run(c, out),
         Command::Values(c) => cmd::values::run(c, out),

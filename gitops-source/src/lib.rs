@@ -37,6 +37,12 @@
 //! - `git` (off by default): the `git` module — gix (blocking client, reqwest HTTP
 //!   transport with rustls/ring), gitops-image for `semver` refs.
 //! - `oci` (off by default): OCI, Helm repository and bucket sources.
+//! - `automate` (off by default): the `automate` module — Flux's image update
+//!   loop (ImageUpdateAutomation → registry scan → policies → setters and
+//!   Flux v1 workloads → commit → push) over the core traits.
+//! - `notify` (off by default, implies `automate`): the `notify` module —
+//!   Flux events for the loop's outcomes, posted to `generic` /
+//!   `generic-hmac` webhooks (reqwest blocking, ring HMAC-SHA256).
 
 pub mod archive;
 #[cfg(feature = "git")]
@@ -52,3 +58,8 @@ pub mod helm;
 pub mod oci;
 #[cfg(feature = "oci")]
 pub mod registry;
+
+#[cfg(feature = "automate")]
+pub mod automate;
+#[cfg(feature = "notify")]
+pub mod notify;

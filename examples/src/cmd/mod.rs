@@ -1,8 +1,10 @@
 //! One module per command noun.
 
+pub mod automate;
 pub mod bootstrap;
 pub mod build;
 pub mod create;
+pub mod demo;
 pub mod flux_build;
 pub mod image;
 pub mod policy;

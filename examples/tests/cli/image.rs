@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use crate::{gitops, stderr, stdout};
 
 /// A registry killed on drop.
-struct Registry {
+pub struct Registry {
     child: Child,
-    host: String,
+    /// `127.0.0.1:<port>`.
+    pub host: String,
     _dir: tempfile::TempDir,
 }
 
@@ -22,7 +23,8 @@ impl Drop for Registry {
     }
 }
 
-fn start_registry() -> Registry {
+/// Start `docker-registry` on a free loopback port.
+pub fn start_registry() -> Registry {
     let bin = ["/usr/bin/docker-registry", "/usr/local/bin/docker-registry"]
         .into_iter()
         .find(|p| std::path::Path::new(p).is_file())

@@ -1,8 +1,10 @@
 //! End-to-end tests of the `gitops` binary.
 
+mod automate;
 mod bootstrap;
 mod build;
 mod create;
+mod demo;
 mod flux_layout;
 mod flux_yaml;
 mod image;

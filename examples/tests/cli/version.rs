@@ -34,15 +34,14 @@ fn bad_flag_is_an_error_on_stderr() {
 }
 
 #[test]
-fn help_lists_only_working_verbs() {
+fn help_lists_the_verbs() {
     let out = gitops(&["--help"]);
     assert!(out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("version"), "{text}");
-    for planned in ["automate", "demo"] {
+    for verb in ["version", "automate", "demo", "build", "setters"] {
         assert!(
-            !text.contains(planned),
-            "--help lists {planned}, which does not work yet:\n{text}"
+            text.lines().any(|l| l.trim_start().starts_with(verb)),
+            "--help does not list {verb}:\n{text}"
         );
     }
 }

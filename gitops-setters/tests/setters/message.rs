@@ -96,3 +96,78 @@ fn template_errors_are_errors() {
     assert!(std::error::Error::source(&e).is_some());
     assert!(message::render(Some("{{ changed.updated.files }}"), &data()).is_err());
 }
+
+#[test]
+fn go_templates_are_refused_naming_the_construct() {
+    // Flux's documented Go templates, each refused at its first Go action.
+    let cases = [
+        (
+            "Automated image update\n\nAutomation name: {{ .AutomationObject }}",
+            "{{ .AutomationObject }}",
+            3,
+            "automation_object",
+        ),
+        (
+            "{{- range $filename, $objects := .Changed.FileChanges -}}\n- {{ $filename }}\n{{- end }}",
+            "{{- range $filename, $objects := .Changed.FileChanges -}}",
+            1,
+            "{% for",
+        ),
+        (
+            "x {{ printf \"%s\" .Values.env }}",
+            "{{ printf \"%s\" .Values.env }}",
+            1,
+            "values.<key>",
+        ),
+        ("{{ $x := 1 }}", "{{ $x := 1 }}", 1, "{% set"),
+        (
+            "ok\n{{/* a comment */}}",
+            "{{/* a comment */}}",
+            2,
+            "{# … #}",
+        ),
+        (
+            "{{ if .Changed }}x{{ end }}",
+            "{{ if .Changed }}",
+            1,
+            "{% if",
+        ),
+        (
+            "{{ index .Values \"env\" }}",
+            "{{ index .Values \"env\" }}",
+            1,
+            "values",
+        ),
+        (
+            "{{ .Updated.Files }}",
+            "{{ .Updated.Files }}",
+            1,
+            "Flux removed .Updated",
+        ),
+    ];
+    for (template, construct, line, hint) in cases {
+        let err = message::render(Some(template), &data()).unwrap_err();
+        let message::Error::GoTemplate {
+            construct: c,
+            line: l,
+            hint: h,
+        } = &err
+        else {
+            panic!("{template:?}: {err:?}")
+        };
+        assert_eq!((c.as_str(), *l), (construct, line), "{template:?}");
+        assert!(h.contains(hint), "{template:?}: {h}");
+        assert!(message::check(Some(template)).is_err());
+        assert!(err.to_string().contains("is not supported"), "{err}");
+    }
+    // MiniJinja that merely looks close is rendered, not refused.
+    for ok in [
+        "{{ changed.changes | length }} change(s)",
+        "{{ \"keep .Dots and $dollars\" }}",
+        "{{ range(2) | join(',') }}",
+        "{{ values.cluster }}.{{ automation_object.name }}",
+    ] {
+        message::check(Some(ok)).unwrap();
+        message::render(Some(ok), &data()).unwrap_or_else(|e| panic!("{ok:?}: {e:?}"));
+    }
+}

@@ -152,6 +152,12 @@ impl Git<'_> {
             c.env("GIT_INDEX_FILE", i);
         }
         let mut config: Vec<(String, String)> = vec![("protocol.version".into(), "2".into())];
+        // GIT_PROTOCOL_FROM_USER=0 keeps `file://` off for URLs git finds
+        // on its own (submodules); the remote pushed to is the caller's own
+        // choice, so a `file://` remote is allowed explicitly.
+        if self.url.starts_with("file://") {
+            config.push(("protocol.file.allow".into(), "always".into()));
+        }
         match self.auth {
             Auth::Basic { username, password } => {
                 let token = base64::engine::general_purpose::STANDARD
