@@ -634,10 +634,7 @@ fn run_generators(
     let mut out = String::new();
     for g in generators {
         let text = if builtin_kustomize(&g.command) {
-            let options = gitops_render::Options {
-                reorder: gitops_render::Reorder::default(),
-                fetcher: None,
-            };
+            let options = gitops_render::Options::default();
             gitops_render::render(tree, dir, &options).map_err(|source| Error::Build {
                 file: file.clone(),
                 command: g.command.clone(),
@@ -920,7 +917,7 @@ fn apply_patch(generated: &str, patch: &str) -> Result<String, gitops_render::Er
     }
     let options = gitops_render::Options {
         reorder: gitops_render::Reorder::None,
-        fetcher: None,
+        ..gitops_render::Options::default()
     };
     gitops_render::render(&mem, &RelPath::root(), &options)
 }
