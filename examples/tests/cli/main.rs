@@ -7,6 +7,7 @@ mod create;
 mod demo;
 mod flux_layout;
 mod flux_yaml;
+mod hostile;
 mod image;
 mod policy;
 mod setters;
