@@ -22,7 +22,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let limits = Limits { max_nodes: 10_000, max_depth: 32 };
     if let Ok(docs) = parse_documents_with(text, "fuzz.yaml", limits) {
-        let lines = text.lines().count().max(1);
+        // YAML line breaks: CR LF, CR or LF (a lone CR counts, unlike `str::lines`).
+        let lines = text.replace("\r\n", "\n").matches(['\r', '\n']).count() + 1;
         for doc in &docs {
             check(&doc.root, lines, 0, &limits);
         }

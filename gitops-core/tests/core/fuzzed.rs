@@ -63,3 +63,17 @@ fn billion_laughs_is_rejected_quickly() {
     );
     assert!(start.elapsed() < Duration::from_secs(1));
 }
+
+/// Found by the `yaml_reader` fuzz target: a lone CR is a YAML line break,
+/// so lines are counted as YAML counts them (CR LF, CR or LF).
+#[test]
+fn lone_carriage_returns_are_line_breaks() {
+    let docs =
+        gitops_core::yaml::parse_documents("a: 1\r\rb: 2\r\nc: 3\n", "cr.yaml").expect("parses");
+    let root = &docs[0].root;
+    let line = |k: &str| root.get(k).map(|n| n.line);
+    assert_eq!(
+        (line("a"), line("b"), line("c")),
+        (Some(1), Some(3), Some(4))
+    );
+}
