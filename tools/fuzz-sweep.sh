@@ -67,7 +67,7 @@ yaml_files() {
 }
 
 # Concatenated kustomization trees for the kustomize_build target: each file
-# as "=== <path>\n<content>", the format that target splits on.
+# as "#### <path>\n<content>", the format that target splits on.
 kustomize_trees() {
   local out=$1
   mkdir -p "$out"
@@ -75,7 +75,7 @@ kustomize_trees() {
   for c in "$conf"/kustomize/cases/*/input; do
     {
       (cd "$c" && find . -type f -size -64k | sort | while read -r f; do
-        printf '=== %s\n' "${f#./}"
+        printf '#### %s\n' "${f#./}"
         cat "$f"
         printf '\n'
       done)
