@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use gitops_core::fs::{EntryKind, FileTree, RelPath};
-use gitops_core::yaml::parse_documents;
+use gitops_core::yaml::{DuplicateKeys, ReadOptions, parse_documents, parse_documents_opts};
 
 use crate::Error;
 use crate::kustomization::{FILE_NAMES, Kustomization};
@@ -288,7 +288,13 @@ impl Builder<'_, '_> {
             source,
         })?;
         let origin = display(&path);
-        let docs = parse_documents(&text, &origin)?;
+        // kustomize decodes kustomization files with sigs.k8s.io/yaml: a
+        // repeated key keeps its last value.
+        let read = ReadOptions {
+            duplicate_keys: DuplicateKeys::LastWins,
+            ..ReadOptions::default()
+        };
+        let docs = parse_documents_opts(&text, &origin, read)?;
         let root = docs
             .into_iter()
             .find(|d| !d.is_empty())
