@@ -350,6 +350,7 @@ impl Builder<'_, '_> {
         transform::run(kust, ra)?;
         patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
         transform::run_late(kust, ra)?;
+        crate::replacements::run(src.tree(), dir, &kust.replacements, ra)?;
         Ok(())
     }
 

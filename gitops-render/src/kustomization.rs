@@ -9,9 +9,8 @@ pub(crate) const FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields we read but do not implement yet; using one is a typed error.
-const UNSUPPORTED: [&str; 14] = [
+const UNSUPPORTED: [&str; 13] = [
     "vars",
-    "replacements",
     "openapi",
     "crds",
     "configurations",
@@ -125,6 +124,7 @@ pub(crate) struct Kustomization {
     pub secret_generator: Vec<GeneratorArgs>,
     pub generator_options: Option<GeneratorOptions>,
     pub sort_options: Option<SortOptions>,
+    pub replacements: Vec<crate::replacements::ReplacementField>,
 }
 
 /// Reads the fields of one mapping, case-insensitively, and rejects the rest.
@@ -424,6 +424,9 @@ impl Kustomization {
             }
             sf.finish("sortOptions")?;
             k.sort_options = Some(opts);
+        }
+        if let Some(r) = f.take("replacements") {
+            k.replacements = crate::replacements::parse_fields(r, file)?;
         }
         f.finish("kustomization")?;
         Ok(k)

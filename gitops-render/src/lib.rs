@@ -50,6 +50,7 @@
 //! [`Error`].
 
 mod build;
+mod config;
 mod emit;
 mod fieldspec;
 pub mod flux;
@@ -59,6 +60,7 @@ mod kustomization;
 mod nameref;
 mod order;
 mod patch;
+mod replacements;
 mod resource;
 mod schema;
 #[rustfmt::skip]

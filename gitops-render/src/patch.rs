@@ -261,7 +261,7 @@ fn select(ra: &[Resource], s: &Selector) -> Result<Vec<usize>, Error> {
     Ok(out)
 }
 
-enum Req {
+pub(crate) enum Req {
     Eq(String, String),
     Ne(String, String),
     In(String, Vec<String>),
@@ -270,7 +270,7 @@ enum Req {
     NotExists(String),
 }
 
-fn parse_selector(s: &str) -> Result<Vec<Req>, Error> {
+pub(crate) fn parse_selector(s: &str) -> Result<Vec<Req>, Error> {
     let mut reqs = Vec::new();
     let mut parts = Vec::new();
     let mut depth = 0;
@@ -326,7 +326,7 @@ fn parse_selector(s: &str) -> Result<Vec<Req>, Error> {
     Ok(reqs)
 }
 
-fn matches_selector(reqs: &[Req], pairs: &[(String, String)]) -> bool {
+pub(crate) fn matches_selector(reqs: &[Req], pairs: &[(String, String)]) -> bool {
     let get = |k: &str| {
         pairs
             .iter()
