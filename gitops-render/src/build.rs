@@ -74,12 +74,18 @@ pub fn build(
     let mut b = Builder {
         options,
         stack: Vec::new(),
+        vars: Vec::new(),
     };
     let src = Source::Local(tree);
     let kust = b.load_kustomization(&src, dir)?;
     let mut resources = b.accumulate_target(&src, dir, &kust)?;
     generate::add_hashes(&mut resources)?;
     nameref::fix_references(&mut resources)?;
+    crate::vars::resolve_vars(
+        &mut resources,
+        &b.vars,
+        &crate::vars::var_reference_specs(&[]),
+    )?;
     order::sort(
         &mut resources,
         options.reorder,
@@ -120,6 +126,8 @@ impl Source<'_> {
 struct Builder<'o, 'f> {
     options: &'o Options<'f>,
     stack: Vec<RelPath>,
+    /// Every var declared so far (kustomize's accumulated var set).
+    vars: Vec<crate::vars::Var>,
 }
 
 /// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).
@@ -351,6 +359,7 @@ impl Builder<'_, '_> {
         patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
         transform::run_late(kust, ra)?;
         crate::replacements::run(src.tree(), dir, &kust.replacements, ra)?;
+        crate::vars::merge_vars(&kust.vars, ra, &mut self.vars)?;
         Ok(())
     }
 

@@ -9,8 +9,7 @@ pub(crate) const FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields we read but do not implement yet; using one is a typed error.
-const UNSUPPORTED: [&str; 13] = [
-    "vars",
+const UNSUPPORTED: [&str; 12] = [
     "openapi",
     "crds",
     "configurations",
@@ -125,6 +124,7 @@ pub(crate) struct Kustomization {
     pub generator_options: Option<GeneratorOptions>,
     pub sort_options: Option<SortOptions>,
     pub replacements: Vec<crate::replacements::ReplacementField>,
+    pub vars: Vec<crate::vars::Var>,
 }
 
 /// Reads the fields of one mapping, case-insensitively, and rejects the rest.
@@ -427,6 +427,9 @@ impl Kustomization {
         }
         if let Some(r) = f.take("replacements") {
             k.replacements = crate::replacements::parse_fields(r, file)?;
+        }
+        if let Some(v) = f.take("vars") {
+            k.vars = crate::vars::parse_vars(v, file)?;
         }
         f.finish("kustomization")?;
         Ok(k)

@@ -68,6 +68,7 @@ mod schema_table;
 mod smp;
 mod transform;
 mod value;
+mod vars;
 
 use std::sync::Arc;
 

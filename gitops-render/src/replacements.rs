@@ -476,7 +476,7 @@ fn retype(old: &Value, text: &str) -> Value {
 
 /// One element of a dotted field path.
 #[derive(Debug, Clone, PartialEq)]
-enum Part {
+pub(crate) enum Part {
     Field(String),
     Index(usize),
     /// `[field=value]` (`field` empty: match a scalar item).
@@ -487,7 +487,37 @@ enum Part {
 }
 
 /// kyaml's `SmarterPathSplitter(path, ".")` and element classification.
+/// With kyaml's `convertSliceIndex` (`ports[0]` is `ports`, `0`), as
+/// `RNode.GetFieldValue` reads paths.
+pub(crate) fn split_field_path(path: &str) -> Vec<Part> {
+    let mut out = Vec::new();
+    for s in split_strings(path) {
+        if let Some(body) = s.strip_suffix(']')
+            && let Some((head, idx)) = body.rsplit_once('[')
+            && !idx.is_empty()
+            && idx.bytes().all(|b| b.is_ascii_digit())
+        {
+            if !head.is_empty() {
+                out.push(classify(head));
+            }
+            out.push(classify(idx));
+            continue;
+        }
+        out.push(classify(&s));
+    }
+    out
+}
+
+/// kyaml's `Lookup`: the node `parts` reach, `None` when missing.
+pub(crate) fn lookup_path<'v>(v: &'v Value, parts: &[Part]) -> Result<Option<&'v Value>, String> {
+    lookup(v, parts)
+}
+
 fn split_path(path: &str) -> Vec<Part> {
+    split_strings(path).iter().map(|p| classify(p)).collect()
+}
+
+fn split_strings(path: &str) -> Vec<String> {
     let mut ps: Vec<&str> = path.split('.').collect();
     if ps.len() > 1 && ps[0].is_empty() {
         ps.remove(0);
@@ -530,7 +560,6 @@ fn split_path(path: &str) -> Vec<Part> {
     out.into_iter()
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty())
-        .map(|p| classify(&p))
         .collect()
 }
 
