@@ -7,6 +7,7 @@ use gitops_core::fs::{EntryKind, FileTree, RelPath};
 use gitops_core::yaml::{DuplicateKeys, ReadOptions, parse_documents, parse_documents_opts};
 
 use crate::Error;
+use crate::buildmeta::{BuildMetadata, Origin};
 use crate::kustomization::{FILE_NAMES, Kustomization};
 use crate::resource::Resource;
 use crate::value::Value;
@@ -75,9 +76,14 @@ pub fn build(
         options,
         stack: Vec::new(),
         vars: Vec::new(),
+        origin: None,
     };
     let src = Source::Local(tree);
     let kust = b.load_kustomization(&src, dir)?;
+    let meta = BuildMetadata::from_names(&kust.build_metadata);
+    if meta.tracking {
+        b.origin = Some(Origin::default());
+    }
     let mut resources = b.accumulate_target(&src, dir, &kust)?;
     generate::add_hashes(&mut resources)?;
     nameref::fix_references(&mut resources)?;
@@ -92,6 +98,7 @@ pub fn build(
         kust.sort_options.as_ref(),
         dir,
     )?;
+    crate::buildmeta::finish(&mut resources, meta);
     Ok(resources)
 }
 
@@ -128,6 +135,9 @@ struct Builder<'o, 'f> {
     stack: Vec<RelPath>,
     /// Every var declared so far (kustomize's accumulated var set).
     vars: Vec<crate::vars::Var>,
+    /// Origin of the kustomization being run, when `buildMetadata` asks
+    /// for origin tracking.
+    origin: Option<Origin>,
 }
 
 /// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).
@@ -308,7 +318,14 @@ impl Builder<'_, '_> {
             .find(|d| !d.is_empty())
             .map(|d| Value::from_node(&d.root))
             .unwrap_or(Value::Map(crate::value::Map::new()));
-        Kustomization::parse(&root, &origin)
+        let mut k = Kustomization::parse(&root, &origin)?;
+        k.file_name = path
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(k)
     }
 
     /// Run one kustomization and return its resources.
@@ -349,7 +366,7 @@ impl Builder<'_, '_> {
         for entry in &kust.resources {
             self.accumulate_resource(src, dir, entry, ra)?;
         }
-        generate::run_generators(src.tree(), dir, kust, ra)?;
+        generate::run_generators(src.tree(), dir, kust, ra, self.origin.as_ref())?;
         for entry in &kust.components {
             self.accumulate_component(src, dir, entry, ra)?;
         }
@@ -359,6 +376,10 @@ impl Builder<'_, '_> {
         patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
         transform::run_late(kust, ra)?;
         crate::replacements::run(src.tree(), dir, &kust.replacements, ra)?;
+        if let Some(o) = &self.origin {
+            let kinds = crate::buildmeta::builtin_transformer_kinds(kust);
+            crate::buildmeta::annotate_transformers(ra, o, &kust.file_name, &kinds)?;
+        }
         crate::vars::merge_vars(&kust.vars, ra, &mut self.vars)?;
         Ok(())
     }
@@ -387,7 +408,10 @@ impl Builder<'_, '_> {
                     path: display(&path),
                     source,
                 })?;
-                let resources = resources_from_text(&text, &display(&path))?;
+                let mut resources = resources_from_text(&text, &display(&path))?;
+                if let Some(o) = &self.origin {
+                    crate::buildmeta::annotate_origin(&mut resources, &o.append(entry));
+                }
                 append_all(ra, resources)
             }
             Ok(Some(EntryKind::Dir)) => {
@@ -406,8 +430,11 @@ impl Builder<'_, '_> {
                         ),
                     });
                 }
-                let sub = self.accumulate_target(src, &path, &kust)?;
-                append_all(ra, sub)
+                let saved = self.origin.clone();
+                self.origin = saved.as_ref().map(|o| o.append(entry));
+                let sub = self.accumulate_target(src, &path, &kust);
+                self.origin = saved;
+                append_all(ra, sub?)
             }
             _ => Err(Error::Missing {
                 path: display(&path),
@@ -455,7 +482,11 @@ impl Builder<'_, '_> {
                 ),
             });
         }
-        self.run_kustomization(src, &path, &kust, ra)
+        let saved = self.origin.clone();
+        self.origin = saved.as_ref().map(|o| o.append(entry));
+        let result = self.run_kustomization(src, &path, &kust, ra);
+        self.origin = saved;
+        result
     }
 
     fn accumulate_remote(
@@ -464,6 +495,12 @@ impl Builder<'_, '_> {
         ra: &mut Vec<Resource>,
         component: bool,
     ) -> Result<(), Error> {
+        if self.origin.is_some() {
+            return Err(Error::Unsupported {
+                file: url.to_owned(),
+                field: "buildMetadata (origin tracking of remote resources)".to_owned(),
+            });
+        }
         let Some(fetcher) = self.options.fetcher else {
             return Err(Error::RemoteNeedsFetcher {
                 url: url.to_owned(),

@@ -125,6 +125,9 @@ pub(crate) struct Kustomization {
     pub sort_options: Option<SortOptions>,
     pub replacements: Vec<crate::replacements::ReplacementField>,
     pub vars: Vec<crate::vars::Var>,
+    pub build_metadata: Vec<String>,
+    /// The kustomization file's name (`kustomization.yaml`, …).
+    pub file_name: String,
 }
 
 /// Reads the fields of one mapping, case-insensitively, and rejects the rest.
@@ -335,14 +338,11 @@ impl Kustomization {
                 }
             }
         }
-        if let Some(bm) = f.take("buildMetadata")
-            && bm.as_seq().is_some_and(|s| !s.is_empty())
-        {
-            return Err(Error::Unsupported {
-                file: file.to_owned(),
-                field: "buildMetadata".to_owned(),
-            });
-        }
+        let build_metadata = f
+            .take("buildMetadata")
+            .map(|v| crate::buildmeta::parse_names(v, file))
+            .transpose()?
+            .unwrap_or_default();
         f.take("apiVersion");
         f.take("metadata");
         let mut k = Kustomization {
@@ -428,6 +428,7 @@ impl Kustomization {
         if let Some(r) = f.take("replacements") {
             k.replacements = crate::replacements::parse_fields(r, file)?;
         }
+        k.build_metadata = build_metadata;
         if let Some(v) = f.take("vars") {
             k.vars = crate::vars::parse_vars(v, file)?;
         }

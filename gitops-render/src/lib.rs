@@ -50,6 +50,7 @@
 //! [`Error`].
 
 mod build;
+mod buildmeta;
 mod config;
 mod emit;
 mod fieldspec;
