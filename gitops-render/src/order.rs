@@ -215,9 +215,10 @@ mod tests {
         let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
         let o = opts("legacy", Some(&["Service"]), Some(&["Namespace"]));
         sort(&mut ra, Reorder::None, Some(&o), &root).unwrap();
+        // as kubectl: other kinds sort by group (core last), then kind
         assert_eq!(
             kinds(&ra),
-            ["Service", "ConfigMap", "Deployment", "Namespace"]
+            ["Service", "Deployment", "ConfigMap", "Namespace"]
         );
     }
 
