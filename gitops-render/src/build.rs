@@ -257,20 +257,49 @@ fn push_resource(v: Value, origin: &str, out: &mut Vec<Resource>) -> Result<(), 
 
 /// Append `more` to `into`, failing on an id that is already there.
 pub(crate) fn append_all(into: &mut Vec<Resource>, more: Vec<Resource>) -> Result<(), Error> {
-    let mut seen: HashSet<(String, String, String, String, String)> =
-        into.iter().map(key).collect();
-    for r in more {
-        if !seen.insert(key(&r)) {
-            return Err(Error::IdConflict {
-                id: r.cur_id().to_string(),
-            });
-        }
-        into.push(r);
-    }
-    Ok(())
+    let mut index = IdIndex::new(into);
+    index.append(into, more)
 }
 
-fn key(r: &Resource) -> (String, String, String, String, String) {
+/// The ids of an accumulator's resources, kept while a kustomization
+/// appends its `resources` one entry after the other (their ids do not
+/// change in between), so each append costs what it adds, not the size of
+/// the accumulator.
+pub(crate) struct IdIndex {
+    seen: HashSet<IdKey>,
+}
+
+type IdKey = (String, String, String, String, String);
+
+impl IdIndex {
+    /// Index the resources of `ra`.
+    pub(crate) fn new(ra: &[Resource]) -> IdIndex {
+        IdIndex {
+            seen: ra.iter().map(key).collect(),
+        }
+    }
+
+    /// Append `more` to `into` (which must be the indexed list), failing on
+    /// an id that is already there.
+    pub(crate) fn append(
+        &mut self,
+        into: &mut Vec<Resource>,
+        more: Vec<Resource>,
+    ) -> Result<(), Error> {
+        into.reserve(more.len());
+        for r in more {
+            if !self.seen.insert(key(&r)) {
+                return Err(Error::IdConflict {
+                    id: r.cur_id().to_string(),
+                });
+            }
+            into.push(r);
+        }
+        Ok(())
+    }
+}
+
+fn key(r: &Resource) -> IdKey {
     let id = r.cur_id();
     let ns = id.effective_namespace().to_owned();
     (id.gvk.group, id.gvk.version, id.gvk.kind, id.name, ns)
@@ -363,9 +392,12 @@ impl Builder<'_, '_> {
         kust: &Kustomization,
         ra: &mut Vec<Resource>,
     ) -> Result<(), Error> {
+        let mut index = IdIndex::new(ra);
         for entry in &kust.resources {
-            self.accumulate_resource(src, dir, entry, ra)?;
+            let more = self.accumulate_resource(src, dir, entry)?;
+            index.append(ra, more)?;
         }
+        drop(index);
         generate::run_generators(src.tree(), dir, kust, ra, self.origin.as_ref())?;
         for entry in &kust.components {
             self.accumulate_component(src, dir, entry, ra)?;
@@ -389,10 +421,11 @@ impl Builder<'_, '_> {
         src: &Source<'_>,
         dir: &RelPath,
         entry: &str,
-        ra: &mut Vec<Resource>,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<Resource>, Error> {
         if is_remote(entry) {
-            return self.accumulate_remote(entry, ra, false);
+            let mut sub = Vec::new();
+            self.accumulate_remote(entry, &mut sub, false)?;
+            return Ok(sub);
         }
         let tree = src.tree();
         let path = resolve(dir, entry)?;
@@ -412,7 +445,7 @@ impl Builder<'_, '_> {
                 if let Some(o) = &self.origin {
                     crate::buildmeta::annotate_origin(&mut resources, &o.append(entry));
                 }
-                append_all(ra, resources)
+                Ok(resources)
             }
             Ok(Some(EntryKind::Dir)) => {
                 if is_within(dir, &path) {
@@ -434,7 +467,7 @@ impl Builder<'_, '_> {
                 self.origin = saved.as_ref().map(|o| o.append(entry));
                 let sub = self.accumulate_target(src, &path, &kust);
                 self.origin = saved;
-                append_all(ra, sub?)
+                sub
             }
             _ => Err(Error::Missing {
                 path: display(&path),

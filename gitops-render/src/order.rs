@@ -158,7 +158,11 @@ pub(crate) fn sort(
         }
         ia.cmp(ib).then(Ordering::Equal)
     });
-    let sorted: Vec<Resource> = idx.iter().map(|&i| ra[i].clone()).collect();
+    // Move (not clone) the resources into their new order.
+    let sorted: Vec<Resource> = idx
+        .iter()
+        .map(|&i| std::mem::replace(&mut ra[i], Resource::new(crate::value::Value::Null)))
+        .collect();
     for (slot, r) in ra.iter_mut().zip(sorted) {
         *slot = r;
     }

@@ -85,7 +85,12 @@ fn apply_smp(
         m.insert("apiVersion", Value::Str(r.api_version().to_owned()));
     }
     let schema = Schema::for_gvk(&r.gvk());
-    let merged = smp::merge(Some(r.value.clone()), Some(&p), schema)?;
+    // The resource's value is moved into the merge (a delete drops it anyway).
+    let merged = smp::merge(
+        Some(std::mem::replace(&mut r.value, Value::Null)),
+        Some(&p),
+        schema,
+    )?;
     match merged {
         None => Ok(false),
         Some(Value::Map(m)) if m.is_empty() => Ok(false),

@@ -132,7 +132,8 @@ fn merge_map(
             continue;
         };
         let sub = schema.and_then(|s| s.field(&key));
-        let dv = out.get(&key).cloned();
+        // Move the destination subtree out (no copy); it is put back merged.
+        let dv = out.get_mut(&key).map(|v| std::mem::replace(v, Value::Null));
         match merge(dv, Some(pv), sub)? {
             Some(v) => out.insert(key, v),
             None => {
@@ -206,7 +207,7 @@ fn merge_list(
     }
     let mut pitems = pitems.clone();
     let directive = list_directive(&mut pitems)?;
-    let ditems: Vec<Value> = match (dest, directive) {
+    let mut ditems: Vec<Value> = match (dest, directive) {
         (_, Directive::Delete) => return Ok(None),
         (None, _) | (_, Directive::Replace) => pitems.clone(),
         (Some(Value::Seq(d)), Directive::Merge) => d,
@@ -255,17 +256,27 @@ fn merge_list(
         }
         tuples.push(t);
     }
-    let find = |items: &[Value], t: &[String]| -> Option<Value> {
-        items
-            .iter()
-            .find(|e| key_tuple(e, &keys).is_some_and(|et| tuples_match(&et, t)))
-            .cloned()
+    let dkeys: Vec<Option<Vec<String>>> = ditems.iter().map(|e| key_tuple(e, &keys)).collect();
+    let pkeys: Vec<Option<Vec<String>>> = pitems.iter().map(|e| key_tuple(e, &keys)).collect();
+    let position = |ks: &[Option<Vec<String>>], t: &[String]| {
+        ks.iter()
+            .position(|et| et.as_ref().is_some_and(|et| tuples_match(et, t)))
     };
+    let mut taken = vec![false; ditems.len()];
     let mut out: Vec<Value> = Vec::new();
     for t in &tuples {
-        let d = find(&ditems, t);
-        let p = find(&pitems, t);
-        let merged = merge(d, p.as_ref(), items_schema)?;
+        // The first matching destination element, moved out (not copied);
+        // one already merged under an earlier tuple is copied instead.
+        let d = position(&dkeys, t).map(|i| {
+            if taken[i] {
+                ditems[i].clone()
+            } else {
+                taken[i] = true;
+                std::mem::replace(&mut ditems[i], Value::Null)
+            }
+        });
+        let p = position(&pkeys, t).map(|i| &pitems[i]);
+        let merged = merge(d, p, items_schema)?;
         match merged {
             None => {}
             Some(Value::Map(m)) if m.is_empty() => {}
@@ -282,9 +293,9 @@ fn merge_list(
         }
     }
     // Elements without any key value cannot be matched; keep them at the end.
-    for e in &ditems {
-        if key_tuple(e, &keys).is_none() {
-            out.push(e.clone());
+    for (e, k) in ditems.into_iter().zip(&dkeys) {
+        if k.is_none() {
+            out.push(e);
         }
     }
     Ok(Some(Value::Seq(out)))
