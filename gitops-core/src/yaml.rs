@@ -455,7 +455,37 @@ pub fn parse_documents(src: &str, origin: &str) -> Result<Vec<Document>, Error> 
 
 enum Frame {
     Seq(Node, usize),
-    Map(Node, usize, Option<Node>, HashMap<String, (usize, usize)>),
+    Map(Node, usize, Option<Node>, KeyIndex),
+}
+
+/// Keys seen in one mapping (line of the key, index of the entry): a
+/// short list scanned linearly, switching to a hash map for big mappings.
+#[derive(Default)]
+struct KeyIndex {
+    small: Vec<(String, (usize, usize))>,
+    big: Option<HashMap<String, (usize, usize)>>,
+}
+
+impl KeyIndex {
+    const SMALL: usize = 16;
+
+    fn get(&self, k: &str) -> Option<(usize, usize)> {
+        match &self.big {
+            Some(m) => m.get(k).copied(),
+            None => self.small.iter().find(|(x, _)| x == k).map(|(_, v)| *v),
+        }
+    }
+
+    fn insert(&mut self, k: String, v: (usize, usize)) {
+        if let Some(m) = &mut self.big {
+            m.insert(k, v);
+            return;
+        }
+        self.small.push((k, v));
+        if self.small.len() > Self::SMALL {
+            self.big = Some(std::mem::take(&mut self.small).into_iter().collect());
+        }
+    }
 }
 
 /// Read every document of `src` within `limits`.
@@ -586,7 +616,7 @@ pub fn parse_documents_opts(
                 stack.push(if is_seq {
                     Frame::Seq(node, anchor)
                 } else {
-                    Frame::Map(node, anchor, None, HashMap::new())
+                    Frame::Map(node, anchor, None, KeyIndex::default())
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -634,11 +664,7 @@ pub fn parse_documents_opts(
                 Some(key) => {
                     let k = key_text(&key);
                     if let NodeKind::Map(entries) = &mut parent.kind {
-                        let first = if k == "<<" {
-                            None
-                        } else {
-                            seen.get(&k).copied()
-                        };
+                        let first = if k == "<<" { None } else { seen.get(&k) };
                         match (first, duplicate_keys) {
                             (Some((first_line, _)), DuplicateKeys::Error) => {
                                 return Err(Error::DuplicateKey {
@@ -717,6 +743,20 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn duplicate_key_in_big_mapping() {
+        let mut src = String::new();
+        for i in 0..40 {
+            src.push_str(&format!("k{i}: v\n"));
+        }
+        src.push_str("k33: again\n");
+        let err = parse_documents(&src, "big.yaml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "big.yaml:41: mapping key \"k33\" already defined at line 34"
+        );
     }
 
     #[test]

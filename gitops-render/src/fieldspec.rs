@@ -44,7 +44,9 @@ impl FieldSpec {
 
     /// True when the spec applies to an object of `gvk`.
     pub(crate) fn matches(&self, gvk: &Gvk) -> bool {
-        gvk.is_selected(&self.gvk())
+        (self.group.is_empty() || self.group == gvk.group)
+            && (self.version.is_empty() || self.version == gvk.version)
+            && (self.kind.is_empty() || self.kind == gvk.kind)
     }
 }
 
