@@ -34,14 +34,6 @@ pub(crate) fn specs(table: &[Spec]) -> Vec<FieldSpec> {
 }
 
 impl FieldSpec {
-    pub(crate) fn gvk(&self) -> Gvk {
-        Gvk {
-            group: self.group.clone(),
-            version: self.version.clone(),
-            kind: self.kind.clone(),
-        }
-    }
-
     /// True when the spec applies to an object of `gvk`.
     pub(crate) fn matches(&self, gvk: &Gvk) -> bool {
         (self.group.is_empty() || self.group == gvk.group)
