@@ -349,6 +349,8 @@ fn absorb(ra: &mut Vec<Resource>, mut res: Resource) -> Result<(), Error> {
             set_string_map(md, "annotations", ann);
             res.set_name(old.name());
             res.set_namespace(old.namespace());
+            // kustomize's copyKustomizeSpecificFields: vars bound to the old one.
+            res.ref_vars.clone_from(&old.ref_vars);
             if merge {
                 for field in ["data", "binaryData"] {
                     let mut merged = old

@@ -25,9 +25,12 @@
 //! kustomizations), `components`, `namePrefix`, `nameSuffix`, `namespace`,
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
 //! `patches`, `patchesStrategicMerge`, `patchesJson6902`,
-//! `configMapGenerator`, `secretGenerator`, `generatorOptions` and
-//! `sortOptions`. Any other field is a typed [`Error::Unsupported`] naming it,
-//! never silently ignored.
+//! `configMapGenerator`, `secretGenerator`, `generatorOptions`,
+//! `sortOptions`, `replacements` (inline and `path:`), legacy `vars` and
+//! `buildMetadata` (`originAnnotations`, `transformerAnnotations`,
+//! `managedByLabel`). Any other field is a typed [`Error::Unsupported`]
+//! naming it, never silently ignored. Kustomization files are read with
+//! duplicate keys allowed, the last one winning, as kustomize reads them.
 //!
 //! Strategic merge patches use the Kubernetes v1.21 merge keys and patch
 //! strategies that kustomize embeds. They live in a generated table
@@ -37,9 +40,12 @@
 //! users need no corpus.
 //!
 //! # Deviation
-//! - `vars`, `replacements`, `transformers`/`generators`/`validators`
-//!   (plugin configs), `configurations`, `crds`, `openapi`, `buildMetadata`
-//!   and Helm fields are rejected with [`Error::Unsupported`].
+//! - `transformers`/`generators`/`validators` (plugin configs),
+//!   `configurations`, `crds`, `openapi` and Helm fields are rejected with
+//!   [`Error::Unsupported`], and so is origin tracking (`buildMetadata`) of
+//!   remote resources.
+//! - kustomize logs vars that are defined but never used; a library has no
+//!   log, so they are silently accepted.
 //! - Env files whose lines name a variable without `=` read it from the
 //!   process environment in kustomize; we use an empty value (pure library).
 //! - Mapping keys longer than 128 bytes are printed as simple keys, where
