@@ -164,7 +164,7 @@ pub(crate) struct Builder<'o, 'f> {
     vars: Vec<crate::vars::Var>,
     /// Origin of the kustomization being run, when `buildMetadata` asks
     /// for origin tracking.
-    origin: Option<Origin>,
+    pub(crate) origin: Option<Origin>,
 }
 
 /// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).

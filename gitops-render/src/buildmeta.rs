@@ -61,6 +61,10 @@ pub(crate) struct Origin {
     pub configured_by_api_version: String,
     /// Kind of the configuring plugin, e.g. `PrefixTransformer`.
     pub configured_by_kind: String,
+    /// `metadata.name` of a plugin config (empty for kustomization fields).
+    pub configured_by_name: String,
+    /// `metadata.namespace` of a plugin config.
+    pub configured_by_namespace: String,
 }
 
 impl Origin {
@@ -81,6 +85,37 @@ impl Origin {
             configured_in: go_join(&self.path, file_name),
             configured_by_api_version: "builtin".into(),
             configured_by_kind: kind.into(),
+            ..Origin::default()
+        }
+    }
+
+    /// kustomize's `OriginFromCustomPlugin`: the origin of what the plugin
+    /// config `config` makes or changes. A config read from a file carries
+    /// that file's origin annotation; an inline one was configured in the
+    /// kustomization file `file_name`.
+    pub(crate) fn plugin_config(&self, config: &Resource, file_name: &str) -> Origin {
+        let configured_in = config
+            .value
+            .get_path(&["metadata", "annotations", ORIGIN_KEY])
+            .and_then(|v| match v {
+                Value::Str(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .and_then(|text| gitops_core::yaml::parse_documents(text, ORIGIN_KEY).ok())
+            .and_then(|docs| docs.into_iter().next())
+            .and_then(|d| {
+                Value::from_node(&d.root)
+                    .get("path")
+                    .and_then(Value::scalar_text)
+            })
+            .unwrap_or_else(|| go_join(&self.path, file_name));
+        Origin {
+            path: String::new(),
+            configured_in,
+            configured_by_api_version: config.api_version().to_owned(),
+            configured_by_kind: config.kind().to_owned(),
+            configured_by_name: config.name().to_owned(),
+            configured_by_namespace: config.namespace().to_owned(),
         }
     }
 
@@ -94,16 +129,16 @@ impl Origin {
         if !self.configured_in.is_empty() {
             lines.push(format!("configuredIn: {}", scalar(&self.configured_in)));
         }
-        if !self.configured_by_api_version.is_empty() || !self.configured_by_kind.is_empty() {
+        let by = [
+            ("apiVersion", &self.configured_by_api_version),
+            ("kind", &self.configured_by_kind),
+            ("name", &self.configured_by_name),
+            ("namespace", &self.configured_by_namespace),
+        ];
+        if by.iter().any(|(_, v)| !v.is_empty()) {
             lines.push("configuredBy:".into());
-            if !self.configured_by_api_version.is_empty() {
-                lines.push(format!(
-                    "  apiVersion: {}",
-                    scalar(&self.configured_by_api_version)
-                ));
-            }
-            if !self.configured_by_kind.is_empty() {
-                lines.push(format!("  kind: {}", scalar(&self.configured_by_kind)));
+            for (k, v) in by.iter().filter(|(_, v)| !v.is_empty()) {
+                lines.push(format!("  {k}: {}", scalar(v)));
             }
         }
         if lines.is_empty() {
@@ -182,7 +217,8 @@ fn annotations_mut(r: &mut Resource) -> &mut Map {
     }
 }
 
-fn has_origin(r: &Resource) -> bool {
+/// True when `r` has an origin annotation.
+pub(crate) fn has_origin(r: &Resource) -> bool {
     r.value
         .get_path(&["metadata", "annotations", ORIGIN_KEY])
         .is_some()
@@ -216,8 +252,17 @@ pub(crate) fn annotate_transformers(
         return Ok(());
     }
     let origins: Vec<Origin> = kinds.iter().map(|k| base.builtin(file_name, k)).collect();
+    annotate_transformed(resources, &origins)
+}
+
+/// `AddTransformerAnnotation` for each of `origins` in turn (see
+/// [`annotate_transformers`]).
+pub(crate) fn annotate_transformed(
+    resources: &mut [Resource],
+    origins: &[Origin],
+) -> Result<(), Error> {
     for r in resources {
-        for o in &origins {
+        for o in origins {
             if !has_origin(r) {
                 annotations_mut(r).insert(ORIGIN_KEY, Value::Str(o.to_annotation()));
                 continue;

@@ -742,7 +742,22 @@ impl Builder<'_, '_> {
         }
         let configs = self.load_plugin_configs(src, dir, &kust.generators)?;
         for c in &configs {
+            // Under origin tracking, what the generator made (appended, or
+            // replacing a resource that had an origin) records the config
+            // as its origin.
+            let had: Vec<bool> = match &self.origin {
+                Some(_) => ra.iter().map(crate::buildmeta::has_origin).collect(),
+                None => Vec::new(),
+            };
             self.run_config(src, dir, c, Role::Generator, ra)?;
+            if let Some(o) = &self.origin {
+                let origin = o.plugin_config(c, &kust.file_name);
+                for (i, r) in ra.iter_mut().enumerate() {
+                    if had.get(i).is_none_or(|h| *h) {
+                        crate::buildmeta::annotate_generated(r, &origin);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -761,6 +776,10 @@ impl Builder<'_, '_> {
         let configs = self.load_plugin_configs(src, dir, &kust.transformers)?;
         for c in &configs {
             self.run_config(src, dir, c, Role::Transformer, ra)?;
+            if let Some(o) = &self.origin {
+                let origin = o.plugin_config(c, &kust.file_name);
+                crate::buildmeta::annotate_transformed(ra, &[origin])?;
+            }
         }
         Ok(())
     }
