@@ -1,9 +1,9 @@
 //! Benches of gitops-render: a full kustomize build of the overlays that
-//! `tools/gen_overlay.py` generates (100 and 1,000 resources), in memory, and
+//! `tools/gen_overlay.py` generates (100, 1,000 and 10,000 resources), in memory, and
 //! one side-by-side timing against `kubectl kustomize` when it is installed.
 //!
-//! Inputs: `GITOPS_RENDER_OVERLAYS=DIR` with pre-generated `DIR/100` and
-//! `DIR/1000` trees, or else `gen_overlay.py` from `GITOPS_TOOLS` (default
+//! Inputs: `GITOPS_RENDER_OVERLAYS=DIR` with pre-generated `DIR/100`,
+//! `DIR/1000` and `DIR/10000` trees, or else `gen_overlay.py` from `GITOPS_TOOLS` (default
 //! `../../shared/tools`) run with `python3`. Without either, nothing runs.
 // criterion_group! expands to undocumented public functions.
 #![allow(missing_docs)]
@@ -17,7 +17,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gitops_core::fs::{FileTree, MemTree, OsTree, RelPath, walk_files};
 use gitops_render::{Options, render};
 
-const SIZES: [usize; 2] = [100, 1000];
+/// Overlay sizes and criterion sample counts (fewer for the big ones).
+const SIZES: [(usize, usize); 3] = [(100, 50), (1000, 20), (10000, 10)];
 
 fn overlay_root(size: usize) -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("GITOPS_RENDER_OVERLAYS") {
@@ -68,7 +69,7 @@ fn kubectl() -> Option<PathBuf> {
 
 fn render_overlays(c: &mut Criterion) {
     let dir = RelPath::new("overlays/prod").expect("relpath");
-    for size in SIZES {
+    for (size, samples) in SIZES {
         let Some(root) = overlay_root(size) else {
             eprintln!("render bench did not run: no gen_overlay.py and no GITOPS_RENDER_OVERLAYS");
             return;
@@ -91,9 +92,12 @@ fn render_overlays(c: &mut Criterion) {
                 "render/overlay_{size}: gitops-render {ours_time:?}, kubectl kustomize {theirs_time:?} (identical output: {same})"
             );
         }
-        c.bench_function(&format!("render/overlay_{size}"), |b| {
+        let mut group = c.benchmark_group("render");
+        group.sample_size(samples);
+        group.bench_function(format!("overlay_{size}"), |b| {
             b.iter(|| black_box(render(&tree, &dir, &options).map(|s| s.len()).ok()))
         });
+        group.finish();
         if std::env::var_os("GITOPS_RENDER_OVERLAYS").is_none() {
             let _ = std::fs::remove_dir_all(&root);
         }

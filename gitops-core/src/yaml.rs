@@ -49,6 +49,27 @@ impl Default for Limits {
     }
 }
 
+/// What the reader does with a mapping key that occurs twice in one mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DuplicateKeys {
+    /// Fail with [`Error::DuplicateKey`] (yaml.v3's behaviour; the default).
+    #[default]
+    Error,
+    /// Keep the last value, at the position of the first key (yaml.v2 and
+    /// `sigs.k8s.io/yaml` decoding into a map, as kustomize reads its
+    /// kustomization files).
+    LastWins,
+}
+
+/// Options of [`parse_documents_opts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReadOptions {
+    /// Resource limits.
+    pub limits: Limits,
+    /// Duplicate mapping keys.
+    pub duplicate_keys: DuplicateKeys,
+}
+
 /// Why a YAML stream could not be read. Every variant names the file and line.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -434,7 +455,37 @@ pub fn parse_documents(src: &str, origin: &str) -> Result<Vec<Document>, Error> 
 
 enum Frame {
     Seq(Node, usize),
-    Map(Node, usize, Option<Node>, HashMap<String, usize>),
+    Map(Node, usize, Option<Node>, KeyIndex),
+}
+
+/// Keys seen in one mapping (line of the key, index of the entry): a
+/// short list scanned linearly, switching to a hash map for big mappings.
+#[derive(Default)]
+struct KeyIndex {
+    small: Vec<(String, (usize, usize))>,
+    big: Option<HashMap<String, (usize, usize)>>,
+}
+
+impl KeyIndex {
+    const SMALL: usize = 16;
+
+    fn get(&self, k: &str) -> Option<(usize, usize)> {
+        match &self.big {
+            Some(m) => m.get(k).copied(),
+            None => self.small.iter().find(|(x, _)| x == k).map(|(_, v)| *v),
+        }
+    }
+
+    fn insert(&mut self, k: String, v: (usize, usize)) {
+        if let Some(m) = &mut self.big {
+            m.insert(k, v);
+            return;
+        }
+        self.small.push((k, v));
+        if self.small.len() > Self::SMALL {
+            self.big = Some(std::mem::take(&mut self.small).into_iter().collect());
+        }
+    }
 }
 
 /// Read every document of `src` within `limits`.
@@ -443,6 +494,34 @@ pub fn parse_documents_with(
     origin: &str,
     limits: Limits,
 ) -> Result<Vec<Document>, Error> {
+    parse_documents_opts(
+        src,
+        origin,
+        ReadOptions {
+            limits,
+            ..ReadOptions::default()
+        },
+    )
+}
+
+/// Read every document of `src` with `options` (limits, duplicate keys).
+///
+/// ```
+/// use gitops_core::yaml::{parse_documents_opts, DuplicateKeys, ReadOptions};
+///
+/// let opts = ReadOptions { duplicate_keys: DuplicateKeys::LastWins, ..ReadOptions::default() };
+/// let docs = parse_documents_opts("a: x\nb: y\na: z\n", "k.yaml", opts)?;
+/// assert_eq!(docs[0].root.get("a").unwrap().as_str(), Some("z"));
+/// assert_eq!(docs[0].root.as_map().unwrap().len(), 2);
+/// # Ok::<(), gitops_core::yaml::Error>(())
+/// ```
+pub fn parse_documents_opts(
+    src: &str,
+    origin: &str,
+    options: ReadOptions,
+) -> Result<Vec<Document>, Error> {
+    let limits = options.limits;
+    let duplicate_keys = options.duplicate_keys;
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
@@ -537,7 +616,7 @@ pub fn parse_documents_with(
                 stack.push(if is_seq {
                     Frame::Seq(node, anchor)
                 } else {
-                    Frame::Map(node, anchor, None, HashMap::new())
+                    Frame::Map(node, anchor, None, KeyIndex::default())
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -584,19 +663,29 @@ pub fn parse_documents_with(
                 None => *pending = Some(node),
                 Some(key) => {
                     let k = key_text(&key);
-                    if k != "<<" {
-                        if let Some(&first_line) = seen.get(&k) {
-                            return Err(Error::DuplicateKey {
-                                origin: origin_s(),
-                                line: key.line,
-                                key: k,
-                                first_line,
-                            });
-                        }
-                        seen.insert(k, key.line);
-                    }
                     if let NodeKind::Map(entries) = &mut parent.kind {
-                        entries.push((key, node));
+                        let first = if k == "<<" { None } else { seen.get(&k) };
+                        match (first, duplicate_keys) {
+                            (Some((first_line, _)), DuplicateKeys::Error) => {
+                                return Err(Error::DuplicateKey {
+                                    origin: origin_s(),
+                                    line: key.line,
+                                    key: k,
+                                    first_line,
+                                });
+                            }
+                            (Some((_, idx)), DuplicateKeys::LastWins) => {
+                                if let Some(slot) = entries.get_mut(idx) {
+                                    slot.1 = node;
+                                }
+                            }
+                            (None, _) => {
+                                if k != "<<" {
+                                    seen.insert(k, (key.line, entries.len()));
+                                }
+                                entries.push((key, node));
+                            }
+                        }
                     }
                 }
             },
@@ -654,6 +743,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn duplicate_key_in_big_mapping() {
+        let mut src = String::new();
+        for i in 0..40 {
+            src.push_str(&format!("k{i}: v\n"));
+        }
+        src.push_str("k33: again\n");
+        let err = parse_documents(&src, "big.yaml").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "big.yaml:41: mapping key \"k33\" already defined at line 34"
+        );
+    }
+
+    #[test]
+    fn duplicate_key_last_wins() {
+        let opts = ReadOptions {
+            duplicate_keys: DuplicateKeys::LastWins,
+            ..ReadOptions::default()
+        };
+        let docs = parse_documents_opts("a: x\nb: [x]\na: y\nb: {c: d}\n", "d.yaml", opts).unwrap();
+        let m = docs[0].root.as_map().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].0.as_str(), Some("a"));
+        assert_eq!(m[0].1.as_str(), Some("y"));
+        assert_eq!(
+            docs[0].root.get_path(&["b", "c"]).unwrap().as_str(),
+            Some("d")
+        );
+        // the default still refuses
+        assert!(parse_documents("a: 1\na: 2\n", "d.yaml").is_err());
     }
 
     #[test]

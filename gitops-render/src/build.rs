@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use gitops_core::fs::{EntryKind, FileTree, RelPath};
-use gitops_core::yaml::parse_documents;
+use gitops_core::yaml::{DuplicateKeys, ReadOptions, parse_documents, parse_documents_opts};
 
 use crate::Error;
+use crate::buildmeta::{BuildMetadata, Origin};
 use crate::configurations::TransformerConfig;
 use crate::kustomization::{FILE_NAMES, Kustomization};
 use crate::plugins::PluginExecutor;
@@ -82,12 +83,22 @@ pub fn build(
         configs: Vec::new(),
         result_config: TransformerConfig::default(),
         openapi: crate::openapi::OpenApi::default(),
+        vars: Vec::new(),
+        origin: None,
     };
     let src = Source::Local(tree);
     let kust = b.load_kustomization(&src, dir)?;
+    let meta = BuildMetadata::from_names(&kust.build_metadata);
+    if meta.tracking {
+        b.origin = Some(Origin::default());
+    }
     let mut resources = b.accumulate_target(&src, dir, &kust)?;
     generate::add_hashes(&mut resources)?;
     nameref::fix_references(&mut resources, &b.result_config.name_reference)?;
+    // Vars are resolved once the back references are fixed, then the
+    // local-config resources dropped, as kustomize does.
+    let var_specs = crate::vars::var_reference_specs(&b.result_config.var_reference)?;
+    crate::vars::resolve_vars(&mut resources, &b.vars, &var_specs)?;
     resources.retain(|r| !is_local_config(r));
     order::sort(
         &mut resources,
@@ -95,6 +106,7 @@ pub fn build(
         kust.sort_options.as_ref(),
         dir,
     )?;
+    crate::buildmeta::finish(&mut resources, meta);
     Ok(resources)
 }
 
@@ -148,6 +160,11 @@ pub(crate) struct Builder<'o, 'f> {
     result_config: TransformerConfig,
     /// The schema strategic merge uses (`openapi` field).
     pub(crate) openapi: crate::openapi::OpenApi,
+    /// Every var declared so far (kustomize's accumulated var set).
+    vars: Vec<crate::vars::Var>,
+    /// Origin of the kustomization being run, when `buildMetadata` asks
+    /// for origin tracking.
+    pub(crate) origin: Option<Origin>,
 }
 
 /// Show a tree path the way kustomize's in-memory tests do (rooted at `/`).
@@ -275,20 +292,49 @@ fn accumulating(entry: &str, source: Error) -> Error {
 
 /// Append `more` to `into`, failing on an id that is already there.
 pub(crate) fn append_all(into: &mut Vec<Resource>, more: Vec<Resource>) -> Result<(), Error> {
-    let mut seen: HashSet<(String, String, String, String, String)> =
-        into.iter().map(key).collect();
-    for r in more {
-        if !seen.insert(key(&r)) {
-            return Err(Error::IdConflict {
-                id: r.cur_id().to_string(),
-            });
-        }
-        into.push(r);
-    }
-    Ok(())
+    let mut index = IdIndex::new(into);
+    index.append(into, more)
 }
 
-fn key(r: &Resource) -> (String, String, String, String, String) {
+/// The ids of an accumulator's resources, kept while a kustomization
+/// appends its `resources` one entry after the other (their ids do not
+/// change in between), so each append costs what it adds, not the size of
+/// the accumulator.
+pub(crate) struct IdIndex {
+    seen: HashSet<IdKey>,
+}
+
+type IdKey = (String, String, String, String, String);
+
+impl IdIndex {
+    /// Index the resources of `ra`.
+    pub(crate) fn new(ra: &[Resource]) -> IdIndex {
+        IdIndex {
+            seen: ra.iter().map(key).collect(),
+        }
+    }
+
+    /// Append `more` to `into` (which must be the indexed list), failing on
+    /// an id that is already there.
+    pub(crate) fn append(
+        &mut self,
+        into: &mut Vec<Resource>,
+        more: Vec<Resource>,
+    ) -> Result<(), Error> {
+        into.reserve(more.len());
+        for r in more {
+            if !self.seen.insert(key(&r)) {
+                return Err(Error::IdConflict {
+                    id: r.cur_id().to_string(),
+                });
+            }
+            into.push(r);
+        }
+        Ok(())
+    }
+}
+
+fn key(r: &Resource) -> IdKey {
     let id = r.cur_id();
     let ns = id.effective_namespace().to_owned();
     (id.gvk.group, id.gvk.version, id.gvk.kind, id.name, ns)
@@ -324,13 +370,26 @@ impl Builder<'_, '_> {
             source,
         })?;
         let origin = display(&path);
-        let docs = parse_documents(&text, &origin)?;
+        // kustomize decodes kustomization files with sigs.k8s.io/yaml: a
+        // repeated key keeps its last value.
+        let read = ReadOptions {
+            duplicate_keys: DuplicateKeys::LastWins,
+            ..ReadOptions::default()
+        };
+        let docs = parse_documents_opts(&text, &origin, read)?;
         let root = docs
             .into_iter()
             .find(|d| !d.is_empty())
             .map(|d| Value::from_node(&d.root))
             .unwrap_or(Value::Map(crate::value::Map::new()));
-        Kustomization::parse(&root, &origin)
+        let mut k = Kustomization::parse(&root, &origin)?;
+        k.file_name = path
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(k)
     }
 
     /// Run one kustomization and return its resources.
@@ -376,11 +435,14 @@ impl Builder<'_, '_> {
         ra: &mut Vec<Resource>,
     ) -> Result<(), Error> {
         self.set_openapi(src, dir, kust)?;
+        let mut index = IdIndex::new(ra);
         for entry in &kust.resources {
-            self.accumulate_resource(src, dir, entry, ra)?;
+            let more = self.accumulate_resource(src, dir, entry)?;
+            index.append(ra, more)?;
         }
+        drop(index);
         self.merge_own_config(src, dir, kust)?;
-        generate::run_generators(src.tree(), dir, kust, ra)?;
+        generate::run_generators(src.tree(), dir, kust, ra, self.origin.as_ref())?;
         self.run_generator_plugins(src, dir, kust, ra)?;
         for entry in &kust.components {
             self.accumulate_component(src, dir, entry, ra)?;
@@ -398,8 +460,14 @@ impl Builder<'_, '_> {
         transform::run(kust, &cfg, ra)?;
         patch::apply_json6902_patches(src.tree(), dir, &kust.patches_json6902, ra)?;
         transform::run_late(kust, &cfg, ra)?;
+        crate::replacements::run(src.tree(), dir, &kust.replacements, ra)?;
+        if let Some(o) = &self.origin {
+            let kinds = crate::buildmeta::builtin_transformer_kinds(kust);
+            crate::buildmeta::annotate_transformers(ra, o, &kust.file_name, &kinds)?;
+        }
         self.run_transformer_plugins(src, dir, kust, ra)?;
         self.run_validators(src, dir, kust, ra)?;
+        crate::vars::merge_vars(&kust.vars, ra, &mut self.vars)?;
         Ok(())
     }
 
@@ -408,10 +476,11 @@ impl Builder<'_, '_> {
         src: &Source<'_>,
         dir: &RelPath,
         entry: &str,
-        ra: &mut Vec<Resource>,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<Resource>, Error> {
         if is_remote(entry) {
-            return self.accumulate_remote(entry, ra, false);
+            let mut sub = Vec::new();
+            self.accumulate_remote(entry, &mut sub, false)?;
+            return Ok(sub);
         }
         let tree = src.tree();
         let path = resolve(dir, entry)?;
@@ -427,9 +496,12 @@ impl Builder<'_, '_> {
                     path: display(&path),
                     source,
                 })?;
-                let resources = resources_from_text(&text, &display(&path))?;
+                let mut resources = resources_from_text(&text, &display(&path))?;
                 self.note_loaded(&resources);
-                append_all(ra, resources)
+                if let Some(o) = &self.origin {
+                    crate::buildmeta::annotate_origin(&mut resources, &o.append(entry));
+                }
+                Ok(resources)
             }
             Ok(Some(EntryKind::Dir)) => {
                 if is_within(dir, &path) {
@@ -449,10 +521,13 @@ impl Builder<'_, '_> {
                         ),
                     });
                 }
+                let saved = self.origin.clone();
+                self.origin = saved.as_ref().map(|o| o.append(entry));
                 let sub = self
                     .accumulate_target(src, &path, &kust)
-                    .map_err(|e| accumulating(entry, e))?;
-                append_all(ra, sub)
+                    .map_err(|e| accumulating(entry, e));
+                self.origin = saved;
+                sub
             }
             _ => Err(Error::Missing {
                 path: display(&path),
@@ -500,7 +575,11 @@ impl Builder<'_, '_> {
                 ),
             });
         }
-        self.run_kustomization(src, &path, &kust, ra)
+        let saved = self.origin.clone();
+        self.origin = saved.as_ref().map(|o| o.append(entry));
+        let result = self.run_kustomization(src, &path, &kust, ra);
+        self.origin = saved;
+        result
     }
 
     fn accumulate_remote(
@@ -509,6 +588,12 @@ impl Builder<'_, '_> {
         ra: &mut Vec<Resource>,
         component: bool,
     ) -> Result<(), Error> {
+        if self.origin.is_some() {
+            return Err(Error::Unsupported {
+                file: url.to_owned(),
+                field: "buildMetadata (origin tracking of remote resources)".to_owned(),
+            });
+        }
         let Some(fetcher) = self.options.fetcher else {
             return Err(Error::RemoteNeedsFetcher {
                 url: url.to_owned(),

@@ -238,6 +238,22 @@ impl Writer {
     }
 
     fn scalar(&mut self, s: &str, indent: usize, simple_key: bool) {
+        // Fast path: a word-like string (letters first; letters, digits and
+        // `-_./` after) that reads back as a string is always written plain.
+        if s.as_bytes().first().is_some_and(u8::is_ascii_alphabetic)
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+            && resolves_to_str(s)
+        {
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(s);
+            self.column += s.len();
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let analysis = analyze(s);
         let can_plain = resolves_to_str(s) && !is_base60_float(s);
         let mut style = if s.contains('\n') {

@@ -34,6 +34,7 @@ pub(crate) fn specs(table: &[Spec]) -> Vec<FieldSpec> {
 }
 
 impl FieldSpec {
+    /// The group/version/kind the spec selects (empty parts match any).
     pub(crate) fn gvk(&self) -> Gvk {
         Gvk {
             group: self.group.clone(),
@@ -44,7 +45,9 @@ impl FieldSpec {
 
     /// True when the spec applies to an object of `gvk`.
     pub(crate) fn matches(&self, gvk: &Gvk) -> bool {
-        gvk.is_selected(&self.gvk())
+        (self.group.is_empty() || self.group == gvk.group)
+            && (self.version.is_empty() || self.version == gvk.version)
+            && (self.kind.is_empty() || self.kind == gvk.kind)
     }
 }
 
@@ -68,10 +71,24 @@ pub(crate) fn split_path(path: &str) -> Vec<String> {
     out
 }
 
+/// [`split_path`] without copying segments that have no escape.
+pub(crate) fn split_path_borrowed(path: &str) -> Vec<std::borrow::Cow<'_, str>> {
+    if path.contains('\\') {
+        return split_path(path)
+            .into_iter()
+            .map(std::borrow::Cow::Owned)
+            .collect();
+    }
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(std::borrow::Cow::Borrowed)
+        .collect()
+}
+
 /// Apply `set` to every node the path reaches in `value`.
-pub(crate) fn walk(
+pub(crate) fn walk<S: AsRef<str>>(
     value: &mut Value,
-    path: &[String],
+    path: &[S],
     create: Create,
     set: &mut dyn FnMut(&mut Value) -> Result<(), Error>,
 ) -> Result<(), Error> {
@@ -87,9 +104,10 @@ pub(crate) fn walk(
             Ok(())
         }
         Value::Map(m) => {
+            let first = first.as_ref();
             let (name, is_seq) = match first.strip_suffix("[]") {
                 Some(n) => (n, true),
-                None => (first.as_str(), false),
+                None => (first, false),
             };
             let kind = if create == Create::No || is_seq {
                 None
@@ -122,7 +140,10 @@ pub(crate) fn walk(
             walk(field, rest, create, set)
         }
         _ => Err(Error::Transform {
-            message: format!("expected sequence or mapping node at field {first:?}"),
+            message: format!(
+                "expected sequence or mapping node at field {:?}",
+                first.as_ref()
+            ),
         }),
     }
 }
@@ -140,7 +161,7 @@ pub(crate) fn apply_specs(
             continue;
         }
         let create = if fs.create { create_kind } else { Create::No };
-        walk(value, &split_path(&fs.path), create, set)?;
+        walk(value, &split_path_borrowed(&fs.path), create, set)?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ pub(crate) fn run_generators(
     dir: &RelPath,
     k: &Kustomization,
     ra: &mut Vec<Resource>,
+    origin: Option<&crate::buildmeta::Origin>,
 ) -> Result<(), Error> {
     for (args, secret) in k
         .config_map_generator
@@ -25,7 +26,15 @@ pub(crate) fn run_generators(
         .chain(k.secret_generator.iter().map(|a| (a, true)))
     {
         let opts = merge_options(args.options.as_ref(), k.generator_options.as_ref());
-        let res = generate(tree, dir, args, &opts, secret)?;
+        let mut res = generate(tree, dir, args, &opts, secret)?;
+        if let Some(o) = origin {
+            let kind = if secret {
+                "SecretGenerator"
+            } else {
+                "ConfigMapGenerator"
+            };
+            crate::buildmeta::annotate_generated(&mut res, &o.builtin(&k.file_name, kind));
+        }
         absorb(ra, res)?;
     }
     Ok(())
@@ -337,15 +346,25 @@ pub(crate) fn absorb(ra: &mut Vec<Resource>, mut res: Resource) -> Result<(), Er
                 set_pair(&mut labels, &k, &v);
             }
             let mut ann = old.annotations();
+            let merge = res.behavior == Behavior::Merge;
+            let old_origin = ann
+                .iter()
+                .find(|(k, _)| k == crate::buildmeta::ORIGIN_KEY)
+                .cloned();
             for (k, v) in res.annotations() {
                 set_pair(&mut ann, &k, &v);
             }
-            let merge = res.behavior == Behavior::Merge;
+            // A merge keeps the origin of the resource merged into.
+            if merge && let Some((k, v)) = old_origin {
+                set_pair(&mut ann, &k, &v);
+            }
             let md = res.metadata_mut();
             set_string_map(md, "labels", labels);
             set_string_map(md, "annotations", ann);
             res.set_name(old.name());
             res.set_namespace(old.namespace());
+            // kustomize's copyKustomizeSpecificFields: vars bound to the old one.
+            res.ref_vars.clone_from(&old.ref_vars);
             if merge {
                 for field in ["data", "binaryData"] {
                     let mut merged = old

@@ -9,9 +9,7 @@ pub(crate) const FILE_NAMES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields we read but do not implement yet; using one is a typed error.
-const UNSUPPORTED: [&str; 6] = [
-    "vars",
-    "replacements",
+const UNSUPPORTED: [&str; 4] = [
     "helmChartInflationGenerator",
     "helmMetadata",
     "inventory",
@@ -133,6 +131,11 @@ pub(crate) struct Kustomization {
     pub helm_charts: Vec<Value>,
     /// `helmGlobals`.
     pub helm_globals: Option<Value>,
+    pub replacements: Vec<crate::replacements::ReplacementField>,
+    pub vars: Vec<crate::vars::Var>,
+    pub build_metadata: Vec<String>,
+    /// The kustomization file's name (`kustomization.yaml`, …).
+    pub file_name: String,
 }
 
 /// Reads the fields of one mapping, case-insensitively, and rejects the rest.
@@ -371,14 +374,11 @@ impl Kustomization {
                 }
             }
         }
-        if let Some(bm) = f.take("buildMetadata")
-            && bm.as_seq().is_some_and(|s| !s.is_empty())
-        {
-            return Err(Error::Unsupported {
-                file: file.to_owned(),
-                field: "buildMetadata".to_owned(),
-            });
-        }
+        let build_metadata = f
+            .take("buildMetadata")
+            .map(|v| crate::buildmeta::parse_names(v, file))
+            .transpose()?
+            .unwrap_or_default();
         let api_version = f.string("apiVersion")?;
         f.take("metadata");
         let mut k = Kustomization {
@@ -469,6 +469,13 @@ impl Kustomization {
             }
             sf.finish("sortOptions")?;
             k.sort_options = Some(opts);
+        }
+        if let Some(r) = f.take("replacements") {
+            k.replacements = crate::replacements::parse_fields(r, file, true)?;
+        }
+        k.build_metadata = build_metadata;
+        if let Some(v) = f.take("vars") {
+            k.vars = crate::vars::parse_vars(v, file)?;
         }
         f.finish("kustomization")?;
         Ok(k)

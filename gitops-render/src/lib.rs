@@ -26,11 +26,15 @@
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
 //! `patches`, `patchesStrategicMerge`, `patchesJson6902`,
 //! `configMapGenerator`, `secretGenerator`, `generatorOptions`,
-//! `sortOptions`, `configurations`, `crds`, `openapi`, and `transformers`/`generators`/
-//! `validators` with kustomize's builtin plugin configs (`apiVersion:
-//! builtin`). Other plugins and `helmCharts` run through a caller-supplied
+//! `sortOptions`, `configurations`, `crds`, `openapi`, `replacements`
+//! (inline and `path:`), legacy `vars`, `buildMetadata`
+//! (`originAnnotations`, `transformerAnnotations`, `managedByLabel`), and
+//! `transformers`/`generators`/`validators` with kustomize's builtin plugin
+//! configs (`apiVersion: builtin`, `ReplacementTransformer` included). Other
+//! plugins and `helmCharts` run through a caller-supplied
 //! [`PluginExecutor`]. Any other field is a typed [`Error::Unsupported`]
-//! naming it, never silently ignored.
+//! naming it, never silently ignored. Kustomization files are read with
+//! duplicate keys allowed, the last one winning, as kustomize reads them.
 //!
 //! Strategic merge patches use the Kubernetes v1.21 merge keys and patch
 //! strategies that kustomize embeds. They live in a generated table
@@ -40,12 +44,13 @@
 //! users need no corpus.
 //!
 //! # Deviation
-//! - `vars`, `replacements` (also the `ReplacementTransformer` plugin),
-//!   `buildMetadata` and `helmChartInflationGenerator` are
-//!   rejected with [`Error::Unsupported`].
+//! - `helmChartInflationGenerator` and origin tracking (`buildMetadata`)
+//!   of remote resources are rejected with [`Error::Unsupported`].
 //! - Name-reference rules keep kustomize's default rules in kustomize's
 //!   sorted target order; `$ref` chains in `crds` files are followed at most
 //!   64 deep (kustomize recurses without bound).
+//! - kustomize logs vars that are defined but never used; a library has no
+//!   log, so they are silently accepted.
 //! - Env files whose lines name a variable without `=` read it from the
 //!   process environment in kustomize; we use an empty value (pure library).
 //! - Mapping keys longer than 128 bytes are printed as simple keys, where
@@ -56,6 +61,8 @@
 //! [`Error`].
 
 mod build;
+mod buildmeta;
+mod config;
 mod configurations;
 mod crds;
 mod emit;
@@ -69,6 +76,7 @@ mod openapi;
 mod order;
 mod patch;
 mod plugins;
+mod replacements;
 mod resource;
 mod schema;
 #[rustfmt::skip]
@@ -76,6 +84,7 @@ mod schema_table;
 mod smp;
 mod transform;
 mod value;
+mod vars;
 
 use std::sync::Arc;
 

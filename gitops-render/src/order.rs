@@ -158,9 +158,94 @@ pub(crate) fn sort(
         }
         ia.cmp(ib).then(Ordering::Equal)
     });
-    let sorted: Vec<Resource> = idx.iter().map(|&i| ra[i].clone()).collect();
+    // Move (not clone) the resources into their new order.
+    let sorted: Vec<Resource> = idx
+        .iter()
+        .map(|&i| std::mem::replace(&mut ra[i], Resource::new(crate::value::Value::Null)))
+        .collect();
     for (slot, r) in ra.iter_mut().zip(sorted) {
         *slot = r;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::resources_from_text;
+
+    const MIX: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: b\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+
+    fn kinds(ra: &[Resource]) -> Vec<String> {
+        ra.iter().map(|r| r.kind().to_owned()).collect()
+    }
+
+    fn opts(order: &str, first: Option<&[&str]>, last: Option<&[&str]>) -> SortOptions {
+        let v = |x: Option<&[&str]>| x.map(|s| s.iter().map(|k| k.to_string()).collect());
+        SortOptions {
+            order: order.into(),
+            order_first: v(first),
+            order_last: v(last),
+        }
+    }
+
+    #[test]
+    fn legacy_default_and_fifo() {
+        let root = RelPath::root();
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        sort(&mut ra, Reorder::Legacy, None, &root).unwrap();
+        assert_eq!(
+            kinds(&ra),
+            ["Namespace", "ConfigMap", "Service", "Deployment"]
+        );
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        // fifo in the kustomization wins over the caller's legacy order
+        sort(
+            &mut ra,
+            Reorder::Legacy,
+            Some(&opts("fifo", None, None)),
+            &root,
+        )
+        .unwrap();
+        assert_eq!(
+            kinds(&ra),
+            ["Deployment", "Service", "Namespace", "ConfigMap"]
+        );
+    }
+
+    #[test]
+    fn legacy_custom_first_and_last() {
+        let root = RelPath::root();
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        let o = opts("legacy", Some(&["Service"]), Some(&["Namespace"]));
+        sort(&mut ra, Reorder::None, Some(&o), &root).unwrap();
+        // as kubectl: other kinds sort by group (core last), then kind
+        assert_eq!(
+            kinds(&ra),
+            ["Service", "Deployment", "ConfigMap", "Namespace"]
+        );
+    }
+
+    #[test]
+    fn invalid_sort_options() {
+        let root = RelPath::root();
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        let e = sort(
+            &mut ra,
+            Reorder::None,
+            Some(&opts("fifo", Some(&[]), None)),
+            &root,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("'sortOptions.legacySortOptions' is set"),
+            "{e}"
+        );
+        let e = sort(&mut ra, Reorder::None, Some(&opts("", None, None)), &root).unwrap_err();
+        assert!(
+            e.to_string().contains("must be one of [fifo, legacy]"),
+            "{e}"
+        );
+    }
 }

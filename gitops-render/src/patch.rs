@@ -86,7 +86,13 @@ fn apply_smp(
         m.insert("apiVersion", Value::Str(r.api_version().to_owned()));
     }
     let schema = schemas.for_gvk(&r.gvk());
-    let merged = smp::merge(Some(r.value.clone()), Some(&p), schema, schemas)?;
+    // The resource's value is moved into the merge (a delete drops it anyway).
+    let merged = smp::merge(
+        Some(std::mem::replace(&mut r.value, Value::Null)),
+        Some(&p),
+        schema,
+        schemas,
+    )?;
     match merged {
         None => Ok(false),
         Some(Value::Map(m)) if m.is_empty() => Ok(false),
@@ -284,7 +290,7 @@ pub(crate) fn select(ra: &[Resource], s: &Selector) -> Result<Vec<usize>, Error>
     Ok(out)
 }
 
-enum Req {
+pub(crate) enum Req {
     Eq(String, String),
     Ne(String, String),
     In(String, Vec<String>),
@@ -293,7 +299,7 @@ enum Req {
     NotExists(String),
 }
 
-fn parse_selector(s: &str) -> Result<Vec<Req>, Error> {
+pub(crate) fn parse_selector(s: &str) -> Result<Vec<Req>, Error> {
     let mut reqs = Vec::new();
     let mut parts = Vec::new();
     let mut depth = 0;
@@ -349,7 +355,7 @@ fn parse_selector(s: &str) -> Result<Vec<Req>, Error> {
     Ok(reqs)
 }
 
-fn matches_selector(reqs: &[Req], pairs: &[(String, String)]) -> bool {
+pub(crate) fn matches_selector(reqs: &[Req], pairs: &[(String, String)]) -> bool {
     let get = |k: &str| {
         pairs
             .iter()

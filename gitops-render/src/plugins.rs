@@ -207,25 +207,20 @@ fn absorb_internal_annotations(r: &mut Resource) -> Result<(), Error> {
     Ok(())
 }
 
-/// Hook for the replacement engine (kustomize's `ReplacementTransformer`).
-///
-/// The engine is expected as
-/// `crate::replacements::apply(tree: &dyn FileTree, dir: &RelPath,
-/// entries: &[Value], ra: &mut Vec<Resource>) -> Result<(), Error>`, where
-/// `entries` is the config's `replacements` list in the kustomization's
-/// `replacements` format (inline replacements or `{path: file}`). Until it
-/// is wired, the plugin is an [`Error::Unsupported`] naming it.
+/// kustomize's `ReplacementTransformer`: its `replacements` list has the
+/// kustomization field's format (inline replacements or `{path: file}`),
+/// decoded leniently as plugin configs are.
 fn replacement_transformer(
-    _tree: &dyn FileTree,
-    _dir: &RelPath,
+    tree: &dyn FileTree,
+    dir: &RelPath,
     config: &Config<'_>,
-    _entries: &[Value],
-    _ra: &mut Vec<Resource>,
+    ra: &mut [Resource],
 ) -> Result<(), Error> {
-    Err(Error::Unsupported {
-        file: config.origin.clone(),
-        field: "transformers: builtin ReplacementTransformer".to_owned(),
-    })
+    let Some(list) = field(config.map, "replacements") else {
+        return Ok(());
+    };
+    let fields = crate::replacements::parse_fields(list, &config.origin, false)?;
+    crate::replacements::run(tree, dir, &fields, ra)
 }
 
 /// kustomize's `filesys.InsertPathPart`.
@@ -554,13 +549,7 @@ fn run_builtin_transformer(
             Ok(())
         }
         "ValueAddTransformer" => value_add(tree, dir, c, ra),
-        "ReplacementTransformer" => {
-            let entries = field(c.map, "replacements")
-                .and_then(Value::as_seq)
-                .cloned()
-                .unwrap_or_default();
-            replacement_transformer(tree, dir, c, &entries, ra)
-        }
+        "ReplacementTransformer" => replacement_transformer(tree, dir, c, ra),
         _ => Err(unable_to_load(c)),
     }
 }
@@ -656,9 +645,10 @@ impl Builder<'_, '_> {
         append_all(&mut out, inline)?;
         // Directories get a throw-away config accumulator, as in kustomize.
         self.configs.push(TransformerConfig::default());
-        let result = paths
-            .into_iter()
-            .try_for_each(|p| self.accumulate_resource(src, dir, p, &mut out));
+        let result = paths.into_iter().try_for_each(|p| {
+            let more = self.accumulate_resource(src, dir, p)?;
+            append_all(&mut out, more)
+        });
         self.configs.pop();
         result?;
         Ok(out)
@@ -752,7 +742,22 @@ impl Builder<'_, '_> {
         }
         let configs = self.load_plugin_configs(src, dir, &kust.generators)?;
         for c in &configs {
+            // Under origin tracking, what the generator made (appended, or
+            // replacing a resource that had an origin) records the config
+            // as its origin.
+            let had: Vec<bool> = match &self.origin {
+                Some(_) => ra.iter().map(crate::buildmeta::has_origin).collect(),
+                None => Vec::new(),
+            };
             self.run_config(src, dir, c, Role::Generator, ra)?;
+            if let Some(o) = &self.origin {
+                let origin = o.plugin_config(c, &kust.file_name);
+                for (i, r) in ra.iter_mut().enumerate() {
+                    if had.get(i).is_none_or(|h| *h) {
+                        crate::buildmeta::annotate_generated(r, &origin);
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -771,6 +776,10 @@ impl Builder<'_, '_> {
         let configs = self.load_plugin_configs(src, dir, &kust.transformers)?;
         for c in &configs {
             self.run_config(src, dir, c, Role::Transformer, ra)?;
+            if let Some(o) = &self.origin {
+                let origin = o.plugin_config(c, &kust.file_name);
+                crate::buildmeta::annotate_transformed(ra, &[origin])?;
+            }
         }
         Ok(())
     }
@@ -1019,18 +1028,26 @@ mod tests {
     }
 
     #[test]
-    fn replacement_transformer_is_a_typed_error_until_wired() {
+    fn replacement_transformer_runs_inline_and_path_replacements() {
+        // Expected output checked against kubectl kustomize v5.7.1.
         let t = tree(&[
             (
                 "kustomization.yaml",
-                "resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n  kind: ReplacementTransformer\n  metadata:\n    name: r\n  replacements: []\n",
+                "resources: [cm.yaml]\ntransformers:\n- |\n  apiVersion: builtin\n  kind: ReplacementTransformer\n  metadata:\n    name: r\n  replacements:\n  - source: {kind: ConfigMap, name: src, fieldPath: data.v}\n    targets:\n    - select: {kind: ConfigMap, name: dst}\n      fieldPaths: [data.v]\n  - path: r.yaml\n",
             ),
-            ("cm.yaml", CM),
+            (
+                "cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: src\ndata:\n  v: one\n  w: two\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dst\ndata:\n  v: x\n  w: y\n",
+            ),
+            (
+                "r.yaml",
+                "source: {kind: ConfigMap, name: src, fieldPath: data.w}\ntargets:\n- select: {kind: ConfigMap, name: dst}\n  fieldPaths: [data.w]\n",
+            ),
         ]);
-        let err = build(&t, &Options::default()).unwrap_err();
-        assert!(
-            matches!(&err, Error::Unsupported { field, .. } if field.contains("ReplacementTransformer")),
-            "{err}"
+        let out = build(&t, &Options::default()).unwrap();
+        assert_eq!(
+            out,
+            "apiVersion: v1\ndata:\n  v: one\n  w: two\nkind: ConfigMap\nmetadata:\n  name: dst\n---\napiVersion: v1\ndata:\n  v: one\n  w: two\nkind: ConfigMap\nmetadata:\n  name: src\n"
         );
     }
 

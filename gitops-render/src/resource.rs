@@ -152,6 +152,8 @@ pub struct Resource {
     pub(crate) needs_hash: bool,
     pub(crate) behavior: Behavior,
     pub(crate) generated: bool,
+    /// Names of the vars bound to this resource (kustomize's refVarNames).
+    pub(crate) ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -164,6 +166,7 @@ impl Resource {
             needs_hash: false,
             behavior: Behavior::Create,
             generated: false,
+            ref_vars: Vec::new(),
         }
     }
 

@@ -147,7 +147,8 @@ fn merge_map(
             continue;
         };
         let sub = schema.and_then(|s| s.field(&key));
-        let dv = out.get(&key).cloned();
+        // Move the destination subtree out (no copy); it is put back merged.
+        let dv = out.get_mut(&key).map(|v| std::mem::replace(v, Value::Null));
         match merge(dv, Some(pv), sub, schemas)? {
             Some(v) => out.insert(key, v),
             None => {
@@ -266,7 +267,7 @@ fn merge_list(
     }
     let mut pitems = pitems.clone();
     let directive = list_directive(&mut pitems)?;
-    let ditems: Vec<Value> = match (dest, directive) {
+    let mut ditems: Vec<Value> = match (dest, directive) {
         (_, Directive::Delete) => return Ok(None),
         (None, _) | (_, Directive::Replace) => pitems.clone(),
         (Some(Value::Seq(d)), Directive::Merge) => d,
@@ -316,18 +317,32 @@ fn merge_list(
         tuples.push(t);
     }
     // With duplicate keys the last element wins, as in kyaml.
-    let find = |items: &[Value], t: &[String]| -> Option<Value> {
-        items
-            .iter()
-            .rev()
-            .find(|e| key_tuple(e, &keys).is_some_and(|et| tuples_match(&et, t)))
-            .cloned()
+    let dkeys: Vec<Option<Vec<String>>> = ditems.iter().map(|e| key_tuple(e, &keys)).collect();
+    let pkeys: Vec<Option<Vec<String>>> = pitems.iter().map(|e| key_tuple(e, &keys)).collect();
+    let last_match = |ks: &[Option<Vec<String>>], t: &[String]| {
+        ks.iter()
+            .rposition(|et| et.as_ref().is_some_and(|et| tuples_match(et, t)))
     };
+    let dsel: Vec<Option<usize>> = tuples.iter().map(|t| last_match(&dkeys, t)).collect();
+    let mut uses = vec![0usize; ditems.len()];
+    for &i in dsel.iter().flatten() {
+        uses[i] += 1;
+    }
+    let mut dsel = dsel.into_iter();
     let mut out: Vec<Value> = Vec::new();
     for t in &tuples {
-        let d = find(&ditems, t);
-        let p = find(&pitems, t);
-        let merged = merge(d, p.as_ref(), items_schema, schemas)?;
+        // The matching destination element is moved out on its last use
+        // (no copy); earlier uses under other tuples get a copy.
+        let d = dsel.next().flatten().map(|i| {
+            uses[i] -= 1;
+            if uses[i] == 0 {
+                std::mem::replace(&mut ditems[i], Value::Null)
+            } else {
+                ditems[i].clone()
+            }
+        });
+        let p = last_match(&pkeys, t).map(|i| &pitems[i]);
+        let merged = merge(d, p, items_schema, schemas)?;
         match merged {
             None => {}
             Some(Value::Map(m)) if m.is_empty() => {}
@@ -344,9 +359,9 @@ fn merge_list(
         }
     }
     // Elements without any key value cannot be matched; keep them at the end.
-    for e in &ditems {
-        if key_tuple(e, &keys).is_none() {
-            out.push(e.clone());
+    for (e, k) in ditems.into_iter().zip(&dkeys) {
+        if k.is_none() {
+            out.push(e);
         }
     }
     Ok(Some(Value::Seq(out)))

@@ -86,7 +86,11 @@ fn matches_kubectl_on_generated_overlays() {
         return;
     }
     let mut compared = 0;
+    // R=50 and R=200 with gen_overlay.py's default seed and kubectl's default order
+    // (the sizes the render issue names), plus other sizes, seeds and orders.
     for (size, seed, reorder) in [
+        (50, 20240101, "legacy"),
+        (200, 20240101, "legacy"),
         (7, 1, "legacy"),
         (40, 2, "none"),
         (120, 3, "legacy"),
