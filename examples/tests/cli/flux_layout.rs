@@ -216,6 +216,66 @@ spec:
             memory: 256Mi
 ",
     );
+    // A second environment with a component and replacements.
+    write(
+        d,
+        "components/monitoring/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1
+kind: Component
+commonAnnotations:
+  prometheus.io/scrape: \"true\"
+resources:
+- servicemonitor.yaml
+",
+    );
+    write(
+        d,
+        "components/monitoring/servicemonitor.yaml",
+        "apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata:
+  name: podinfo
+spec:
+  endpoints:
+  - port: http
+  selector:
+    matchLabels:
+      app: podinfo
+",
+    );
+    write(
+        d,
+        "apps/staging/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namePrefix: staging-
+resources:
+- ../base/podinfo
+components:
+- ../../components/monitoring
+images:
+- name: ghcr.io/stefanprodan/podinfo
+  newTag: 6.5.1
+replacements:
+- source:
+    kind: Service
+    name: podinfo
+    fieldPath: metadata.name
+  targets:
+  - select:
+      kind: Deployment
+    fieldPaths:
+    - spec.template.spec.containers.[name=podinfo].env.[name=LOG_LEVEL].value
+- source:
+    kind: Service
+    fieldPath: spec.ports.0.port
+  targets:
+  - select:
+      kind: Ingress
+    fieldPaths:
+    - spec.rules.0.http.paths.0.backend.service.port.number
+",
+    );
     t
 }
 
@@ -244,6 +304,26 @@ fn flux_layout_builds_like_kustomize_controller() {
         String::from_utf8_lossy(&theirs.stderr)
     );
     assert_eq!(stdout(&ours), String::from_utf8_lossy(&theirs.stdout));
+
+    // A component and replacements (apps/staging), against kubectl too.
+    let staging = d.join("apps/staging");
+    let ours_staging = gitops(&["build", arg(&staging)]);
+    assert!(ours_staging.status.success(), "{}", stderr(&ours_staging));
+    let theirs_staging = Command::new(kubectl())
+        .args(["kustomize", arg(&staging)])
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        theirs_staging.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs_staging.stderr)
+    );
+    let staged = stdout(&ours_staging);
+    assert_eq!(staged, String::from_utf8_lossy(&theirs_staging.stdout));
+    assert!(
+        staged.contains("value: staging-podinfo") && staged.contains("kind: ServiceMonitor"),
+        "{staged}"
+    );
 
     // Flux part: postBuild substitution from the ConfigMap and inline values.
     let flux = gitops(&[
