@@ -2,89 +2,24 @@
 //! on 127.0.0.1, with a local webhook receiver for notifications.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use gitops_source::oci::{self, Metadata, OciRef};
 use gitops_source::registry::{self, Client, Keychain};
 use sha2::Digest as _;
 
 use crate::image::{Registry, start_registry};
-use crate::{stderr, stdout};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .args(args)
-        .output()
-        .expect("the git binary must be installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// `git daemon` serving a directory on loopback with push enabled; killed on drop.
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::{Daemon, git, stderr, stdout};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port()
-}
-
-fn start_daemon(root: &Path) -> Daemon {
-    let port = free_port();
-    let child = Command::new("git")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .args([
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--enable=receive-pack",
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-            &format!("--base-path={}", root.display()),
-            &root.display().to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("git daemon starts");
-    let d = Daemon { child, port };
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "git daemon did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    d
 }
 
 /// Push one small OCI artifact per tag of `repo`.
@@ -185,7 +120,7 @@ fn fleet(host: &str) -> Fleet {
     git(&work, &["add", "-A"]);
     git(&work, &["commit", "-q", "-m", "init"]);
     git(&work, &["push", "-q", bare.to_str().unwrap(), "main"]);
-    let daemon = start_daemon(&srv);
+    let daemon = Daemon::start(&srv);
     Fleet { dir, bare, daemon }
 }
 
