@@ -387,7 +387,87 @@ impl FileTree for MemTree {
 #[derive(Debug, Clone)]
 pub struct OsTree {
     root: PathBuf,
+    dir: RootDir,
     max_file_size: u64,
+}
+
+/// An open handle on a root directory, for opening files beneath it in one
+/// system call.
+///
+/// On Linux 5.6 and later, [`RootDir::open_beneath`] uses `openat2` with
+/// `RESOLVE_BENEATH`, so the kernel refuses any path that would leave the
+/// root, symlinks included, atomically. Elsewhere (other systems, older
+/// kernels, sandboxes that forbid the call) it returns `None` and callers
+/// use their path-based checks instead. It never gives an answer the
+/// path-based checks would refuse.
+#[derive(Debug, Clone)]
+pub struct RootDir {
+    #[cfg(target_os = "linux")]
+    fd: Option<Arc<rustix::fd::OwnedFd>>,
+}
+
+impl RootDir {
+    /// Open `root` (a directory). Failure is not an error: the handle is
+    /// then empty and every `open_beneath` returns `None`.
+    pub fn open(root: &Path) -> RootDir {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let fd = rustix::fs::open(
+                root,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+            .map(Arc::new);
+            RootDir { fd }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = root;
+            RootDir {}
+        }
+    }
+
+    /// Open `path` beneath the root for reading. With `follow`, symlinks
+    /// that stay beneath the root are followed; without it, a symlink
+    /// anywhere on the path fails. `path_only` opens an `O_PATH` handle
+    /// (enough for `metadata`, not for reading). `None` means "not
+    /// decided here" (any failure included): check the path the slow way.
+    pub fn open_beneath(
+        &self,
+        path: &RelPath,
+        follow: bool,
+        path_only: bool,
+    ) -> Option<std::fs::File> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{Mode, OFlags, ResolveFlags};
+            let dir = self.fd.as_ref()?;
+            // `openat2` refuses `O_PATH` with any flag but these three.
+            let mut flags = OFlags::CLOEXEC;
+            flags |= if path_only {
+                OFlags::PATH
+            } else {
+                OFlags::RDONLY | OFlags::NOCTTY
+            };
+            let mut resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+            if !follow {
+                // Also refuses a symlink as the last component (with
+                // `O_NOFOLLOW`, `O_PATH` would open the link itself).
+                resolve |= ResolveFlags::NO_SYMLINKS;
+            }
+            let rel = if path.is_root() { "." } else { path.as_str() };
+            rustix::fs::openat2(&**dir, rel, flags, Mode::empty(), resolve)
+                .ok()
+                .map(std::fs::File::from)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (path, follow, path_only);
+            None
+        }
+    }
 }
 
 /// The default largest file an [`OsTree`] reads: 64 MiB. A GitOps repository
@@ -406,6 +486,7 @@ impl OsTree {
             )),
         })?;
         Ok(OsTree {
+            dir: RootDir::open(&root),
             root,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
         })
@@ -451,15 +532,21 @@ fn io_err(path: &RelPath, e: io::Error) -> Error {
 
 impl FileTree for OsTree {
     fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error> {
-        let real = self.resolve(path)?;
-        if real.is_dir() {
+        let file = match self.dir.open_beneath(path, true, false) {
+            Some(file) => file,
+            None => {
+                let real = self.resolve(path)?;
+                std::fs::File::open(&real).map_err(|e| io_err(path, e))?
+            }
+        };
+        let meta = file.metadata().map_err(|e| io_err(path, e))?;
+        if meta.is_dir() {
             return Err(Error::WrongKind {
                 path: path.clone(),
                 reason: "is a directory",
             });
         }
-        let file = std::fs::File::open(&real).map_err(|e| io_err(path, e))?;
-        let size = file.metadata().map_err(|e| io_err(path, e))?.len();
+        let size = meta.len();
         let too_large = |size| Error::TooLarge {
             path: path.clone(),
             size,
@@ -554,6 +641,38 @@ mod tests {
         );
         assert_eq!(base.parent().as_str(), "apps");
         assert_eq!(base.file_name(), "base");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn root_dir_opens_only_beneath() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        std::fs::create_dir(tmp.path().join("d")).unwrap();
+        std::fs::write(tmp.path().join("d/f.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("d/f.yaml", tmp.path().join("in")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), tmp.path().join("out")).unwrap();
+        std::os::unix::fs::symlink("../../", tmp.path().join("d/up")).unwrap();
+        let dir = RootDir::open(tmp.path());
+        let rel = |s: &str| RelPath::new(s).unwrap();
+        // A kernel without openat2 (or a sandbox that forbids it) declines
+        // everything; then there is nothing more to check here.
+        if dir.open_beneath(&rel("d/f.yaml"), true, false).is_none() {
+            return;
+        }
+        assert!(dir.open_beneath(&rel("in"), true, false).is_some());
+        assert!(dir.open_beneath(&rel("in"), false, true).is_none());
+        assert!(dir.open_beneath(&rel("out"), true, false).is_none());
+        assert!(dir.open_beneath(&rel("d/up/secret"), true, false).is_none());
+        assert!(dir.open_beneath(&rel("d/f.yaml"), false, true).is_some());
+        // Through OsTree: inside links read, escaping ones are refused.
+        let tree = OsTree::new(tmp.path()).unwrap();
+        assert_eq!(tree.read(&rel("in")).unwrap(), b"a: 1\n");
+        assert!(matches!(
+            tree.read(&rel("out")),
+            Err(Error::SymlinkEscape { .. })
+        ));
     }
 
     #[test]

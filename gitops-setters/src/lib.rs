@@ -86,6 +86,7 @@ pub mod scan;
 pub mod v1;
 pub mod write;
 
+mod fastyaml;
 mod quote;
 mod syntax;
 mod walk;
@@ -99,3 +100,12 @@ pub struct ReadmeDoctests;
 pub use marker::{Field, PolicyId, Setter};
 pub use report::{Change, Report};
 pub use scan::{Marker, Scan, Warning, scan};
+
+/// Differential check of the YAML fast path against the full parser, for
+/// the fuzz target and the sweep tests: `Ok(true)` when the fast path read
+/// `src` and built exactly the tree `granit-parser` builds, `Ok(false)` when
+/// it left `src` to the full parser, `Err` with the first difference.
+#[doc(hidden)]
+pub fn fast_yaml_differential(src: &str) -> Result<bool, String> {
+    fastyaml::differential(src)
+}

@@ -139,18 +139,182 @@ fn options() -> granit_parser::Options {
     }
 }
 
+/// Builds a [`Tree`] from a stream of parse events; fed by `granit-parser`
+/// or by the fast path in [`crate::fastyaml`], which must feed it the same
+/// events for the same input.
+pub(crate) struct Builder<'a> {
+    tree: Tree<'a>,
+    stack: Vec<Frame>,
+    flow_depth: usize,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for `src`.
+    pub fn new(src: &'a str) -> Builder<'a> {
+        Builder {
+            tree: Tree {
+                src,
+                // About one node per 12 bytes and one scalar per 16 in
+                // manifests: reserve once instead of growing six times.
+                nodes: Vec::with_capacity(src.len() / 12 + 4),
+                docs: Vec::new(),
+                scalars: Vec::with_capacity(src.len() / 16 + 4),
+                marker_comments: Vec::new(),
+            },
+            stack: Vec::new(),
+            flow_depth: 0,
+        }
+    }
+
+    /// The finished tree.
+    pub fn finish(mut self) -> Tree<'a> {
+        // Comments arrive in event order, which puts a comment on a block
+        // scalar's header after the scalar.
+        self.tree.marker_comments.sort_by_key(|c| c.range.start);
+        self.tree
+    }
+
+    /// A document starts.
+    pub fn doc_start(&mut self) {
+        self.tree.docs.push(Doc::default());
+        self.stack.clear();
+        self.flow_depth = 0;
+    }
+
+    /// A comment (its text after `#`; `range` from `#` to the line end).
+    pub fn comment(&mut self, text: Cow<'a, str>, range: Range<usize>, line: usize) {
+        if text.contains(crate::marker::MARKER_KEY) {
+            self.tree
+                .marker_comments
+                .push(MarkerComment { range, text, line });
+        }
+    }
+
+    /// A scalar.
+    pub fn scalar(
+        &mut self,
+        value: Cow<'a, str>,
+        style: ScalarStyle,
+        range: Range<usize>,
+        line: usize,
+        column: usize,
+    ) {
+        let flow = self.flow_depth > 0;
+        let id = self.push(Kind::Scalar { value, style }, range, line, column, flow);
+        self.tree.scalars.push(id);
+    }
+
+    /// An alias.
+    pub fn alias(&mut self, range: Range<usize>, line: usize, column: usize) {
+        let flow = self.flow_depth > 0;
+        self.push(Kind::Alias, range, line, column, flow);
+    }
+
+    /// A mapping (`map`) or sequence starts.
+    pub fn start(
+        &mut self,
+        map: bool,
+        is_flow: bool,
+        range: Range<usize>,
+        line: usize,
+        column: usize,
+    ) {
+        let kind = if map {
+            Kind::Map(Vec::with_capacity(4))
+        } else {
+            Kind::Seq(Vec::with_capacity(4))
+        };
+        let flow = self.flow_depth > 0;
+        let id = self.push(kind, range, line, column, flow);
+        if is_flow {
+            self.flow_depth += 1;
+        }
+        self.stack.push(Frame {
+            node: id,
+            flow: is_flow,
+            pending_key: None,
+        });
+    }
+
+    /// The innermost open mapping or sequence ends at `end`.
+    pub fn end(&mut self, end: usize) {
+        if let Some(frame) = self.stack.pop() {
+            if frame.flow {
+                self.flow_depth = self.flow_depth.saturating_sub(1);
+            }
+            let node = &mut self.tree.nodes[frame.node];
+            node.range.end = node.range.end.max(end);
+        }
+    }
+
+    fn push(
+        &mut self,
+        kind: Kind<'a>,
+        range: Range<usize>,
+        line: usize,
+        column: usize,
+        flow: bool,
+    ) -> NodeId {
+        let tree = &mut self.tree;
+        let id = tree.nodes.len();
+        let doc = tree.docs.len().saturating_sub(1);
+        let role = match self.stack.last_mut() {
+            None => {
+                if let Some(d) = tree.docs.last_mut() {
+                    d.root = Some(id);
+                }
+                Role::Root
+            }
+            Some(frame) => match &mut tree.nodes[frame.node].kind {
+                Kind::Map(pairs) => match frame.pending_key.take() {
+                    None => {
+                        frame.pending_key = Some(id);
+                        Role::Key
+                    }
+                    Some(key) => {
+                        pairs.push((key, id));
+                        tree.nodes[key].value = Some(id);
+                        Role::Value
+                    }
+                },
+                Kind::Seq(items) => {
+                    items.push(id);
+                    Role::Item
+                }
+                Kind::Scalar { .. } | Kind::Alias => Role::Item,
+            },
+        };
+        tree.nodes.push(Node {
+            kind,
+            range,
+            line,
+            column,
+            role,
+            doc,
+            flow,
+            value: None,
+        });
+        id
+    }
+}
+
 impl<'a> Tree<'a> {
     /// Parse `src`; fails on the first syntax error.
+    ///
+    /// Files written in the common subset of YAML that Kubernetes manifests
+    /// use go through [`crate::fastyaml`], which builds the same tree many
+    /// times faster; anything outside that subset (and every syntax error)
+    /// goes through `granit-parser`.
     pub fn parse(src: &'a str) -> Result<Tree<'a>, SyntaxError> {
-        let mut tree = Tree {
-            src,
-            nodes: Vec::new(),
-            docs: Vec::new(),
-            scalars: Vec::new(),
-            marker_comments: Vec::new(),
-        };
-        let mut stack: Vec<Frame> = Vec::new();
-        let mut flow_depth = 0usize;
+        if let Some(tree) = crate::fastyaml::parse(src) {
+            return Ok(tree);
+        }
+        Tree::parse_full(src)
+    }
+
+    /// Parse `src` with `granit-parser` only.
+    pub fn parse_full(src: &'a str) -> Result<Tree<'a>, SyntaxError> {
+        let mut b = Builder::new(src);
         let parser = Parser::new_from_str_with_options(src, options());
         for next in parser {
             let (event, span) = next.map_err(|e| SyntaxError {
@@ -162,15 +326,8 @@ impl<'a> Tree<'a> {
             let line = span.start.line();
             let column = span.start.col() + 1;
             match event {
-                Event::DocumentStart(..) => {
-                    tree.docs.push(Doc::default());
-                    stack.clear();
-                    flow_depth = 0;
-                }
-                Event::Comment(text, _) if text.contains(crate::marker::MARKER_KEY) => {
-                    tree.marker_comments
-                        .push(MarkerComment { range, text, line });
-                }
+                Event::DocumentStart(..) => b.doc_start(),
+                Event::Comment(text, _) => b.comment(text, range, line),
                 Event::Scalar(value, style, _, _) => {
                     let style = match style {
                         GStyle::Plain => ScalarStyle::Plain,
@@ -179,99 +336,24 @@ impl<'a> Tree<'a> {
                         GStyle::Literal => ScalarStyle::Literal,
                         GStyle::Folded => ScalarStyle::Folded,
                     };
-                    let id = tree.push(
-                        &mut stack,
-                        Kind::Scalar { value, style },
+                    b.scalar(value, style, range, line, column);
+                }
+                Event::Alias(_) | Event::UnresolvedAlias(_) => b.alias(range, line, column),
+                Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
+                    let is_flow = style == granit_parser::StructureStyle::Flow;
+                    b.start(
+                        matches!(event, Event::MappingStart(..)),
+                        is_flow,
                         range,
                         line,
                         column,
-                        flow_depth > 0,
                     );
-                    tree.scalars.push(id);
                 }
-                Event::Alias(_) | Event::UnresolvedAlias(_) => {
-                    tree.push(&mut stack, Kind::Alias, range, line, column, flow_depth > 0);
-                }
-                Event::MappingStart(style, ..) | Event::SequenceStart(style, ..) => {
-                    let is_flow = style == granit_parser::StructureStyle::Flow;
-                    let kind = if matches!(event, Event::MappingStart(..)) {
-                        Kind::Map(Vec::new())
-                    } else {
-                        Kind::Seq(Vec::new())
-                    };
-                    let id = tree.push(&mut stack, kind, range, line, column, flow_depth > 0);
-                    if is_flow {
-                        flow_depth += 1;
-                    }
-                    stack.push(Frame {
-                        node: id,
-                        flow: is_flow,
-                        pending_key: None,
-                    });
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    if let Some(frame) = stack.pop() {
-                        if frame.flow {
-                            flow_depth = flow_depth.saturating_sub(1);
-                        }
-                        let node = &mut tree.nodes[frame.node];
-                        node.range.end = node.range.end.max(range.end);
-                    }
-                }
+                Event::MappingEnd | Event::SequenceEnd => b.end(range.end),
                 _ => {}
             }
         }
-        Ok(tree)
-    }
-
-    fn push(
-        &mut self,
-        stack: &mut [Frame],
-        kind: Kind<'a>,
-        range: Range<usize>,
-        line: usize,
-        column: usize,
-        flow: bool,
-    ) -> NodeId {
-        let id = self.nodes.len();
-        let doc = self.docs.len().saturating_sub(1);
-        let role = match stack.last_mut() {
-            None => {
-                if let Some(d) = self.docs.last_mut() {
-                    d.root = Some(id);
-                }
-                Role::Root
-            }
-            Some(frame) => match &mut self.nodes[frame.node].kind {
-                Kind::Map(pairs) => match frame.pending_key.take() {
-                    None => {
-                        frame.pending_key = Some(id);
-                        Role::Key
-                    }
-                    Some(key) => {
-                        pairs.push((key, id));
-                        self.nodes[key].value = Some(id);
-                        Role::Value
-                    }
-                },
-                Kind::Seq(items) => {
-                    items.push(id);
-                    Role::Item
-                }
-                Kind::Scalar { .. } | Kind::Alias => Role::Item,
-            },
-        };
-        self.nodes.push(Node {
-            kind,
-            range,
-            line,
-            column,
-            role,
-            doc,
-            flow,
-            value: None,
-        });
-        id
+        Ok(b.finish())
     }
 
     /// The scalar value of `key` in the mapping `map`.

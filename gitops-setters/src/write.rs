@@ -20,7 +20,7 @@
 //! followed, so nothing outside the root is ever written.
 //!
 //! ```no_run
-//! use gitops_core::fs::RelPath;
+//! use gitops_core::fs::{RelPath, RootDir};
 //! use gitops_setters::write::Writer;
 //!
 //! let mut w = Writer::new("/path/to/checkout")?;
@@ -34,7 +34,7 @@ use std::fs::{self, Permissions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
-use gitops_core::fs::RelPath;
+use gitops_core::fs::{RelPath, RootDir};
 use tempfile::TempPath;
 
 /// Why files could not be written. After any of these, every file under the
@@ -181,6 +181,7 @@ struct Staged {
 /// Stages file replacements under a root and commits them all at once.
 pub struct Writer {
     root: PathBuf,
+    dir: RootDir,
     staged: Vec<Staged>,
     ops: Box<dyn FileOps>,
 }
@@ -214,6 +215,7 @@ impl Writer {
             });
         }
         Ok(Writer {
+            dir: RootDir::open(&canonical),
             root: canonical,
             staged: Vec::new(),
             ops,
@@ -243,6 +245,16 @@ impl Writer {
                 path: rel.clone(),
                 reason: "is the root directory",
             });
+        }
+        // One system call when the kernel can check the whole path (no
+        // symlink anywhere, beneath the root); the walk below otherwise.
+        if let Some(meta) = self
+            .dir
+            .open_beneath(rel, false, true)
+            .and_then(|f| f.metadata().ok())
+            .filter(fs::Metadata::is_file)
+        {
+            return Ok((rel.to_path(&self.root), meta));
         }
         let mut p = self.root.clone();
         let comps: Vec<&str> = rel.components().collect();

@@ -1,6 +1,7 @@
 //! Integration tests of gitops-setters (one binary, one module per concern).
 
 mod apply;
+mod fast_yaml;
 mod flux;
 mod message;
 mod property;
