@@ -231,7 +231,10 @@ impl Policy {
     /// # Errors
     /// See [`select::Error`]: empty list, nothing passes the filter, nothing
     /// in range, a non-numeric candidate under Numerical.
-    pub fn select<'t, S: AsRef<str>>(&self, tags: &'t [S]) -> Result<&'t str, select::Error> {
+    pub fn select<'t, S: AsRef<str> + Sync>(
+        &self,
+        tags: &'t [S],
+    ) -> Result<&'t str, select::Error> {
         select::run(self, tags, None).map(|w| tags[w.index].as_ref())
     }
 
@@ -240,7 +243,7 @@ impl Policy {
     ///
     /// # Errors
     /// As [`Policy::select`], plus [`select::Error::AllExcluded`].
-    pub fn select_excluding<'t, S: AsRef<str>>(
+    pub fn select_excluding<'t, S: AsRef<str> + Sync>(
         &self,
         tags: &'t [S],
         exclusions: &Exclusions,
@@ -252,7 +255,7 @@ impl Policy {
     ///
     /// # Errors
     /// As [`Policy::select_excluding`].
-    pub fn select_index<S: AsRef<str>>(
+    pub fn select_index<S: AsRef<str> + Sync>(
         &self,
         tags: &[S],
         exclusions: &Exclusions,
