@@ -120,34 +120,79 @@ fn part<S: AsRef<str>>(
     excl: Option<&Exclusions>,
     filter: Option<&TagFilter>,
 ) -> Result<Part, Error> {
-    // No best yet: a NaN `pv` makes the first candidate win, as in Go.
-    let mut best_index = None;
-    let mut pv = f64::NAN;
-    let mut skip = Skip::NONE;
-    let mut nan = false;
-    let counts = scan(tags, excl, filter, |i, key| {
-        let cv = match plain(key.as_bytes()) {
+    let mut best = Best {
+        order,
+        index: None,
+        pv: f64::NAN,
+        skip: Skip::NONE,
+        nan: false,
+    };
+    let counts = if filter.is_none() {
+        // `scan` without a filter, inlined; a plain tag never ends in
+        // ".sig", so the default exclusion list need not look at it.
+        let excl_plain = excl.filter(|e| !e.is_sig_only());
+        let mut kept = 0;
+        for (i, t) in tags.iter().enumerate() {
+            let key = t.as_ref();
+            let p = plain(key.as_bytes());
+            let ex = if matches!(p, Plain::Other) {
+                excl
+            } else {
+                excl_plain
+            };
+            if ex.is_some_and(|e| e.is_excluded(key)) {
+                continue;
+            }
+            kept += 1;
+            best.offer(offset + i, key, p, key)?;
+        }
+        Counts {
+            kept,
+            candidates: kept,
+        }
+    } else {
+        scan(tags, excl, filter, |i, key| {
+            best.offer(offset + i, key, plain(key.as_bytes()), tags[i].as_ref())
+        })?
+    };
+    Ok(Part {
+        best: best.index.map(|i| (i, best.pv)),
+        counts,
+        nan: best.nan,
+    })
+}
+
+/// Flux's loop state; no best yet is a NaN `pv`, which any candidate
+/// beats, as in Go.
+struct Best {
+    order: Order,
+    index: Option<usize>,
+    pv: f64,
+    skip: Skip,
+    nan: bool,
+}
+
+impl Best {
+    /// One candidate: `key` (the tag, or what `extract` made of `tag`).
+    #[inline(always)]
+    fn offer(&mut self, index: usize, key: &str, p: Plain, tag: &str) -> Result<(), Error> {
+        let cv = match p {
             #[allow(clippy::cast_precision_loss)] // correctly rounded, as Go
             Plain::Int(m) => m as f64,
-            Plain::Decimal(int) if skip.covers(int) => return Ok(()),
+            Plain::Decimal(int) if self.skip.covers(int) => return Ok(()),
             _ => parse_go_float(key).ok_or_else(|| Error::NotNumeric {
-                tag: tags[i].as_ref().to_owned(),
+                tag: tag.to_owned(),
                 value: key.to_owned(),
             })?,
         };
-        if numeric_better(order, cv, pv) {
-            nan |= cv.is_nan();
-            best_index = Some(offset + i);
-            pv = cv;
-            skip = Skip::for_best(order, cv);
+        if numeric_better(self.order, cv, self.pv) {
+            self.nan |= cv.is_nan();
+            self.index = Some(index);
+            self.pv = cv;
+            self.skip = Skip::for_best(self.order, cv);
         }
         Ok(())
-    })?;
-    Ok(Part {
-        best: best_index.map(|i| (i, pv)),
-        counts,
-        nan,
-    })
+    }
 }
 
 /// A tag of one of the two shapes Numerical tags usually have, both of
@@ -324,6 +369,8 @@ mod tests {
         fn fast_and_split_selection_match_the_sequential_loop(tags in tags()) {
             check_all(&tags, None, None);
             check_all(&tags, Some(&Exclusions::default()), None);
+            let user = Exclusions::new(["^1", r"\.5$"]).unwrap();
+            check_all(&tags, Some(&user), None);
             let filter = TagFilter::new(r"^(?P<v>[0-9][0-9.]*)$", "$v").unwrap();
             check_all(&tags, Some(&Exclusions::default()), Some(&filter));
         }
