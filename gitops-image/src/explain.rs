@@ -227,7 +227,7 @@ impl Policy {
     /// same one [`Policy::select_excluding`] returns). Pass
     /// [`Exclusions::none`] to skip the exclusion list.
     #[must_use]
-    pub fn explain<S: AsRef<str>>(&self, tags: &[S], exclusions: &Exclusions) -> Report {
+    pub fn explain<S: AsRef<str> + Sync>(&self, tags: &[S], exclusions: &Exclusions) -> Report {
         let outcome = self.select_index(tags, exclusions);
         let winner_index = outcome.as_ref().ok().copied();
         let value_of = |tag: &str| -> Option<String> {

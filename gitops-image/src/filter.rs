@@ -354,6 +354,11 @@ impl Exclusions {
         self.patterns.is_empty()
     }
 
+    /// Whether the only pattern is the default `^.*\.sig$`.
+    pub(crate) fn is_sig_only(&self) -> bool {
+        self.sig_only
+    }
+
     /// The first pattern that excludes `tag`.
     #[must_use]
     #[inline]

@@ -4,10 +4,11 @@
 use std::cmp::Ordering;
 
 use crate::filter::{Exclusions, TagFilter};
-use crate::numeric::parse_go_float;
 use crate::policy::{Order, Policy, Rule};
 use crate::range::Range;
 use crate::version::{self, VersionRef};
+
+mod numerical;
 
 /// Why no tag was selected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,7 +141,7 @@ fn check_counts<S>(tags: &[S], filter: Option<&TagFilter>, counts: &Counts) -> R
     Ok(())
 }
 
-pub(crate) fn run<S: AsRef<str>>(
+pub(crate) fn run<S: AsRef<str> + Sync>(
     policy: &Policy,
     tags: &[S],
     excl: Option<&Exclusions>,
@@ -153,7 +154,7 @@ pub(crate) fn run<S: AsRef<str>>(
     match policy.rule() {
         Rule::SemVer { range } => semver(range, tags, excl, filter),
         Rule::Alphabetical { order } => alphabetical(*order, tags, excl, filter),
-        Rule::Numerical { order } => numerical(*order, tags, excl, filter),
+        Rule::Numerical { order } => numerical::numerical(*order, tags, excl, filter),
     }
 }
 
@@ -271,29 +272,4 @@ pub(crate) fn numeric_better(order: Order, cv: f64, pv: f64) -> bool {
         Order::Asc => !(cv < pv),
         Order::Desc => !(cv > pv),
     }
-}
-
-fn numerical<S: AsRef<str>>(
-    order: Order,
-    tags: &[S],
-    excl: Option<&Exclusions>,
-    filter: Option<&TagFilter>,
-) -> Result<Winner, Error> {
-    let mut best: Option<(usize, f64)> = None;
-    let counts = scan(tags, excl, filter, |i, key| {
-        let Some(cv) = parse_go_float(key) else {
-            return Err(Error::NotNumeric {
-                tag: tags[i].as_ref().to_owned(),
-                value: key.to_owned(),
-            });
-        };
-        match best {
-            Some((_, pv)) if !numeric_better(order, cv, pv) => {}
-            _ => best = Some((i, cv)),
-        }
-        Ok(())
-    })?;
-    check_counts(tags, filter, &counts)?;
-    best.map(|(index, _)| Winner { index })
-        .ok_or(Error::EmptyList)
 }
