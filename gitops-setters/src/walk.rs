@@ -1,10 +1,11 @@
 //! Process the files of a tree on all cores, and hand the results back in
 //! file order.
 //!
-//! Workers take files one at a time (read, screen, process); the caller's
-//! `emit` runs on the calling thread, in the order of `files`. A worker never
-//! runs more than [`WINDOW`] files ahead of what was emitted, so memory stays
-//! bounded by a few files, not the tree.
+//! Workers take files [`CHUNK`] at a time (read, screen, process) and hand
+//! each chunk back in one message, so that the threads meet once per chunk,
+//! not once per file; the caller's `emit` runs on the calling thread, in the
+//! order of `files`. A worker never runs more than [`WINDOW`] files ahead of
+//! what was emitted, so memory stays bounded by a few files, not the tree.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +15,9 @@ use gitops_core::fs::{self, FileTree, RelPath};
 
 /// How far ahead of the emitted file workers may go.
 const WINDOW: usize = 32;
+
+/// Files a worker takes at a time.
+const CHUNK: usize = 8;
 
 /// What happened to one file.
 pub(crate) enum Outcome<T> {
@@ -63,24 +67,31 @@ where
     let gate = (Mutex::new(0usize), Condvar::new());
     let stop = usize::MAX / 2;
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel(WINDOW);
+        let (tx, rx) = mpsc::sync_channel(WINDOW / CHUNK + threads);
         for _ in 0..threads {
             let tx = tx.clone();
             let (next, gate, one) = (&next, &gate, &one);
             s.spawn(move || {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = files.get(i) else { break };
+                    let c = next.fetch_add(1, Ordering::Relaxed);
+                    let first = c.saturating_mul(CHUNK);
+                    let Some(chunk) = files.get(first..files.len().min(first + CHUNK)) else {
+                        break;
+                    };
+                    if chunk.is_empty() {
+                        break;
+                    }
                     {
                         let mut emitted = gate.0.lock().unwrap_or_else(PoisonError::into_inner);
-                        while i >= emitted.saturating_add(WINDOW) {
+                        while first >= emitted.saturating_add(WINDOW) {
                             emitted = gate.1.wait(emitted).unwrap_or_else(PoisonError::into_inner);
                         }
                         if *emitted >= stop {
                             break;
                         }
                     }
-                    if tx.send((i, one(p))).is_err() {
+                    let results: Vec<_> = chunk.iter().map(one).collect();
+                    if tx.send((first, results)).is_err() {
                         break;
                     }
                 }
@@ -90,11 +101,13 @@ where
         let mut pending = BTreeMap::new();
         let mut want = 0usize;
         let result = (|| {
-            for (i, r) in &rx {
-                pending.insert(i, r);
-                while let Some(r) = pending.remove(&want) {
-                    emit(&files[want], r)?;
-                    want += 1;
+            for (first, results) in &rx {
+                pending.insert(first, results);
+                while let Some(results) = pending.remove(&want) {
+                    for r in results {
+                        emit(&files[want], r)?;
+                        want += 1;
+                    }
                     *gate.0.lock().unwrap_or_else(PoisonError::into_inner) = want;
                     gate.1.notify_all();
                 }
