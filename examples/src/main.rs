@@ -56,13 +56,6 @@ enum Command {
     Policy(cmd::policy::PolicyCmd),
 }
 
-/// The allocator of the `gitops` binary. Scanning and rewriting a large
-/// repository allocates and frees many small objects on several threads;
-/// mimalloc does this with less contention and fragmentation than the
-/// system allocator (measured in gitops-setters/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Version(args) => cmd::version::run(&args, out),
