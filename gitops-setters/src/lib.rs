@@ -19,6 +19,16 @@
 //!   Deployments, DaemonSets, StatefulSets, CronJobs and HelmReleases), with
 //!   the same byte-preserving rewrite.
 //!
+//! Only files that mention `$imagepolicy` are parsed. They go through a fast
+//! reader for the block-structured YAML that manifests are written in
+//! (block mappings and sequences, single-line scalars and flow collections,
+//! literal and folded block scalars, comments, `---`, CRLF), which builds
+//! exactly the syntax tree `granit-parser` builds, byte spans included;
+//! every other file (anchors, tags, multi-line flow or quoted scalars,
+//! escapes, tabs, syntax errors…) is parsed by `granit-parser` itself. The
+//! two are compared on every fixture, on the conformance corpus, on random
+//! input and by a fuzz target.
+//!
 //! ```
 //! use gitops_core::ImageRef;
 //! use gitops_core::fs::{MemTree, RelPath};
