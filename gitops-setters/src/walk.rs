@@ -14,10 +14,10 @@ use std::sync::{Condvar, Mutex, PoisonError, mpsc};
 use gitops_core::fs::{self, FileTree, RelPath};
 
 /// How far ahead of the emitted file workers may go.
-const WINDOW: usize = 32;
+const WINDOW: usize = 64;
 
 /// Files a worker takes at a time.
-const CHUNK: usize = 8;
+const CHUNK: usize = 16;
 
 /// What happened to one file.
 pub(crate) enum Outcome<T> {
