@@ -77,22 +77,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     // Results are written in one go; a long-running automation loop writes
-    // line by line, so that its progress shows as it happens.
-    let result = if matches!(cli.command, Command::Automate(_)) {
-        let mut out = stdout.lock();
-        run(cli, &mut out).and_then(|code| {
-            out.flush()?;
-            Ok(code)
-        })
+    // line by line, so that its progress shows as it happens. The buffer
+    // stays below glibc's 64 KiB trim threshold: freeing it at exit must
+    // not consolidate the whole heap.
+    let mut out: Box<dyn Write> = if matches!(cli.command, Command::Automate(_)) {
+        Box::new(stdout.lock())
     } else {
-        // Below glibc's 64 KiB trim threshold: freeing the buffer at exit
-        // must not consolidate the whole heap.
-        let mut out = std::io::BufWriter::with_capacity(32 << 10, stdout.lock());
-        run(cli, &mut out).and_then(|code| {
-            out.flush()?;
-            Ok(code)
-        })
+        Box::new(std::io::BufWriter::with_capacity(32 << 10, stdout.lock()))
     };
+    let result = run(cli, &mut out).and_then(|code| {
+        out.flush()?;
+        Ok(code)
+    });
     match result {
         Ok(code) => code,
         Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,

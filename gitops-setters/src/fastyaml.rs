@@ -175,7 +175,8 @@ impl<'a> Fast<'a> {
             let next = self.line(line)?;
             self.pos = next;
         }
-        self.finish_doc(self.b.len())
+        self.finish_doc(self.b.len());
+        Some(())
     }
 
     /// Handle the line; returns where the next unread line starts.
@@ -196,7 +197,7 @@ impl<'a> Fast<'a> {
             let rest = &b[p..line.end];
             let marker = rest.len() >= 3 && is_blank_or_end(b, p + 3, line.end);
             if marker && rest.starts_with(b"---") {
-                self.finish_doc(p)?;
+                self.finish_doc(p);
                 self.out.doc_start();
                 self.expect = Expect::Root {
                     at: p + 3,
@@ -210,7 +211,7 @@ impl<'a> Fast<'a> {
                 if matches!(self.expect, Expect::NoDoc | Expect::AfterEnd) {
                     return None;
                 }
-                self.finish_doc(p)?;
+                self.finish_doc(p);
                 self.expect = Expect::AfterEnd;
                 self.trailing(p + 3, line.end)?;
                 return Some(line.next);
@@ -227,31 +228,17 @@ impl<'a> Fast<'a> {
                 return self.node_line(line, p, indent, None);
             }
             Expect::Root { .. } => return self.node_line(line, p, indent, None),
-            Expect::Value {
-                indent: k,
-                colon,
-                line: l,
-                col,
-            } => {
+            Expect::Value { indent: k, .. } => {
                 if indent > k || (indent == k && self.is_dash(p, line.end)) {
                     return self.node_line(line, p, indent, Some(k));
                 }
-                self.out
-                    .scalar(Cow::Borrowed("~"), ScalarStyle::Plain, colon..colon, l, col);
-                self.expect = Expect::Done;
+                self.close_pending();
             }
-            Expect::Item {
-                indent: d,
-                eol,
-                line: l,
-                col,
-            } => {
+            Expect::Item { indent: d, .. } => {
                 if indent > d {
                     return self.node_line(line, p, indent, Some(d));
                 }
-                self.out
-                    .scalar(Cow::Borrowed("~"), ScalarStyle::Plain, eol..eol, l, col);
-                self.expect = Expect::Done;
+                self.close_pending();
             }
             Expect::Done => {}
         }
@@ -461,7 +448,7 @@ impl<'a> Fast<'a> {
         let b = self.b;
         let key_indent = p - line.start;
         let col = self.col(line.start, p);
-        self.scalar_at(p, key_end, col)?;
+        self.scalar_at(p, key_end, col);
         let mut r = colon + 1;
         while r < line.end && b[r] == b' ' {
             r += 1;
@@ -487,7 +474,7 @@ impl<'a> Fast<'a> {
     }
 
     /// A key scalar (plain or quoted) spanning `p..end`.
-    fn scalar_at(&mut self, p: usize, end: usize, col: usize) -> Option<()> {
+    fn scalar_at(&mut self, p: usize, end: usize, col: usize) {
         let text = &self.src[p..end];
         let (value, style) = match self.b[p] {
             b'\'' => (
@@ -501,7 +488,6 @@ impl<'a> Fast<'a> {
             _ => (Cow::Borrowed(text), ScalarStyle::Plain),
         };
         self.out.scalar(value, style, p..end, self.line_no, col);
-        Some(())
     }
 
     /// A value starting at `p` on `line` that ends on this line (a scalar or
@@ -523,7 +509,7 @@ impl<'a> Fast<'a> {
             }
             b'\'' | b'"' => {
                 let close = quoted_end(b, p, line.end)?;
-                self.scalar_at(p, close, col)?;
+                self.scalar_at(p, close, col);
                 self.trailing(close, line.end)?;
                 return Some(line.next);
             }
@@ -656,7 +642,7 @@ impl<'a> Fast<'a> {
             b'[' | b'{' => self.flow(i, end, line_start, depth + 1),
             b'\'' | b'"' => {
                 let close = quoted_end(b, p, end)?;
-                self.scalar_at(p, close, col)?;
+                self.scalar_at(p, close, col);
                 *i = close;
                 Some(())
             }
@@ -845,36 +831,30 @@ impl<'a> Fast<'a> {
             .comment(Cow::Borrowed(text), hash..end, self.line_no);
     }
 
-    /// Close the open document at `at`: give a waiting key, item or root
-    /// its empty value and end every open collection.
-    fn finish_doc(&mut self, at: usize) -> Option<()> {
-        match self.expect {
-            Expect::Root { at: r, line, col } => {
-                self.out
-                    .scalar(Cow::Borrowed("~"), ScalarStyle::Plain, r..r, line, col);
-            }
+    /// Give a waiting key, item or root its empty value (the parser's
+    /// `~`, placed where the parser places it).
+    fn close_pending(&mut self) {
+        let (at, line, col) = match self.expect {
+            Expect::Root { at, line, col } => (at, line, col),
             Expect::Value {
                 colon, line, col, ..
-            } => {
-                self.out.scalar(
-                    Cow::Borrowed("~"),
-                    ScalarStyle::Plain,
-                    colon..colon,
-                    line,
-                    col,
-                );
-            }
-            Expect::Item { eol, line, col, .. } => {
-                self.out
-                    .scalar(Cow::Borrowed("~"), ScalarStyle::Plain, eol..eol, line, col);
-            }
-            Expect::NoDoc | Expect::AfterEnd | Expect::Done => {}
-        }
+            } => (colon, line, col),
+            Expect::Item { eol, line, col, .. } => (eol, line, col),
+            Expect::NoDoc | Expect::AfterEnd | Expect::Done => return,
+        };
+        self.out
+            .scalar(Cow::Borrowed("~"), ScalarStyle::Plain, at..at, line, col);
+        self.expect = Expect::Done;
+    }
+
+    /// Close the open document at `at`: complete what waits for a value and
+    /// end every open collection.
+    fn finish_doc(&mut self, at: usize) {
+        self.close_pending();
         while self.ctx.pop().is_some() {
             self.out.end(at);
         }
         self.expect = Expect::NoDoc;
-        Some(())
     }
 }
 
