@@ -21,3 +21,44 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// The most characters of one cause the CLI prints: a last fence for
+/// errors that quote hostile input (the libraries truncate what they
+/// quote; this bounds whatever slips through).
+pub const MAX_CAUSE_CHARS: usize = 1000;
+
+/// `err` and its causes as `a: b: c` (anyhow's `{:#}`), each cause cut to
+/// [`MAX_CAUSE_CHARS`] characters with an ellipsis and its byte length.
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for (i, cause) in err.chain().enumerate() {
+        if i > 0 {
+            out.push_str(": ");
+        }
+        let text = cause.to_string();
+        match text.char_indices().nth(MAX_CAUSE_CHARS) {
+            None => out.push_str(&text),
+            Some((cut, _)) => {
+                out.push_str(&text[..cut]);
+                out.push_str(&format!("… ({} bytes)", text.len()));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn long_causes_are_cut() {
+        let err = anyhow::anyhow!("x".repeat(5000)).context("building app");
+        let text = error_chain(&err);
+        assert!(text.starts_with("building app: xxx"));
+        assert!(text.ends_with("… (5000 bytes)"));
+        assert!(text.len() < MAX_CAUSE_CHARS + 40);
+        let short = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_chain(&short), format!("{short:#}"));
+    }
+}

@@ -67,6 +67,35 @@ pub enum Error {
         /// The path.
         path: RelPath,
     },
+    /// A symlink on the path resolves it outside the directory it must stay
+    /// in (the tree's root, or the base given to [`FileTree::read_beneath`]).
+    #[error("{path}: refused: symlinks resolve it to {target}, outside {base}")]
+    SymlinkOutside {
+        /// The path as asked for.
+        path: RelPath,
+        /// The directory it had to stay in or below.
+        base: RelPath,
+        /// Where the symlinks lead (a path in the tree, or an absolute path
+        /// outside it; truncated when long).
+        target: String,
+    },
+    /// A symlink on the path points at nothing.
+    #[error("{path}: dangling symlink (to {target})")]
+    DanglingSymlink {
+        /// The path.
+        path: RelPath,
+        /// The link's text (truncated when long).
+        target: String,
+    },
+    /// Not a regular file: a FIFO, socket or device is never read (a FIFO
+    /// would block the reader forever, a device never ends).
+    #[error("{path}: not a regular file ({what}); refused")]
+    NotRegular {
+        /// The path.
+        path: RelPath,
+        /// `a FIFO`, `a socket`, `a character device`, `a block device`.
+        what: &'static str,
+    },
     /// The file is larger than the tree allows ([`OsTree::with_max_file_size`]).
     #[error("{path}: file is {size} bytes, above the limit of {limit} bytes")]
     TooLarge {
@@ -213,8 +242,19 @@ pub trait FileTree {
     fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error>;
     /// List a directory, sorted by name.
     fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error>;
-    /// What is at `path`, or `None` when nothing is.
+    /// What is at `path`, or `None` when nothing is. A symlink as the last
+    /// component is reported as [`EntryKind::Symlink`], not followed.
     fn kind(&self, path: &RelPath) -> Result<Option<EntryKind>, Error>;
+    /// `path` with every symlink on it resolved, as a path in the tree
+    /// (trees without symlinks return it unchanged). A link that leads
+    /// outside the tree is [`Error::SymlinkOutside`], one that leads
+    /// nowhere [`Error::DanglingSymlink`] (or [`Error::NotFound`]).
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, Error>;
+    /// Read `path` only when, with every symlink on it resolved, it lies in
+    /// or below `base` (kustomize's `rootOnly` rule for the files of a
+    /// kustomization): otherwise [`Error::SymlinkOutside`] (or
+    /// [`Error::Escape`] when `path` is not below `base` as written).
+    fn read_beneath(&self, base: &RelPath, path: &RelPath) -> Result<Vec<u8>, Error>;
 
     /// Read a file as UTF-8 text.
     fn read_to_string(&self, path: &RelPath) -> Result<String, Error> {
@@ -238,6 +278,36 @@ impl<T: FileTree + ?Sized> FileTree for &T {
     }
     fn kind(&self, path: &RelPath) -> Result<Option<EntryKind>, Error> {
         (**self).kind(path)
+    }
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, Error> {
+        (**self).real_path(path)
+    }
+    fn read_beneath(&self, base: &RelPath, path: &RelPath) -> Result<Vec<u8>, Error> {
+        (**self).read_beneath(base, path)
+    }
+}
+
+impl RelPath {
+    /// True when `self` is `dir` or lies below it (the root contains everything).
+    pub fn is_within(&self, dir: &RelPath) -> bool {
+        dir.is_root()
+            || self == dir
+            || self
+                .0
+                .strip_prefix(dir.as_str())
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
+/// The lexical half of [`FileTree::read_beneath`]: `path` must be written
+/// in or below `base`.
+pub fn check_beneath(base: &RelPath, path: &RelPath) -> Result<(), Error> {
+    if path.is_within(base) {
+        Ok(())
+    } else {
+        Err(Error::Escape {
+            path: crate::quote::truncated(path.as_str()).into_owned(),
+        })
     }
 }
 
@@ -322,6 +392,15 @@ impl MemTree {
 }
 
 impl FileTree for MemTree {
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, Error> {
+        Ok(path.clone())
+    }
+
+    fn read_beneath(&self, base: &RelPath, path: &RelPath) -> Result<Vec<u8>, Error> {
+        check_beneath(base, path)?;
+        self.read(path)
+    }
+
     fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error> {
         match self.files.get(path) {
             Some(b) => Ok(b.to_vec()),
@@ -500,6 +579,17 @@ impl OsTree {
         self
     }
 
+    /// The same tree deciding by path checks only, as on systems without
+    /// `openat2` (tests compare both ways).
+    #[cfg(test)]
+    fn path_checks_only(mut self) -> OsTree {
+        self.dir = RootDir {
+            #[cfg(target_os = "linux")]
+            fd: None,
+        };
+        self
+    }
+
     /// The canonical root directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -510,12 +600,111 @@ impl OsTree {
         let p = path.to_path(&self.root);
         match std::fs::canonicalize(&p) {
             Ok(real) if real.starts_with(&self.root) => Ok(real),
-            Ok(_) => Err(Error::SymlinkEscape { path: path.clone() }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(Error::NotFound { path: path.clone() })
-            }
-            Err(e) => Err(io_err(path, e)),
+            Ok(real) => Err(Error::SymlinkOutside {
+                path: path.clone(),
+                base: RelPath::root(),
+                target: self.show_real(&real),
+            }),
+            Err(e) => Err(self.missing_or_io(path, e)),
         }
+    }
+
+    /// A real path for an error: relative to the root when inside it
+    /// (`.` for the root), else absolute; truncated.
+    fn show_real(&self, real: &Path) -> String {
+        let text = match real.strip_prefix(&self.root) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".to_owned(),
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => real.to_string_lossy().into_owned(),
+        };
+        crate::quote::truncated(&text).into_owned()
+    }
+
+    /// `NotFound`, or `DanglingSymlink` when a symlink on the path leads nowhere.
+    fn missing_or_io(&self, path: &RelPath, e: io::Error) -> Error {
+        if e.kind() != io::ErrorKind::NotFound {
+            return io_err(path, e);
+        }
+        let mut p = self.root.clone();
+        for c in path.components() {
+            p.push(c);
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.file_type().is_symlink() && std::fs::metadata(&p).is_err() => {
+                    let target = std::fs::read_link(&p)
+                        .map(|t| t.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    return Error::DanglingSymlink {
+                        path: path.clone(),
+                        target: crate::quote::truncated(&target).into_owned(),
+                    };
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        Error::NotFound { path: path.clone() }
+    }
+
+    /// Why `path` could not be opened beneath `base`: the kernel said the
+    /// path crosses out of `base` (or through a magic link), so find where
+    /// its symlinks lead.
+    fn outside(&self, base: &RelPath, path: &RelPath, e: io::Error) -> Error {
+        match std::fs::canonicalize(path.to_path(&self.root)) {
+            Ok(real) => Error::SymlinkOutside {
+                path: path.clone(),
+                base: base.clone(),
+                target: self.show_real(&real),
+            },
+            Err(e2) if e2.kind() == io::ErrorKind::NotFound => self.missing_or_io(path, e2),
+            Err(_) => io_err(path, e),
+        }
+    }
+
+    /// Open `path` for reading, refusing it unless its real path lies in or
+    /// below `base`'s real path and it is a regular file.
+    fn open_beneath_checked(&self, base: &RelPath, path: &RelPath) -> Result<std::fs::File, Error> {
+        check_beneath(base, path)?;
+        let file = match self.dir.open_file_beneath(base, path) {
+            Beneath::Opened(file) => file,
+            Beneath::Refused(e) => {
+                return Err(match e.raw_os_error() {
+                    Some(code) if code == EXDEV || code == ELOOP => self.outside(base, path, e),
+                    Some(code) if code == ENOTDIR => Error::WrongKind {
+                        path: path.clone(),
+                        reason: "not a directory",
+                    },
+                    _ => self.missing_or_io(path, e),
+                });
+            }
+            Beneath::Unsupported => {
+                // The path-based check: both real paths, then containment.
+                let real = self.resolve(path)?;
+                let real_base = self.resolve(base)?;
+                if !real.starts_with(&real_base) {
+                    return Err(Error::SymlinkOutside {
+                        path: path.clone(),
+                        base: base.clone(),
+                        target: self.show_real(&real),
+                    });
+                }
+                open_nonblocking(&real).map_err(|e| self.missing_or_io(path, e))?
+            }
+        };
+        let meta = file.metadata().map_err(|e| io_err(path, e))?;
+        let ft = meta.file_type();
+        if ft.is_dir() {
+            return Err(Error::WrongKind {
+                path: path.clone(),
+                reason: "is a directory",
+            });
+        }
+        if !ft.is_file() {
+            return Err(Error::NotRegular {
+                path: path.clone(),
+                what: special_kind(&ft),
+            });
+        }
+        Ok(file)
     }
 }
 
@@ -530,22 +719,132 @@ fn io_err(path: &RelPath, e: io::Error) -> Error {
     }
 }
 
+// errno values (the same on every Linux architecture).
+const ELOOP: i32 = 40;
+const EXDEV: i32 = 18;
+const ENOTDIR: i32 = 20;
+
+/// Open for reading without blocking on a FIFO (its type is checked next).
+fn open_nonblocking(path: &Path) -> io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    o.open(path)
+}
+
+/// What a file that is neither a regular file nor a directory is.
+fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+    }
+    let _ = ft;
+    "a special file"
+}
+
+/// The answer of [`RootDir::open_file_beneath`].
+enum Beneath {
+    Opened(std::fs::File),
+    /// The kernel refused (the error says why).
+    Refused(io::Error),
+    /// No `openat2` here: decide with path checks.
+    Unsupported,
+}
+
+impl RootDir {
+    /// Open `path` for reading (non-blocking, so a FIFO cannot hang) with
+    /// the kernel resolving it beneath `base`, which is itself resolved
+    /// beneath the root: symlinks are followed while they stay inside.
+    fn open_file_beneath(&self, base: &RelPath, path: &RelPath) -> Beneath {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{Mode, OFlags, ResolveFlags};
+            let Some(dir) = self.fd.as_ref() else {
+                return Beneath::Unsupported;
+            };
+            let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+            let unsupported = |e: rustix::io::Errno| {
+                e == rustix::io::Errno::NOSYS
+                    || e == rustix::io::Errno::PERM
+                    || e == rustix::io::Errno::INVAL
+            };
+            let base_fd;
+            let from: &rustix::fd::OwnedFd = if base.is_root() {
+                dir
+            } else {
+                match rustix::fs::openat2(
+                    &**dir,
+                    base.as_str(),
+                    OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                    resolve,
+                ) {
+                    Ok(fd) => {
+                        base_fd = fd;
+                        &base_fd
+                    }
+                    Err(e) if unsupported(e) => return Beneath::Unsupported,
+                    Err(e) => return Beneath::Refused(e.into()),
+                }
+            };
+            let rest = path.as_str()[base.as_str().len()..].trim_start_matches('/');
+            let rest = if rest.is_empty() { "." } else { rest };
+            match rustix::fs::openat2(
+                from,
+                rest,
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+                Mode::empty(),
+                resolve,
+            ) {
+                Ok(fd) => Beneath::Opened(std::fs::File::from(fd)),
+                Err(e) if unsupported(e) => Beneath::Unsupported,
+                Err(e) => Beneath::Refused(e.into()),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (base, path);
+            Beneath::Unsupported
+        }
+    }
+}
+
 impl FileTree for OsTree {
     fn read(&self, path: &RelPath) -> Result<Vec<u8>, Error> {
-        let file = match self.dir.open_beneath(path, true, false) {
-            Some(file) => file,
-            None => {
-                let real = self.resolve(path)?;
-                std::fs::File::open(&real).map_err(|e| io_err(path, e))?
-            }
-        };
-        let meta = file.metadata().map_err(|e| io_err(path, e))?;
-        if meta.is_dir() {
-            return Err(Error::WrongKind {
-                path: path.clone(),
-                reason: "is a directory",
-            });
+        self.read_beneath(&RelPath::root(), path)
+    }
+
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, Error> {
+        let real = self.resolve(path)?;
+        let rel = real.strip_prefix(&self.root).unwrap_or(&real);
+        match rel.to_str() {
+            Some(text) => RelPath::new(text),
+            None => Err(Error::InvalidPath {
+                path: rel.to_string_lossy().into_owned(),
+                reason: "the real path is not UTF-8",
+            }),
         }
+    }
+
+    fn read_beneath(&self, base: &RelPath, path: &RelPath) -> Result<Vec<u8>, Error> {
+        let file = self.open_beneath_checked(base, path)?;
+        let meta = file.metadata().map_err(|e| io_err(path, e))?;
         let size = meta.len();
         let too_large = |size| Error::TooLarge {
             path: path.clone(),
@@ -671,8 +970,63 @@ mod tests {
         assert_eq!(tree.read(&rel("in")).unwrap(), b"a: 1\n");
         assert!(matches!(
             tree.read(&rel("out")),
-            Err(Error::SymlinkEscape { .. })
+            Err(Error::SymlinkOutside { .. })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_beneath_compares_real_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("app/sub")).unwrap();
+        std::fs::create_dir(dir.path().join("other")).unwrap();
+        std::fs::write(dir.path().join("app/sub/a.yaml"), "a").unwrap();
+        std::fs::write(dir.path().join("other/b.yaml"), "b").unwrap();
+        std::os::unix::fs::symlink("sub", dir.path().join("app/s")).unwrap();
+        std::os::unix::fs::symlink("../other", dir.path().join("app/o")).unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join("app/r")).unwrap();
+        let rel = |s: &str| RelPath::new(s).unwrap();
+        let app = rel("app");
+        for t in [
+            OsTree::new(dir.path()).unwrap(),
+            OsTree::new(dir.path()).unwrap().path_checks_only(),
+        ] {
+            assert_eq!(t.read_beneath(&app, &rel("app/s/a.yaml")).unwrap(), b"a");
+            // In the tree, but outside `app` once `o` is resolved.
+            assert_eq!(
+                t.read_beneath(&app, &rel("app/o/b.yaml"))
+                    .unwrap_err()
+                    .to_string(),
+                "app/o/b.yaml: refused: symlinks resolve it to other/b.yaml, outside app"
+            );
+            assert_eq!(t.read(&rel("app/o/b.yaml")).unwrap(), b"b");
+            assert!(matches!(
+                t.read_beneath(&app, &rel("app/r/etc/passwd")),
+                Err(Error::SymlinkOutside { .. })
+            ));
+            assert!(matches!(
+                t.read_beneath(&app, &rel("other/b.yaml")),
+                Err(Error::Escape { .. })
+            ));
+            assert_eq!(
+                t.real_path(&rel("app/s/a.yaml")).unwrap(),
+                rel("app/sub/a.yaml")
+            );
+            assert!(matches!(
+                t.real_path(&rel("app/r/etc")),
+                Err(Error::SymlinkOutside { .. })
+            ));
+            // Special files are refused by type, without blocking.
+            let fifo = dir.path().join("app/f.yaml");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            if made.is_ok_and(|s| s.success()) {
+                assert_eq!(
+                    t.read(&rel("app/f.yaml")).unwrap_err().to_string(),
+                    "app/f.yaml: not a regular file (a FIFO); refused"
+                );
+            }
+            std::fs::remove_file(&fifo).ok();
+        }
     }
 
     #[test]
@@ -725,7 +1079,15 @@ mod tests {
             t.read(&RelPath::new("leak").unwrap())
                 .unwrap_err()
                 .to_string(),
-            "leak: symlink points outside the root"
+            format!(
+                "leak: refused: symlinks resolve it to {}, outside .",
+                outside
+                    .path()
+                    .canonicalize()
+                    .unwrap()
+                    .join("secret")
+                    .display()
+            )
         );
         let kinds: Vec<_> = t
             .list(&RelPath::root())

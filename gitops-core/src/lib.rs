@@ -15,6 +15,7 @@
 //!   reports file and line.
 //! - [`flux`]: serde types of the Flux API objects people keep in Git.
 //! - [`fs`], [`registry`], [`git`]: the I/O traits.
+//! - [`quote`]: untrusted text quoted in errors, truncated.
 //!
 //! ```
 //! use gitops_core::{ImageRef, Revision};
@@ -40,6 +41,7 @@ pub mod fs;
 pub mod git;
 pub mod image_ref;
 pub mod object_id;
+pub mod quote;
 pub mod registry;
 pub mod revision;
 pub mod yaml;

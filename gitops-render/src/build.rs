@@ -196,11 +196,54 @@ pub(crate) fn read_in_root(
             root: display(root),
         });
     }
-    let text = tree.read_to_string(&path).map_err(|source| Error::Read {
-        path: display(&path),
-        source,
-    })?;
+    let text = read_text_beneath(tree, root, &path)?;
     Ok((path, text))
+}
+
+/// Read `path` as UTF-8, refusing it unless its real path (symlinks
+/// resolved) lies in or below `root`'s: kustomize's `rootOnly` check, done
+/// by the tree (on Linux, by the kernel) rather than on the text.
+pub(crate) fn read_text_beneath(
+    tree: &dyn FileTree,
+    root: &RelPath,
+    path: &RelPath,
+) -> Result<String, Error> {
+    let read_err = |source| Error::Read {
+        path: display(path),
+        source,
+    };
+    let bytes = tree.read_beneath(root, path).map_err(read_err)?;
+    String::from_utf8(bytes).map_err(|_| {
+        read_err(gitops_core::fs::Error::Io {
+            path: path.clone(),
+            source: Arc::new(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "file is not valid UTF-8",
+            )),
+        })
+    })
+}
+
+/// What `path` is, following a symlink in its last component (a link is
+/// what it points to, as kustomize sees it); a link that leads outside the
+/// tree or nowhere is an error naming it.
+pub(crate) fn kind_followed(
+    tree: &dyn FileTree,
+    path: &RelPath,
+) -> Result<(RelPath, Option<EntryKind>), Error> {
+    let read_err = |source| Error::Read {
+        path: display(path),
+        source,
+    };
+    match tree.kind(path) {
+        Ok(Some(EntryKind::Symlink)) => {
+            let real = tree.real_path(path).map_err(read_err)?;
+            let kind = tree.kind(&real).map_err(read_err)?;
+            Ok((real, kind))
+        }
+        Ok(kind) => Ok((path.clone(), kind)),
+        Err(e) => Err(read_err(e)),
+    }
 }
 
 pub(crate) fn resolve(root: &RelPath, rel: &str) -> Result<RelPath, Error> {
@@ -211,12 +254,7 @@ pub(crate) fn resolve(root: &RelPath, rel: &str) -> Result<RelPath, Error> {
 }
 
 fn is_within(path: &RelPath, root: &RelPath) -> bool {
-    root.is_root()
-        || path == root
-        || path
-            .as_str()
-            .strip_prefix(root.as_str())
-            .is_some_and(|rest| rest.starts_with('/'))
+    path.is_within(root)
 }
 
 /// Parse every document of a resource file into resources.
@@ -349,7 +387,7 @@ impl Builder<'_, '_> {
                 path: display(dir),
                 source,
             })?;
-            if matches!(tree.kind(&p), Ok(Some(EntryKind::File))) {
+            if matches!(kind_followed(tree, &p), Ok((_, Some(EntryKind::File)))) {
                 found.push(p);
             }
         }
@@ -365,10 +403,7 @@ impl Builder<'_, '_> {
                 });
             }
         };
-        let text = tree.read_to_string(&path).map_err(|source| Error::Read {
-            path: display(&path),
-            source,
-        })?;
+        let text = read_text_beneath(tree, dir, &path)?;
         let origin = display(&path);
         // kustomize decodes kustomization files with sigs.k8s.io/yaml: a
         // repeated key keeps its last value.
@@ -484,18 +519,19 @@ impl Builder<'_, '_> {
         }
         let tree = src.tree();
         let path = resolve(dir, entry)?;
-        match tree.kind(&path) {
-            Ok(Some(EntryKind::File)) => {
+        // A symlinked directory is entered at its real path (kustomize
+        // evaluates symlinks before it makes a directory the new root); a
+        // symlinked file is read where it is written, beneath `dir`.
+        let (real, kind) = kind_followed(tree, &path)?;
+        match kind {
+            Some(EntryKind::File) => {
                 if !is_within(&path, dir) {
                     return Err(Error::Security {
                         path: display(&path),
                         root: display(dir),
                     });
                 }
-                let text = tree.read_to_string(&path).map_err(|source| Error::Read {
-                    path: display(&path),
-                    source,
-                })?;
+                let text = read_text_beneath(tree, dir, &path)?;
                 let mut resources = resources_from_text(&text, &display(&path))?;
                 self.note_loaded(&resources);
                 if let Some(o) = &self.origin {
@@ -503,7 +539,8 @@ impl Builder<'_, '_> {
                 }
                 Ok(resources)
             }
-            Ok(Some(EntryKind::Dir)) => {
+            Some(EntryKind::Dir) => {
+                let path = real;
                 if is_within(dir, &path) {
                     return Err(Error::Cycle {
                         dir: display(&path),
@@ -546,9 +583,10 @@ impl Builder<'_, '_> {
             return self.accumulate_remote(entry, ra, true);
         }
         let path = resolve(dir, entry)?;
-        match src.tree().kind(&path) {
-            Ok(Some(EntryKind::Dir)) => {}
-            Ok(Some(EntryKind::File)) => {
+        let (real, kind) = kind_followed(src.tree(), &path)?;
+        let path = match kind {
+            Some(EntryKind::Dir) => real,
+            Some(EntryKind::File) => {
                 return Err(Error::Kustomization {
                     file: display(&path),
                     message: "a component must be a directory".into(),
@@ -559,7 +597,7 @@ impl Builder<'_, '_> {
                     path: display(&path),
                 });
             }
-        }
+        };
         let kust = self.load_kustomization(src, &path)?;
         if kust.kind != "Component" {
             return Err(Error::Kustomization {

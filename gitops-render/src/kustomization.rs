@@ -231,7 +231,10 @@ impl<'a> Fields<'a> {
             if !self.used[i] {
                 return Err(Error::Kustomization {
                     file: self.file.to_owned(),
-                    message: format!("unknown field {k:?} in {what}"),
+                    message: format!(
+                        "unknown field {:?} in {what}",
+                        gitops_core::quote::truncated(k)
+                    ),
                 });
             }
         }

@@ -27,6 +27,12 @@ pub struct Args {
     /// Output order (a kustomization's `sortOptions` win).
     #[arg(long, value_enum, default_value_t)]
     reorder: ReorderArg,
+    /// The directory no file of the build may come from outside of (bases
+    /// included). Default: the Git work tree DIR is in, else the filesystem
+    /// root. Each kustomization's files must in any case lie, symlinks
+    /// resolved, in or below its own directory (kustomize's rootOnly).
+    #[arg(long, value_name = "DIR")]
+    root: Option<PathBuf>,
     /// Write the manifests to FILE instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -42,15 +48,18 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     };
     let dir = std::fs::canonicalize(arg_dir)
         .with_context(|| format!("{}: cannot open directory", arg_dir.display()))?;
-    // Bases may live anywhere above the kustomization (`../base`), so the
-    // tree is rooted at the filesystem root; files of each kustomization are
-    // still confined to its own directory (kustomize's rootOnly restrictor).
-    let root = dir
-        .ancestors()
-        .last()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/"));
-    let rel = dir.strip_prefix(&root).unwrap_or(&dir);
+    let root = match &args.root {
+        Some(r) => std::fs::canonicalize(r)
+            .with_context(|| format!("{}: cannot open --root", r.display()))?,
+        None => default_root(&dir),
+    };
+    let rel = dir.strip_prefix(&root).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not inside the root {}",
+            dir.display(),
+            root.display()
+        )
+    })?;
     let rel = RelPath::new(&rel.to_string_lossy().replace('\\', "/"))
         .with_context(|| format!("{}: not a usable path", dir.display()))?;
     let tree = OsTree::new(&root).with_context(|| format!("{}: cannot open", root.display()))?;
@@ -61,12 +70,29 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         },
         ..Options::default()
     };
-    let yaml = gitops_render::render(&tree, &rel, &options)
-        .with_context(|| format!("building {}", arg_dir.display()))?;
+    let yaml = gitops_render::render(&tree, &rel, &options).with_context(|| {
+        format!(
+            "building {} (nothing outside {} is read; --root sets that directory)",
+            arg_dir.display(),
+            root.display()
+        )
+    })?;
     match &args.output {
         Some(path) => std::fs::write(path, yaml)
             .with_context(|| format!("{}: cannot write", path.display()))?,
         None => out.write_all(yaml.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The top of the Git work tree `dir` is in (the nearest ancestor holding
+/// `.git`), else the filesystem root: bases may live anywhere above a
+/// kustomization (`../base`), as with `kubectl kustomize`, but a repository
+/// is the natural fence.
+fn default_root(dir: &std::path::Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .or_else(|| dir.ancestors().last())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }

@@ -436,6 +436,23 @@ impl FileTree for Overlay<'_> {
         }
         self.base.kind(path)
     }
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, gitops_core::fs::Error> {
+        if *path == self.file {
+            return Ok(path.clone());
+        }
+        self.base.real_path(path)
+    }
+    fn read_beneath(
+        &self,
+        base: &RelPath,
+        path: &RelPath,
+    ) -> Result<Vec<u8>, gitops_core::fs::Error> {
+        if *path == self.file {
+            gitops_core::fs::check_beneath(base, path)?;
+            return Ok(self.contents.clone());
+        }
+        self.base.read_beneath(base, path)
+    }
 }
 
 /// Build a Flux Kustomization from `source` (the artifact's root).
