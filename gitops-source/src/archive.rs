@@ -15,7 +15,9 @@
 //! [`extract`] unpacks an artifact into a new directory and refuses anything
 //! that could escape it or exhaust the disk: absolute paths, `..`,
 //! symlinks, hard links, devices, duplicate entries, and archives that
-//! expand beyond [`Limits`].
+//! expand beyond [`Limits`]. It unpacks into a staging directory beside the
+//! destination and renames it into place only on success, so a refused
+//! archive leaves no partial tree behind.
 //!
 //! ```no_run
 //! use gitops_source::archive::{self, Limits, Options};
@@ -506,42 +508,141 @@ fn entry_rel_path(raw: &Path) -> Result<Option<RelPath>, Error> {
 
 /// Unpack the tar.gz `r` into `dest` (created when missing; it must be
 /// empty otherwise). Only regular files and directories are accepted.
+///
+/// The archive is unpacked into a staging directory beside `dest` (named
+/// `<dest>.tmp-XXXXXX`) that is renamed to `dest` only once every entry
+/// has been written: when the archive is refused or unpacking fails, `dest`
+/// is left as it was (missing, or empty) and the staging directory is
+/// removed.
 pub fn extract(r: impl Read, dest: &Path, limits: &Limits) -> Result<Extracted, Error> {
-    match fs::read_dir(dest) {
-        Ok(mut rd) => {
-            if rd.next().is_some() {
-                return Err(Error::Destination {
-                    path: dest.to_path_buf(),
-                });
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            fs::create_dir_all(dest).map_err(io_err(dest))?;
-        }
-        Err(_) => {
-            return Err(Error::Destination {
-                path: dest.to_path_buf(),
-            });
-        }
-    }
-    let meta = fs::symlink_metadata(dest).map_err(io_err(dest))?;
-    if !meta.is_dir() {
-        return Err(Error::Destination {
-            path: dest.to_path_buf(),
-        });
-    }
+    let staging = Staging::new(dest)?;
+    let out = extract_into(r, staging.path(), limits)?;
+    staging.commit()?;
+    Ok(out)
+}
+
+/// Unpack the tar.gz `r` into the existing, empty directory `dir`, with no
+/// staging: on error, `dir` holds whatever was written before it.
+pub(crate) fn extract_into(r: impl Read, dir: &Path, limits: &Limits) -> Result<Extracted, Error> {
     let mut bounded = Bounded {
         inner: GzDecoder::new(r),
         left: limits.max_total,
         limit: limits.max_total,
         exceeded: false,
     };
-    let result = extract_entries(&mut bounded, dest, limits);
+    let result = extract_entries(&mut bounded, dir, limits);
     match result {
         Err(_) if bounded.exceeded => Err(Error::TooLarge {
             limit: bounded.limit,
         }),
         other => other,
+    }
+}
+
+/// A directory filled beside its destination and moved into place only
+/// when complete.
+///
+/// [`Staging::new`] checks that the destination is a new or empty directory
+/// (not a symlink) and creates `<dest>.tmp-XXXXXX` in the same parent, so
+/// that [`Staging::commit`] is a single `rename` on one filesystem. Until
+/// then the destination is untouched; dropping a `Staging` without
+/// committing it (an error, a panic) removes the staging directory.
+#[derive(Debug)]
+pub(crate) struct Staging {
+    dir: tempfile::TempDir,
+    dest: PathBuf,
+    /// The permissions of an existing (empty) destination, kept on commit.
+    existing: Option<fs::Permissions>,
+}
+
+impl Staging {
+    /// Check `dest` and create the staging directory beside it (creating
+    /// the missing parents of `dest`).
+    pub(crate) fn new(dest: &Path) -> Result<Staging, Error> {
+        let refused = || Error::Destination {
+            path: dest.to_path_buf(),
+        };
+        let existing = match fs::symlink_metadata(dest) {
+            Ok(m) if m.is_dir() => {
+                let mut entries = fs::read_dir(dest).map_err(io_err(dest))?;
+                if entries.next().is_some() {
+                    return Err(refused());
+                }
+                Some(m.permissions())
+            }
+            Ok(_) => return Err(refused()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => return Err(refused()),
+            Err(source) => {
+                return Err(Error::Io {
+                    path: dest.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        // `dest` may end in `.` or `..`; its real name is needed beside it.
+        let dest = match dest.file_name() {
+            Some(_) => dest.to_path_buf(),
+            None if existing.is_some() => fs::canonicalize(dest).map_err(io_err(dest))?,
+            None => return Err(refused()),
+        };
+        let (Some(parent), Some(name)) = (dest.parent(), dest.file_name()) else {
+            return Err(refused());
+        };
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        fs::create_dir_all(parent).map_err(io_err(parent))?;
+        let mut prefix = name.to_os_string();
+        prefix.push(".tmp-");
+        // 0o777 before the umask: what `create_dir` gives a new destination.
+        let dir = tempfile::Builder::new()
+            .prefix(&prefix)
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .tempdir_in(parent)
+            .map_err(io_err(parent))?;
+        Ok(Staging {
+            dir,
+            dest,
+            existing,
+        })
+    }
+
+    /// The staging directory to fill.
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Move the staging directory to the destination (replacing it when it
+    /// is an empty directory). A destination that was created or filled in
+    /// the meantime is refused, and the staging directory removed.
+    pub(crate) fn commit(self) -> Result<(), Error> {
+        if let Some(perms) = &self.existing {
+            fs::set_permissions(self.dir.path(), perms.clone()).map_err(io_err(self.dir.path()))?;
+        }
+        match fs::rename(self.dir.path(), &self.dest) {
+            Ok(()) => {
+                // Renamed away: nothing left to clean up.
+                let _ = self.dir.keep();
+                Ok(())
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::DirectoryNotEmpty
+                        | io::ErrorKind::AlreadyExists
+                        | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Err(Error::Destination { path: self.dest })
+            }
+            Err(source) => Err(Error::Io {
+                path: self.dest,
+                source,
+            }),
+        }
     }
 }
 

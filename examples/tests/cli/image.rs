@@ -3,24 +3,18 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::server::ServerProcess;
 use crate::{gitops, stderr, stdout};
 
-/// A registry killed on drop.
+/// A registry stopped on drop.
 pub struct Registry {
-    child: Child,
+    _server: ServerProcess,
     /// `127.0.0.1:<port>`.
     pub host: String,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Start `docker-registry` on a free loopback port.
@@ -47,13 +41,7 @@ pub fn start_registry() -> Registry {
         ),
     )
     .expect("config");
-    let child = Command::new(bin)
-        .arg("serve")
-        .arg(&cfg)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
+    let server = ServerProcess::spawn(Command::new(bin).arg("serve").arg(&cfg))
         .expect("docker-registry starts");
     let host = format!("127.0.0.1:{port}");
     let start = Instant::now();
@@ -65,7 +53,7 @@ pub fn start_registry() -> Registry {
         std::thread::sleep(Duration::from_millis(25));
     }
     Registry {
-        child,
+        _server: server,
         host,
         _dir: dir,
     }

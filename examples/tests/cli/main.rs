@@ -8,6 +8,7 @@ mod demo;
 mod flux_layout;
 mod flux_yaml;
 mod hostile;
+mod hostile_fs;
 mod image;
 mod policy;
 mod setters;
@@ -15,9 +16,14 @@ mod source;
 mod values;
 mod version;
 
+/// Test servers that stop with every process they started.
+#[path = "../../../gitops-source/tests/common/server.rs"]
+mod server;
+use server::ServerProcess;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 /// Run `gitops` with `args`.
@@ -60,9 +66,10 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
 }
 
-/// `git daemon` serving `root` on loopback with push enabled; killed on drop.
+/// `git daemon` serving `root` on loopback with push enabled; stopped on
+/// drop, with every process it started (see `server`).
 pub struct Daemon {
-    child: Child,
+    _server: ServerProcess,
     /// The port it listens on.
     pub port: u16,
 }
@@ -75,46 +82,39 @@ impl Daemon {
                 .and_then(|l| l.local_addr())
                 .expect("an ephemeral port")
                 .port();
-            let mut child = Command::new("git")
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .args([
-                    "daemon",
-                    "--reuseaddr",
-                    "--export-all",
-                    "--enable=receive-pack",
-                    "--listen=127.0.0.1",
-                    &format!("--port={port}"),
-                    &format!("--base-path={}", root.display()),
-                    &root.display().to_string(),
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("git daemon must be available");
+            let mut server = ServerProcess::spawn(
+                Command::new("git")
+                    .env("GIT_CONFIG_NOSYSTEM", "1")
+                    .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                    .args([
+                        "daemon",
+                        "--reuseaddr",
+                        "--export-all",
+                        "--enable=receive-pack",
+                        "--listen=127.0.0.1",
+                        &format!("--port={port}"),
+                        &format!("--base-path={}", root.display()),
+                        &root.display().to_string(),
+                    ]),
+            )
+            .expect("git daemon must be available");
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Daemon { child, port };
+                    return Daemon {
+                        _server: server,
+                        port,
+                    };
                 }
-                if let Ok(Some(_)) = child.try_wait() {
+                if let Ok(Some(_)) = server.try_wait() {
                     break;
                 }
                 if Instant::now() > deadline {
-                    let _ = child.kill();
                     panic!("git daemon did not listen within 10 s");
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
         panic!("could not start git daemon");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

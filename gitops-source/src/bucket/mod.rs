@@ -247,7 +247,9 @@ fn safe_key(key: &str) -> bool {
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
 
-/// Download the bucket into `dest` (new or empty) and pack it.
+/// Download the bucket into `dest` (new or empty) and pack it. The objects
+/// go into a staging directory beside `dest`, renamed to `dest` only on
+/// success: a failed fetch leaves `dest` as it was.
 ///
 /// # Errors
 /// See [`Error`]: missing bucket, refused credentials, unsafe keys,
@@ -259,21 +261,37 @@ pub fn fetch(
     dest: &Path,
 ) -> Result<Fetched, Error> {
     let bucket = spec.bucket_name.clone();
-    match std::fs::read_dir(dest) {
-        Ok(mut rd) => {
-            if rd.next().is_some() {
-                return Err(Error::Destination(dest.display().to_string()));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(dest).map_err(|source| Error::Io {
-                bucket: bucket.clone(),
-                path: dest.display().to_string(),
-                source,
-            })?;
-        }
-        Err(_) => return Err(Error::Destination(dest.display().to_string())),
-    }
+    // Objects are downloaded beside `dest` and moved into place only when
+    // all of them are there and packed: a refused key, an oversized object
+    // or a failed download leaves `dest` as it was.
+    let staging_err = |e: archive::Error| match e {
+        archive::Error::Destination { path } => Error::Destination(path.display().to_string()),
+        archive::Error::Io { path, source } => Error::Io {
+            bucket: bucket.clone(),
+            path: path.display().to_string(),
+            source,
+        },
+        source => Error::Archive {
+            bucket: bucket.clone(),
+            source,
+        },
+    };
+    let staging = archive::Staging::new(dest).map_err(staging_err)?;
+    let fetched = download(spec, creds, options, staging.path(), dest)?;
+    staging.commit().map_err(staging_err)?;
+    Ok(fetched)
+}
+
+/// Download the bucket into the empty directory `root` and pack it; `dest`
+/// is where `root` goes on success (for messages).
+fn download(
+    spec: &BucketSpec,
+    creds: Option<&BucketCredentials>,
+    options: &Options,
+    root: &Path,
+    dest: &Path,
+) -> Result<Fetched, Error> {
+    let bucket = spec.bucket_name.clone();
     let store = store(spec, creds, options)?;
     let rt = crate::registry::runtime().map_err(Error::Runtime)?;
     let store_err = |action: &str| {
@@ -357,10 +375,10 @@ pub fn fetch(
                 .bytes()
                 .await
                 .map_err(store_err(&format!("download {key:?}")))?;
-            let path = dest.join(&key);
+            let path = root.join(&key);
             let io_err = |source| Error::Io {
                 bucket: bucket.clone(),
-                path: path.display().to_string(),
+                path: dest.join(&key).display().to_string(),
                 source,
             };
             if let Some(parent) = path.parent() {
@@ -374,7 +392,7 @@ pub fn fetch(
         let revision = Revision::new(None, Algorithm::Sha256, &hex)
             .expect("a sha256 hex digest is a valid revision");
         let mut bytes = Vec::new();
-        let summary = archive::write_filtered(dest, &filter, MAX_OBJECT_SIZE, &mut bytes).map_err(
+        let summary = archive::write_filtered(root, &filter, MAX_OBJECT_SIZE, &mut bytes).map_err(
             |source| Error::Archive {
                 bucket: bucket.clone(),
                 source,

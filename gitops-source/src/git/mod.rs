@@ -30,6 +30,7 @@
 pub mod reference;
 
 mod push;
+mod submodule;
 mod tree;
 
 use std::collections::hash_map::DefaultHasher;
@@ -44,10 +45,12 @@ use base64::Engine as _;
 use gitops_core::Revision;
 use gitops_core::fs::MemTree;
 use gitops_core::git::{CommitRequest, GitTransport, PushOutcome, RemoteRef};
+use gitops_core::quote::truncated;
 use gitops_core::revision::Algorithm;
 
 pub use push::{SignError, Signer, SshSigner};
 
+use crate::archive;
 use crate::writeback::split_credentials;
 use reference::{Reference, Resolved};
 
@@ -143,6 +146,20 @@ pub enum Error {
         /// The cause.
         #[source]
         source: Box<Error>,
+    },
+    /// A submodule is not followed: a local repository (`file://`, a path)
+    /// under a remote superproject, a transport that runs commands
+    /// (`ext::`, `fd::`, other remote helpers), an unknown scheme, a
+    /// relative URL that climbs above its superproject's host, or a path
+    /// outside the work tree. Hostile input is quoted truncated.
+    #[error("submodule {path:?}: url {url:?} refused: {reason}")]
+    SubmoduleRefused {
+        /// Its path in the superproject.
+        path: String,
+        /// Its URL, resolved against the superproject's (credentials removed).
+        url: String,
+        /// Why it is refused.
+        reason: &'static str,
     },
     /// The `.gitmodules` file is invalid or lacks an entry for a submodule.
     #[error("invalid .gitmodules in {url}: {reason}")]
@@ -584,6 +601,15 @@ impl Client {
 
     /// Resolve `opts.reference` on `url`, fetch it and write its tree into
     /// `dest` (created when missing; must be empty otherwise).
+    ///
+    /// The tree (submodules included) is written into a staging directory
+    /// beside `dest`, renamed to `dest` only when complete: a failed or
+    /// refused checkout leaves `dest` as it was (missing, or empty).
+    ///
+    /// With [`CheckoutOptions::recurse_submodules`], submodules are fetched
+    /// over `https`, `http`, `ssh` and `git`; local repositories (`file://`
+    /// URLs and paths) only when `url` itself is local; `ext::`, `fd::` and
+    /// other remote helpers never ([`Error::SubmoduleRefused`]).
     pub fn checkout(
         &self,
         url: &str,
@@ -608,13 +634,22 @@ impl Client {
                 revision: resolved.revision,
             });
         }
-        prepare_dest(dest)?;
+        let staging = archive::Staging::new(dest).map_err(|e| staging_err(dest, e))?;
         let (revision, commit) = self.fetch_resolved(&repo, &url, &resolved)?;
-        let files = write_commit(&repo, &url, &auth, commit, dest, opts.recurse_submodules, 0)?;
+        let files = write_commit(
+            &repo,
+            &url,
+            &auth,
+            commit,
+            staging.path(),
+            opts.recurse_submodules,
+            0,
+        )?;
         let shallow = repo.is_shallow().map_err(|source| Error::Object {
             url: shown.clone(),
             source,
         })?;
+        staging.commit().map_err(|e| staging_err(dest, e))?;
         Ok(CheckoutOutcome::Checked {
             revision,
             files,
@@ -735,25 +770,15 @@ impl Client {
     }
 }
 
-fn prepare_dest(dest: &Path) -> Result<(), Error> {
-    match std::fs::read_dir(dest) {
-        Ok(mut rd) => {
-            if rd.next().is_some() {
-                return Err(Error::Destination {
-                    path: dest.to_path_buf(),
-                });
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dest)
-            .map_err(|source| Error::Io {
-                path: dest.to_path_buf(),
-                source,
-            }),
-        Err(source) => Err(Error::Io {
+/// A staging failure as a checkout error.
+fn staging_err(dest: &Path, e: archive::Error) -> Error {
+    match e {
+        archive::Error::Destination { path } => Error::Destination { path },
+        archive::Error::Io { path, source } => Error::Io { path, source },
+        other => Error::Io {
             path: dest.to_path_buf(),
-            source,
-        }),
+            source: std::io::Error::other(other),
+        },
     }
 }
 
@@ -768,28 +793,6 @@ fn commit_tree(
     };
     let c = repo.find_commit(commit).map_err(obj_err)?;
     c.tree_id().map(|t| t.detach()).map_err(obj_err)
-}
-
-/// Resolve a submodule URL relative to its superproject's URL.
-fn resolve_submodule_url(parent: &str, sub: &str) -> String {
-    if !(sub.starts_with("./") || sub.starts_with("../")) {
-        return sub.to_owned();
-    }
-    let mut base = parent.trim_end_matches('/').to_owned();
-    let mut rest = sub;
-    loop {
-        if let Some(r) = rest.strip_prefix("./") {
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix("../") {
-            rest = r;
-            if let Some(i) = base.rfind('/') {
-                base.truncate(i);
-            }
-        } else {
-            break;
-        }
-    }
-    format!("{base}/{rest}")
 }
 
 fn write_commit(
@@ -827,19 +830,27 @@ fn write_commit(
             .map(ToOwned::to_owned)
             .ok_or_else(|| Error::Gitmodules {
                 url: shown.clone(),
-                reason: format!("no entry for path {:?}", link.path),
+                reason: format!("no entry for path {:?}", truncated(&link.path)),
             })?;
         let raw = file
             .config()
             .string_by("submodule", Some(name.as_ref()), "url")
             .ok_or_else(|| Error::Gitmodules {
                 url: shown.clone(),
-                reason: format!("submodule {name:?} has no url"),
+                reason: format!("submodule {:?} has no url", truncated(&name.to_string())),
             })?;
-        let sub_url = resolve_submodule_url(url, &raw.to_string());
+        let raw = raw.to_string();
+        let refused = |url: &str, reason| Error::SubmoduleRefused {
+            path: truncated(&link.path).into_owned(),
+            url: truncated(&redact_url(url)).into_owned(),
+            reason,
+        };
+        submodule::check_path(&link.path).map_err(|reason| refused(&raw, reason))?;
+        let sub_url = submodule::resolve(url, &raw).map_err(|reason| refused(&raw, reason))?;
+        submodule::check(url, &sub_url).map_err(|reason| refused(&sub_url, reason))?;
         let wrap = |source: Error| Error::Submodule {
-            path: link.path.clone(),
-            url: redact_url(&sub_url),
+            path: truncated(&link.path).into_owned(),
+            url: truncated(&redact_url(&sub_url)).into_owned(),
             source: Box::new(source),
         };
         if level + 1 > MAX_SUBMODULE_DEPTH {
@@ -941,21 +952,5 @@ mod tests {
         assert_eq!(u, "https://h/r.git");
         assert!(matches!(a, Auth::Basic { .. }));
         assert!(!format!("{a:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn submodule_urls() {
-        assert_eq!(
-            resolve_submodule_url("file:///srv/a/super.git", "../sub.git"),
-            "file:///srv/a/sub.git"
-        );
-        assert_eq!(
-            resolve_submodule_url("https://h/org/super/", "./sub"),
-            "https://h/org/super/sub"
-        );
-        assert_eq!(
-            resolve_submodule_url("https://h/org/super", "git://x/y"),
-            "git://x/y"
-        );
     }
 }

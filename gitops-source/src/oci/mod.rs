@@ -484,12 +484,32 @@ pub fn resolve_semver(
 }
 
 /// Pull an artifact; with [`Operation::Extract`] the layer is unpacked into
-/// `dest` (a new or empty directory).
+/// `dest` (a new or empty directory) within [`archive::Limits::default`].
+///
+/// The layer is unpacked and re-packed in a staging directory beside `dest`
+/// that is renamed to `dest` only when both succeed: a failed pull leaves
+/// `dest` as it was (missing, or empty).
 ///
 /// # Errors
 /// Registry errors (auth, not found, digest mismatch), [`Error::NoLayer`],
 /// [`Error::Manifest`], archive errors.
 pub fn pull(client: &Client, spec: &PullSpec, dest: &Path) -> Result<Pulled, Error> {
+    pull_with_limits(client, spec, dest, &archive::Limits::default())
+}
+
+/// [`pull`] with explicit bounds on the extracted layer (total size, file
+/// size, entries).
+///
+/// # Errors
+/// As [`pull`]; [`archive::Error::TooLarge`], [`archive::Error::FileTooLarge`]
+/// or [`archive::Error::TooManyEntries`] (in [`Error::Archive`]) beyond
+/// `limits`.
+pub fn pull_with_limits(
+    client: &Client,
+    spec: &PullSpec,
+    dest: &Path,
+    limits: &archive::Limits,
+) -> Result<Pulled, Error> {
     let image = spec.url.image().clone().without_tag_and_digest();
     let (tag, reference) = match &spec.reference {
         Reference::Digest(d) => (None, d.to_string()),
@@ -517,13 +537,16 @@ pub fn pull(client: &Client, spec: &PullSpec, dest: &Path) -> Result<Pulled, Err
                 image: image.name().to_owned(),
                 source,
             };
-            archive::extract(&layer.bytes[..], dest, &archive::Limits::default())
-                .map_err(arch_err)?;
+            let staging = archive::Staging::new(dest).map_err(arch_err)?;
+            archive::extract_into(&layer.bytes[..], staging.path(), limits).map_err(arch_err)?;
             let opts = archive::Options {
                 ignore: spec.ignore.clone(),
                 ..archive::Options::default()
             };
-            archive::artifact(dest, &opts, revision.clone()).map_err(arch_err)?
+            let artifact =
+                archive::artifact(staging.path(), &opts, revision.clone()).map_err(arch_err)?;
+            staging.commit().map_err(arch_err)?;
+            artifact
         }
     };
     Ok(Pulled {

@@ -9,4 +9,5 @@ mod support;
 mod artifacts;
 mod bucket;
 mod helm;
+mod partial;
 mod scan;

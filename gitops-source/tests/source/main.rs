@@ -5,4 +5,5 @@
 mod artifact;
 mod fetch;
 mod push;
+mod submodules;
 mod support;

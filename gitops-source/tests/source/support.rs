@@ -1,17 +1,21 @@
 //! Real Git servers on 127.0.0.1, started and stopped by the tests, and
 //! helpers to build repositories with the `git` binary.
 //!
-//! Servers are killed on drop; every wait is bounded. A missing `git`
-//! binary fails the tests (it never skips them).
+//! Servers stop on drop, with every process they started; every wait is
+//! bounded. A missing `git` binary fails the tests (it never skips them).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+#[path = "../common/server.rs"]
+mod server;
+use server::ServerProcess;
 
 /// Run `git` in `dir` with an isolated configuration and fixed identities;
 /// panics with git's stderr on failure.
@@ -142,9 +146,10 @@ fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-/// `git daemon` serving `root` on loopback, push enabled. Killed on drop.
+/// `git daemon` serving `root` on loopback, push enabled. Stopped on drop,
+/// with every process it started (see `server`).
 pub struct Daemon {
-    child: Child,
+    _server: ServerProcess,
     pub port: u16,
 }
 
@@ -153,34 +158,31 @@ impl Daemon {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let mut child = git_cmd(root)
-                .args([
-                    "daemon",
-                    "--reuseaddr",
-                    "--export-all",
-                    "--enable=receive-pack",
-                    "--informative-errors",
-                    "--listen=127.0.0.1",
-                    &format!("--port={port}"),
-                    &format!("--base-path={}", root.display()),
-                    &root.display().to_string(),
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("git daemon must be available: {e}"));
+            let mut server = ServerProcess::spawn(git_cmd(root).args([
+                "daemon",
+                "--reuseaddr",
+                "--export-all",
+                "--enable=receive-pack",
+                "--informative-errors",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                &format!("--base-path={}", root.display()),
+                &root.display().to_string(),
+            ]))
+            .unwrap_or_else(|e| panic!("git daemon must be available: {e}"));
             let deadline = Instant::now() + Duration::from_secs(10);
             loop {
                 if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return Daemon { child, port };
+                    return Daemon {
+                        _server: server,
+                        port,
+                    };
                 }
-                if let Ok(Some(s)) = child.try_wait() {
+                if let Ok(Some(s)) = server.try_wait() {
                     last = format!("git daemon exited with {s}");
                     break;
                 }
                 if Instant::now() > deadline {
-                    let _ = child.kill();
                     panic!("git daemon did not listen within 10 s");
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -191,13 +193,6 @@ impl Daemon {
 
     pub fn url(&self, name: &str) -> String {
         format!("git://127.0.0.1:{}/{name}.git", self.port)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

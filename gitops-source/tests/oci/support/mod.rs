@@ -1,12 +1,15 @@
 //! Real servers on 127.0.0.1 for the OCI tests: CNCF distribution
 //! (`docker-registry`), a fault-injecting HTTP proxy, a static file server,
-//! and moto's S3 server. Every server stops when its handle drops.
+//! and moto's S3 server. Every server stops when its handle drops (server
+//! processes with everything they started, see `server`).
 
 #![allow(dead_code)]
 
 pub mod http;
 pub mod registry;
 pub mod s3;
+#[path = "../../common/server.rs"]
+pub mod server;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! a fault-injecting proxy in front of it, and seeding helpers.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,11 +10,12 @@ use base64::Engine as _;
 use sha2::Digest as _;
 
 use super::http::{self, Request, Response, Server};
+use super::server::ServerProcess;
 use super::{free_port, require_binary, wait_for_port};
 
-/// A running registry; killed on drop.
+/// A running registry; stopped on drop.
 pub struct Registry {
-    child: Child,
+    _server: ServerProcess,
     pub port: u16,
     pub root: PathBuf,
     _dir: tempfile::TempDir,
@@ -55,13 +56,7 @@ impl Registry {
         );
         let cfg_path = dir.path().join("config.yml");
         std::fs::write(&cfg_path, config).expect("config");
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(&cfg_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
+        let server = ServerProcess::spawn(Command::new(bin).arg("serve").arg(&cfg_path))
             .expect("docker-registry starts");
         wait_for_port(
             &format!("127.0.0.1:{port}"),
@@ -69,7 +64,7 @@ impl Registry {
             "docker-registry",
         );
         Registry {
-            child,
+            _server: server,
             port,
             root,
             _dir: dir,
@@ -97,13 +92,6 @@ impl Registry {
             std::fs::write(t.join("current/link"), digest).expect("link");
             std::fs::write(t.join("index/sha256").join(hex).join("link"), digest).expect("link");
         }
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,13 +1,14 @@
 //! moto's S3-compatible server (`moto_server`, PyPI `moto[server]`) on a
-//! free loopback port; killed on drop.
+//! free loopback port; stopped on drop.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use super::server::ServerProcess;
 use super::{free_port, require_binary, wait_for_port};
 
 pub struct S3 {
-    child: Child,
+    _server: ServerProcess,
     pub port: u16,
 }
 
@@ -18,29 +19,25 @@ impl S3 {
             "the PyPI package moto[server] (pip install 'moto[server]')",
         );
         let port = free_port();
-        let child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
+        let server = ServerProcess::spawn(Command::new(bin).args([
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ]))
+        .expect("moto_server starts");
         wait_for_port(
             &format!("127.0.0.1:{port}"),
             Duration::from_secs(30),
             "moto_server",
         );
-        S3 { child, port }
+        S3 {
+            _server: server,
+            port,
+        }
     }
 
     pub fn endpoint(&self) -> String {
         format!("127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
