@@ -12,7 +12,9 @@
 //! - chart URLs are absolute, or relative to the repository URL;
 //!   credentials (basic auth, from the client's [`Keychain`]) go to the
 //!   repository host only, unless the keychain has a default entry (Flux
-//!   `passCredentials`);
+//!   `passCredentials`); a redirect to another host (name or port) drops
+//!   them, and a 401 from that host is refused rather than answered with
+//!   them;
 //! - the tarball's SHA-256 must equal the index `digest` when there is one;
 //! - `oci://host/path` repositories resolve `host/path/<chart>:<version>`
 //!   through the registry (tags with `_` read as `+`, as Helm writes them),

@@ -2,13 +2,15 @@
 
 use std::collections::HashSet;
 
+use gitops_core::quote::truncated;
 use gitops_core::{Digest, ImageRef};
-use reqwest::StatusCode;
 use reqwest::header;
+use reqwest::{StatusCode, Url};
 use sha2::Digest as _;
 
+use super::origin::{Host, next_page_url, same_host};
 use super::transport::{Request, Response, Transport, redact};
-use super::{Error, created};
+use super::{Error, ListingLimit, Options, created};
 
 /// Media types asked for when reading a manifest.
 pub(crate) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -18,8 +20,61 @@ application/vnd.docker.distribution.manifest.v2+json";
 
 /// Largest manifest read (distribution's own limit is 4 MiB).
 pub(crate) const MANIFEST_LIMIT: u64 = 4 << 20;
-/// Largest tag page read.
+/// Largest tag page read (the whole listing is bounded by
+/// [`Options::max_listing_bytes`] too).
 const TAG_PAGE_LIMIT: u64 = 32 << 20;
+
+/// What one tag listing has used of its bounds (pages, tags, bytes; the
+/// deadline is kept by the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListingBudget {
+    max_pages: usize,
+    max_tags: usize,
+    max_bytes: u64,
+    pages: usize,
+    tags: usize,
+    bytes: u64,
+}
+
+impl ListingBudget {
+    pub(crate) fn new(opts: &Options) -> ListingBudget {
+        ListingBudget {
+            max_pages: opts.max_pages,
+            max_tags: opts.max_tags,
+            max_bytes: opts.max_listing_bytes,
+            pages: 0,
+            tags: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Account for asking one more page.
+    pub(crate) fn ask_page(&mut self) -> Result<(), ListingLimit> {
+        if self.pages >= self.max_pages {
+            return Err(ListingLimit::Pages(self.max_pages));
+        }
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// The most bytes the next page may have.
+    pub(crate) fn page_limit(&self) -> u64 {
+        TAG_PAGE_LIMIT.min(self.max_bytes.saturating_sub(self.bytes))
+    }
+
+    /// Account for a page of `bytes` bytes holding `tags` tags.
+    pub(crate) fn add_page(&mut self, bytes: u64, tags: usize) -> Result<(), ListingLimit> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > self.max_bytes {
+            return Err(ListingLimit::Bytes(self.max_bytes));
+        }
+        self.tags = self.tags.saturating_add(tags);
+        if self.tags > self.max_tags {
+            return Err(ListingLimit::Tags(self.max_tags));
+        }
+        Ok(())
+    }
+}
 
 /// Where an image lives: host to connect to, repository path, and the
 /// credential key.
@@ -156,8 +211,21 @@ fn percent_encode(s: &str) -> String {
 }
 
 impl Transport {
-    /// Every tag of the repository, following `Link` pagination to the end.
+    /// Every tag of the repository, following `Link` pagination to the end,
+    /// within the listing bounds of the options (pages, tags, bytes, and
+    /// [`Options::listing_deadline`] for the whole).
     pub(crate) async fn list_tags(&self, ep: &Endpoint) -> Result<Vec<String>, Error> {
+        let deadline = self.options.listing_deadline;
+        match tokio::time::timeout(deadline, self.list_tags_within_bounds(ep)).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::ListingLimit {
+                repository: ep.name.clone(),
+                limit: ListingLimit::Deadline(deadline),
+            }),
+        }
+    }
+
+    async fn list_tags_within_bounds(&self, ep: &Endpoint) -> Result<Vec<String>, Error> {
         #[derive(serde::Deserialize)]
         struct Page {
             #[serde(default)]
@@ -167,6 +235,15 @@ impl Transport {
         let host = ep.credential_host();
         let page_size = self.options.page_size.max(1);
         let origin = format!("{}://{}", self.scheme_for(&ep.host), ep.host);
+        let registry = Url::parse(&origin).map_err(|_| Error::InvalidResponse {
+            url: origin.clone(),
+            reason: "the registry address is not a URL".to_owned(),
+        })?;
+        let limit = |limit| Error::ListingLimit {
+            repository: ep.name.clone(),
+            limit,
+        };
+        let mut budget = ListingBudget::new(&self.options);
         let first = format!("{}/tags/list?n={page_size}", ep.base(self));
         let mut url = first;
         let mut seen = HashSet::new();
@@ -175,24 +252,26 @@ impl Transport {
         let mut via_fallback = false;
         let mut prev_bounds: Option<(Option<String>, Option<String>)> = None;
         for page_no in 0.. {
-            if page_no >= self.options.max_pages {
-                return Err(Error::Pagination {
-                    url: redact(&url),
-                    reason: format!("more than {} pages", self.options.max_pages),
-                });
-            }
+            budget.ask_page().map_err(limit)?;
             if !seen.insert(url.clone()) {
                 return Err(Error::Pagination {
                     url: redact(&url),
                     reason: "the registry sent the same page link twice".to_owned(),
                 });
             }
-            let req = Request::get(url.clone(), host, Some(&scope), TAG_PAGE_LIMIT)
+            let page_limit = budget.page_limit();
+            let req = Request::get(url.clone(), host, Some(&scope), page_limit)
                 .header(header::ACCEPT, "application/json");
-            let resp = self.send(&req).await?;
+            let resp = match self.send(&req).await {
+                Err(Error::BodyTooLarge { .. }) if page_limit < TAG_PAGE_LIMIT => {
+                    return Err(limit(ListingLimit::Bytes(self.options.max_listing_bytes)));
+                }
+                other => other?,
+            };
             if !resp.status.is_success() {
                 return Err(status_error(ep, &resp, None));
             }
+            budget.add_page(resp.body.len() as u64, 0).map_err(limit)?;
             let page: Page =
                 serde_json::from_slice(&resp.body).map_err(|e| Error::InvalidResponse {
                     url: resp.url.clone(),
@@ -205,6 +284,7 @@ impl Transport {
                 // ignores `n` too): its first answer was the whole list.
                 break;
             }
+            budget.add_page(0, page_tags.len()).map_err(limit)?;
             // More than `n` tags means `n` was ignored: the list is whole.
             let full = page_tags.len() == page_size;
             let last = page_tags.last().cloned();
@@ -212,13 +292,18 @@ impl Transport {
             prev_bounds = Some(bounds);
             via_fallback = false;
             url = match resp.header("link").and_then(next_link) {
-                Some(next) if next.starts_with('/') => format!("{origin}{next}"),
-                Some(next) if next.starts_with("http://") || next.starts_with("https://") => next,
                 Some(next) => {
-                    return Err(Error::Pagination {
-                        url: resp.url.clone(),
-                        reason: format!("unsupported next link {next:?}"),
-                    });
+                    let page = Url::parse(&url).map_err(|_| Error::Pagination {
+                        url: redact(&url),
+                        reason: "the page URL does not parse".to_owned(),
+                    })?;
+                    next_page_url(&registry, &page, &next)
+                        .map_err(|reason| Error::LinkRefused {
+                            url: resp.url.clone(),
+                            link: truncated(&redact(&next)).into_owned(),
+                            reason,
+                        })?
+                        .to_string()
                 }
                 // No link but a full page: the registry may cap pages
                 // without announcing more; ask for the next page ourselves.
@@ -377,22 +462,32 @@ impl Transport {
                 url: resp.url.clone(),
                 reason: "upload started without a Location header".to_owned(),
             })?;
-        let origin = format!("{}://{}", self.scheme_for(&ep.host), ep.host);
-        let mut put_url = if location.starts_with('/') {
-            format!("{origin}{location}")
-        } else {
-            location.to_owned()
+        let bad_location = |reason: &str| Error::InvalidResponse {
+            url: resp.url.clone(),
+            reason: format!("upload Location {}: {reason}", truncated(&redact(location))),
         };
-        put_url.push(if put_url.contains('?') { '&' } else { '?' });
-        put_url.push_str("digest=");
-        put_url.push_str(&percent_encode(digest.as_str()));
+        let asked = Url::parse(&start.url).map_err(|_| bad_location("no base URL"))?;
+        let mut put_url = asked
+            .join(location)
+            .map_err(|_| bad_location("not a URL"))?;
+        if !matches!(put_url.scheme(), "http" | "https") {
+            return Err(bad_location("not an HTTP(S) URL"));
+        }
+        // An upload location on another host gets that host's own
+        // credentials (usually none), not the registry's.
+        let other_host = (!same_host(&asked, &put_url))
+            .then(|| Host::of(&put_url).map(|h| h.to_string()))
+            .flatten();
+        put_url
+            .query_pairs_mut()
+            .append_pair("digest", digest.as_str());
         let put = Request {
             method: reqwest::Method::PUT,
-            url: put_url,
+            url: put_url.to_string(),
             headers: vec![(header::CONTENT_TYPE, "application/octet-stream".to_owned())],
             body: Some(data.to_vec()),
             scope: Some(&scope),
-            host,
+            host: other_host.as_deref().unwrap_or(host),
             limit: 1 << 20,
         };
         let resp = self.send(&put).await?;
@@ -504,6 +599,29 @@ mod tests {
             Some("https://x/next")
         );
         assert_eq!(next_link(r#"<https://x/prev>; rel="prev""#), None);
+    }
+
+    #[test]
+    fn listing_budget() {
+        let opts =
+            Options::default().with_listing_limits(2, 5, 100, std::time::Duration::from_secs(1));
+        let mut b = ListingBudget::new(&opts);
+        assert_eq!(b.page_limit(), 100);
+        b.ask_page().expect("page 1");
+        b.add_page(60, 3).expect("60 bytes, 3 tags");
+        assert_eq!(b.page_limit(), 40);
+        b.ask_page().expect("page 2");
+        assert_eq!(b.ask_page(), Err(ListingLimit::Pages(2)));
+        assert_eq!(b.clone().add_page(41, 0), Err(ListingLimit::Bytes(100)));
+        assert_eq!(b.add_page(40, 3), Err(ListingLimit::Tags(5)));
+        assert_eq!(
+            ListingLimit::Deadline(std::time::Duration::from_secs(300)).to_string(),
+            "not complete within 300s (listing_deadline)"
+        );
+        assert_eq!(
+            ListingBudget::new(&Options::default()).page_limit(),
+            TAG_PAGE_LIMIT
+        );
     }
 
     #[test]

@@ -11,17 +11,31 @@
 //! - Auth: anonymous, basic, or a bearer token per registry ([`Keychain`],
 //!   also read from Docker's `config.json`); registry token services
 //!   (`WWW-Authenticate: Bearer realm=…`) are followed with the credentials.
+//! - Credentials stay on the registry's host (host name and port, as
+//!   containerd and Docker's `config.json` key them): a token service gets
+//!   them on that host or over HTTPS, never over plain HTTP to another host
+//!   ([`Error::RealmRefused`]); a redirect to another host drops
+//!   `Authorization`, and a challenge from there is not answered
+//!   ([`Error::ChallengeRefused`]); tag pages are read from the registry's
+//!   host only ([`Error::LinkRefused`]).
 //! - Plain HTTP only for loopback registries (`localhost`, `127.0.0.0/8`,
 //!   `[::1]`) or when [`Options::insecure`] is set; HTTPS (rustls) otherwise.
 //! - 429, 408 and 5xx answers and transport errors are retried with bounded
 //!   exponential backoff ([`Options::max_retries`], [`Options::initial_backoff`]
-//!   doubling up to [`Options::max_backoff`]); a `Retry-After: <seconds>`
-//!   header replaces the computed delay (capped at `max_backoff`).
+//!   doubling up to [`Options::max_backoff`]); a `Retry-After` header
+//!   (seconds or an HTTP date) replaces the computed delay. Waits are bounded:
+//!   one by `max_backoff`, all of a request's together by
+//!   [`Options::max_retry_wait`]; a `Retry-After` beyond either ends the
+//!   request at once with the server's answer ([`Error::RetryAfterTooLong`]).
 //! - Tag pages follow the `Link: <…>; rel="next"` header; when a full page
 //!   comes without one, the next page is asked with `last=`. A registry that
 //!   ignores `n`/`last` (CNCF distribution 2.x answers every tag at once) is
 //!   recognised and its single answer used. Any failing page fails the whole
 //!   listing: a partial list is never returned.
+//! - A listing is bounded in pages, tags, bytes and time
+//!   ([`Options::max_pages`], [`Options::max_tags`],
+//!   [`Options::max_listing_bytes`], [`Options::listing_deadline`]); past
+//!   any of them it fails with [`Error::ListingLimit`].
 //!
 //! ```no_run
 //! use std::time::SystemTime;
@@ -42,12 +56,12 @@
 //!   hides response headers, so it can neither follow `Link` pagination (a
 //!   registry that caps page sizes would yield a silently partial list) nor
 //!   honour `Retry-After`. Requests go through reqwest directly.
-//! - `Retry-After` as an HTTP date is ignored (the computed backoff applies).
 //! - Loopback registries use plain HTTP without `insecure`, as Docker does.
 
 mod api;
 pub mod auth;
 pub(crate) mod created;
+pub(crate) mod origin;
 pub(crate) mod transport;
 
 use std::time::{Duration, SystemTime};
@@ -62,6 +76,24 @@ pub use transport::is_loopback;
 pub(crate) use api::{Endpoint, sha256_digest};
 pub(crate) use transport::Transport;
 
+/// Most pages one tag listing reads (default of [`Options::max_pages`]):
+/// with the default page size of 1000 that is the [`MAX_TAGS`] bound, and a
+/// registry that caps pages at 100 tags still lists 100,000.
+pub const MAX_PAGES: usize = 1_000;
+/// Most tags one listing accepts (default of [`Options::max_tags`]). Large
+/// CI repositories hold tens of thousands of tags; a million is far above
+/// them and keeps the list within about 100 MB.
+pub const MAX_TAGS: usize = 1_000_000;
+/// Most bytes of tag pages one listing reads (default of
+/// [`Options::max_listing_bytes`]): a million tags of 60 characters.
+pub const MAX_LISTING_BYTES: u64 = 64 << 20;
+/// Time one whole listing may take, retries and `Retry-After` waits included
+/// (default of [`Options::listing_deadline`]); Flux scans every few minutes.
+pub const LISTING_DEADLINE: Duration = Duration::from_secs(5 * 60);
+/// Most time one request spends waiting between its attempts, all waits
+/// together (default of [`Options::max_retry_wait`]).
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(60);
+
 /// Network behaviour of a [`Client`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -75,16 +107,26 @@ pub struct Options {
     pub max_retries: u32,
     /// First backoff delay, doubled on each retry (default 250 ms).
     pub initial_backoff: Duration,
-    /// Largest delay between attempts, also the cap of `Retry-After`
-    /// (default 30 s).
+    /// Largest delay between two attempts (default 30 s); a `Retry-After`
+    /// asking for more ends the request ([`Error::RetryAfterTooLong`]).
     pub max_backoff: Duration,
+    /// Largest sum of the delays between the attempts of one request
+    /// (default [`MAX_RETRY_WAIT`]).
+    pub max_retry_wait: Duration,
     /// Allow plain HTTP to every host, not only loopback ones (Flux
     /// `spec.insecure`).
     pub insecure: bool,
     /// Tags asked per page (`n`, default 1000).
     pub page_size: usize,
-    /// Most pages followed before giving up (default 10,000).
+    /// Most pages one tag listing reads (default [`MAX_PAGES`]).
     pub max_pages: usize,
+    /// Most tags one listing accepts (default [`MAX_TAGS`]).
+    pub max_tags: usize,
+    /// Most bytes of tag pages one listing reads (default
+    /// [`MAX_LISTING_BYTES`]).
+    pub max_listing_bytes: u64,
+    /// Time one whole listing may take (default [`LISTING_DEADLINE`]).
+    pub listing_deadline: Duration,
 }
 
 impl Default for Options {
@@ -95,9 +137,13 @@ impl Default for Options {
             max_retries: 4,
             initial_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(30),
+            max_retry_wait: MAX_RETRY_WAIT,
             insecure: false,
             page_size: 1000,
-            max_pages: 10_000,
+            max_pages: MAX_PAGES,
+            max_tags: MAX_TAGS,
+            max_listing_bytes: MAX_LISTING_BYTES,
+            listing_deadline: LISTING_DEADLINE,
         }
     }
 }
@@ -131,6 +177,60 @@ impl Options {
     pub fn with_page_size(mut self, page_size: usize) -> Options {
         self.page_size = page_size;
         self
+    }
+
+    /// Set [`Options::max_retry_wait`].
+    #[must_use]
+    pub fn with_max_retry_wait(mut self, max_retry_wait: Duration) -> Options {
+        self.max_retry_wait = max_retry_wait;
+        self
+    }
+
+    /// Set the bounds of one tag listing: [`Options::max_pages`],
+    /// [`Options::max_tags`], [`Options::max_listing_bytes`] and
+    /// [`Options::listing_deadline`].
+    #[must_use]
+    pub fn with_listing_limits(
+        mut self,
+        max_pages: usize,
+        max_tags: usize,
+        max_bytes: u64,
+        deadline: Duration,
+    ) -> Options {
+        self.max_pages = max_pages;
+        self.max_tags = max_tags;
+        self.max_listing_bytes = max_bytes;
+        self.listing_deadline = deadline;
+        self
+    }
+}
+
+/// The bound of a tag listing that was passed (see [`Error::ListingLimit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ListingLimit {
+    /// More pages than [`Options::max_pages`].
+    Pages(usize),
+    /// More tags than [`Options::max_tags`].
+    Tags(usize),
+    /// More bytes of pages than [`Options::max_listing_bytes`].
+    Bytes(u64),
+    /// Not complete within [`Options::listing_deadline`].
+    Deadline(Duration),
+}
+
+impl std::fmt::Display for ListingLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListingLimit::Pages(n) => write!(f, "more than {n} pages (max_pages)"),
+            ListingLimit::Tags(n) => write!(f, "more than {n} tags (max_tags)"),
+            ListingLimit::Bytes(n) => {
+                write!(f, "more than {n} bytes of tag pages (max_listing_bytes)")
+            }
+            ListingLimit::Deadline(d) => {
+                write!(f, "not complete within {d:?} (listing_deadline)")
+            }
+        }
     }
 }
 
@@ -240,6 +340,68 @@ pub enum Error {
         url: String,
         /// The limit.
         limit: u64,
+    },
+    /// A tag listing passed one of its bounds; no partial list is returned.
+    /// Raise the bound in [`Options`] if the repository is that large.
+    #[error("tag list of {repository} abandoned: {limit}")]
+    ListingLimit {
+        /// The repository.
+        repository: String,
+        /// The bound passed.
+        limit: ListingLimit,
+    },
+    /// A tag page linked to a next page that is not on the registry's host
+    /// (or not a URL); it was not followed.
+    #[error("tag list pagination at {url}: refused the next link {link}: {reason}")]
+    LinkRefused {
+        /// The page that sent the link.
+        url: String,
+        /// The link, truncated.
+        link: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// The registry named a token service that may not receive its
+    /// credentials (plain HTTP on another host); nothing was sent there.
+    #[error("refused to send the credentials for {registry} to token service {realm}: {reason}")]
+    RealmRefused {
+        /// The registry host whose credentials were kept.
+        registry: String,
+        /// The token service URL, truncated.
+        realm: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// A request was redirected to another host, which asked for
+    /// credentials; the registry's were not sent to it.
+    #[error(
+        "refused to authenticate to {host}: the request to {registry} was redirected there, \
+         and the credentials for {registry} go to that host only"
+    )]
+    ChallengeRefused {
+        /// The host the request was made to.
+        registry: String,
+        /// The host that asked for credentials.
+        host: String,
+    },
+    /// The server asked to wait longer before retrying than
+    /// [`Options::max_backoff`] allows for one wait, or than what is left of
+    /// [`Options::max_retry_wait`]; the request was abandoned at once.
+    #[error(
+        "{url} answered {status} with Retry-After {retry_after}: that wait is beyond \
+         {limit_name} ({limit:?}), so the request is abandoned"
+    )]
+    RetryAfterTooLong {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The `Retry-After` value, truncated.
+        retry_after: String,
+        /// The option that bounds the wait (`max_backoff` or `max_retry_wait`).
+        limit_name: &'static str,
+        /// Its value (for `max_retry_wait`, what was left of it).
+        limit: Duration,
     },
     /// The page sequence of a tag list is broken.
     #[error("tag list pagination at {url}: {reason}")]

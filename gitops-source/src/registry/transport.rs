@@ -1,15 +1,23 @@
 //! The HTTP layer shared by the registry, OCI and Helm clients: plain-HTTP
 //! policy, timeouts, bounded exponential backoff honouring `Retry-After`,
 //! registry token auth, and size-limited bodies.
+//!
+//! Credentials stay on their host (see [`super::origin`]): reqwest drops
+//! `Authorization` when a redirect changes scheme, host or port; a 401 from
+//! a host a request was redirected to is not answered with the credentials
+//! of the host asked; a token service gets Basic credentials only on the
+//! registry's host or over HTTPS.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use gitops_core::quote::truncated;
 use reqwest::header::{self, HeaderMap, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, StatusCode, Url};
 
 use super::auth::{Challenge, Credentials, Keychain, parse_challenge};
+use super::origin::{Host, check_realm};
 use super::{Error, Options};
 
 /// A fully read HTTP response.
@@ -18,8 +26,10 @@ pub(crate) struct Response {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
-    /// The URL that answered (after redirects).
+    /// The URL that answered (after redirects), without user info.
     pub url: String,
+    /// The host that answered (after redirects).
+    pub answered_by: Option<Host>,
 }
 
 impl Response {
@@ -148,6 +158,7 @@ impl Transport {
     pub async fn send(&self, req: &Request<'_>) -> Result<Response, Error> {
         let mut resp = self.send_retrying(req, self.cached_auth(req)?).await?;
         if resp.status == StatusCode::UNAUTHORIZED {
+            self.check_challenger(req, &resp)?;
             let auth = self.authorize(req, &resp).await?;
             resp = self.send_retrying(req, auth).await?;
             if resp.status == StatusCode::UNAUTHORIZED {
@@ -158,6 +169,26 @@ impl Transport {
             }
         }
         Ok(resp)
+    }
+
+    /// Refuse to answer a 401 with `req.host`'s credentials when it came from
+    /// another host than the one asked (a redirect led there).
+    fn check_challenger(&self, req: &Request<'_>, resp: &Response) -> Result<(), Error> {
+        let asked = Url::parse(&req.url).ok().and_then(|u| Host::of(&u));
+        if asked.is_none() || resp.answered_by == asked {
+            return Ok(());
+        }
+        if self.credentials(req.host)?.is_anonymous() {
+            // Nothing of ours to send: the usual anonymous flow.
+            return Ok(());
+        }
+        Err(Error::ChallengeRefused {
+            registry: asked.map(|h| h.to_string()).unwrap_or_default(),
+            host: resp
+                .answered_by
+                .as_ref()
+                .map_or_else(|| "an unknown host".to_owned(), Host::to_string),
+        })
     }
 
     fn cached_auth(&self, req: &Request<'_>) -> Result<Option<String>, Error> {
@@ -204,6 +235,9 @@ impl Transport {
                         anonymous: false,
                     });
                 }
+                if creds.basic_header().is_some() {
+                    check_realm_of(req, &realm)?;
+                }
                 let scope = req.scope.map(str::to_owned).or(scope);
                 let token = self
                     .fetch_token(&realm, service.as_deref(), scope.as_deref(), &creds)
@@ -228,7 +262,7 @@ impl Transport {
         creds: &Credentials,
     ) -> Result<String, Error> {
         let mut url = reqwest::Url::parse(realm).map_err(|_| Error::Token {
-            realm: redact(realm),
+            realm: truncated(&redact(realm)).into_owned(),
             reason: "the realm is not a URL".to_owned(),
         })?;
         {
@@ -256,19 +290,19 @@ impl Transport {
         let resp = self.send_retrying(&req, None).await?;
         if resp.status == StatusCode::UNAUTHORIZED || resp.status == StatusCode::FORBIDDEN {
             return Err(Error::Unauthorized {
-                url: redact(realm),
+                url: truncated(&redact(realm)).into_owned(),
                 anonymous: creds.is_anonymous(),
             });
         }
         if !resp.status.is_success() {
             return Err(Error::Token {
-                realm: redact(realm),
+                realm: truncated(&redact(realm)).into_owned(),
                 reason: format!("status {}", resp.status.as_u16()),
             });
         }
         let doc: serde_json::Value =
             serde_json::from_slice(&resp.body).map_err(|e| Error::Token {
-                realm: redact(realm),
+                realm: truncated(&redact(realm)).into_owned(),
                 reason: format!("invalid JSON: {e}"),
             })?;
         ["token", "access_token"]
@@ -280,21 +314,21 @@ impl Transport {
             })
             .map(str::to_owned)
             .ok_or_else(|| Error::Token {
-                realm: redact(realm),
+                realm: truncated(&redact(realm)).into_owned(),
                 reason: "the response has no token".to_owned(),
             })
     }
 
     /// Send `req` (with `auth` as `Authorization`), retrying transport errors,
     /// 429 and 5xx with bounded exponential backoff; `Retry-After` (seconds or
-    /// an HTTP date) is honoured up to `max_backoff`.
+    /// an HTTP date) is honoured when it fits the bounds ([`next_retry`]).
     async fn send_retrying(
         &self,
         req: &Request<'_>,
         auth: Option<String>,
     ) -> Result<Response, Error> {
-        let opts = &self.options;
         let mut attempt: u32 = 0;
+        let mut waited = Duration::ZERO;
         loop {
             let outcome = self.send_once(req, auth.as_deref()).await;
             let retry_after = match &outcome {
@@ -308,23 +342,36 @@ impl Transport {
             let Some(retry_after) = retry_after else {
                 return outcome;
             };
-            if attempt >= opts.max_retries {
-                return match outcome {
-                    Ok(r) => Err(Error::RetriesExhausted {
-                        url: redact(&req.url),
-                        attempts: attempt + 1,
-                        status: r.status.as_u16(),
-                    }),
-                    Err(e) => Err(e),
-                };
+            match next_retry(&self.options, attempt, waited, retry_after) {
+                Retry::Wait(delay) => {
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                    attempt += 1;
+                }
+                Retry::GiveUp => {
+                    return match outcome {
+                        Ok(r) => Err(Error::RetriesExhausted {
+                            url: redact(&req.url),
+                            attempts: attempt + 1,
+                            status: r.status.as_u16(),
+                        }),
+                        Err(e) => Err(e),
+                    };
+                }
+                Retry::TooLong { limit_name, limit } => {
+                    return match outcome {
+                        Ok(r) => Err(Error::RetryAfterTooLong {
+                            url: r.url.clone(),
+                            status: r.status.as_u16(),
+                            retry_after: truncated(r.header("retry-after").unwrap_or(""))
+                                .into_owned(),
+                            limit_name,
+                            limit,
+                        }),
+                        Err(e) => Err(e),
+                    };
+                }
             }
-            let backoff = opts
-                .initial_backoff
-                .saturating_mul(1u32 << attempt.min(16))
-                .min(opts.max_backoff);
-            let delay = retry_after.map_or(backoff, |ra| ra.min(opts.max_backoff));
-            tokio::time::sleep(delay).await;
-            attempt += 1;
         }
     }
 
@@ -355,6 +402,7 @@ impl Transport {
         let status = resp.status();
         let headers = resp.headers().clone();
         let url = redact(resp.url().as_str());
+        let answered_by = Host::of(resp.url());
         if let Some(len) = resp.content_length()
             && len > req.limit
             && status.is_success()
@@ -393,7 +441,80 @@ impl Transport {
             headers,
             body,
             url,
+            answered_by,
         })
+    }
+}
+
+/// Refuse to send `req.host`'s credentials to the token service `realm`
+/// unless [`check_realm`] allows it.
+fn check_realm_of(req: &Request<'_>, realm: &str) -> Result<(), Error> {
+    let registry = Url::parse(&req.url).ok();
+    let refuse = |reason| Error::RealmRefused {
+        registry: registry
+            .as_ref()
+            .and_then(Host::of)
+            .map_or_else(|| req.host.to_owned(), |h| h.to_string()),
+        realm: truncated(&redact(realm)).into_owned(),
+        reason,
+    };
+    let realm_url = Url::parse(realm).map_err(|_| refuse("it is not a URL"))?;
+    let registry = registry
+        .as_ref()
+        .ok_or_else(|| refuse("the request URL does not parse"))?;
+    check_realm(registry, &realm_url).map_err(refuse)
+}
+
+/// What to do after an answer that may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Wait this long, then try again.
+    Wait(Duration),
+    /// No retries left (or no time left for the computed backoff).
+    GiveUp,
+    /// The server's `Retry-After` is beyond the named bound.
+    TooLong {
+        limit_name: &'static str,
+        limit: Duration,
+    },
+}
+
+/// The decision after failed attempt number `attempt` (0-based), having
+/// waited `waited` so far and been told `retry_after`: a `Retry-After`
+/// longer than `max_backoff`, or than what is left of `max_retry_wait`, is
+/// not waited for at all (retrying sooner than asked only earns another
+/// refusal).
+fn next_retry(
+    opts: &Options,
+    attempt: u32,
+    waited: Duration,
+    retry_after: Option<Duration>,
+) -> Retry {
+    if attempt >= opts.max_retries {
+        return Retry::GiveUp;
+    }
+    let left = opts.max_retry_wait.saturating_sub(waited);
+    match retry_after {
+        Some(ra) if ra > opts.max_backoff => Retry::TooLong {
+            limit_name: "max_backoff",
+            limit: opts.max_backoff,
+        },
+        Some(ra) if ra > left => Retry::TooLong {
+            limit_name: "max_retry_wait",
+            limit: left,
+        },
+        Some(ra) => Retry::Wait(ra),
+        None => {
+            let backoff = opts
+                .initial_backoff
+                .saturating_mul(1u32 << attempt.min(16))
+                .min(opts.max_backoff);
+            if backoff > left {
+                Retry::GiveUp
+            } else {
+                Retry::Wait(backoff)
+            }
+        }
     }
 }
 
@@ -461,6 +582,45 @@ mod tests {
     fn redaction() {
         assert_eq!(redact("https://u:p@host/x@y"), "https://host/x@y");
         assert_eq!(redact("https://host/a"), "https://host/a");
+    }
+
+    #[test]
+    fn retry_waits_are_bounded() {
+        let opts =
+            Options::default().with_retries(3, Duration::from_millis(100), Duration::from_secs(30));
+        let secs = Duration::from_secs;
+        // Computed backoff doubles.
+        assert_eq!(
+            next_retry(&opts, 1, Duration::ZERO, None),
+            Retry::Wait(Duration::from_millis(200))
+        );
+        assert_eq!(next_retry(&opts, 3, Duration::ZERO, None), Retry::GiveUp);
+        // Retry-After within bounds is honoured as asked.
+        assert_eq!(
+            next_retry(&opts, 0, Duration::ZERO, Some(secs(7))),
+            Retry::Wait(secs(7))
+        );
+        // 999999 s (or a date years ahead): not waited for at all.
+        assert_eq!(
+            next_retry(&opts, 0, Duration::ZERO, Some(secs(999_999))),
+            Retry::TooLong {
+                limit_name: "max_backoff",
+                limit: secs(30)
+            }
+        );
+        // The sum of the waits is bounded too.
+        assert_eq!(
+            next_retry(&opts, 2, secs(50), Some(secs(20))),
+            Retry::TooLong {
+                limit_name: "max_retry_wait",
+                limit: secs(10)
+            }
+        );
+        let tight = opts.clone().with_max_retry_wait(Duration::from_millis(150));
+        assert_eq!(
+            next_retry(&tight, 1, Duration::from_millis(100), None),
+            Retry::GiveUp
+        );
     }
 
     #[test]

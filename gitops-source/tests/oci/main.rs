@@ -10,4 +10,5 @@ mod artifacts;
 mod bucket;
 mod helm;
 mod partial;
+mod hostile;
 mod scan;
