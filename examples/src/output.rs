@@ -28,14 +28,21 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 pub const MAX_CAUSE_CHARS: usize = 1000;
 
 /// `err` and its causes as `a: b: c` (anyhow's `{:#}`), each cause cut to
-/// [`MAX_CAUSE_CHARS`] characters with an ellipsis and its byte length.
+/// [`MAX_CAUSE_CHARS`] characters with an ellipsis and its byte length. A
+/// cause whose text its parent already ends with (an error that prints its
+/// source, as `"{object}: {source}"` does) is not repeated.
 pub fn error_chain(err: &anyhow::Error) -> String {
     let mut out = String::new();
+    let mut parent = String::new();
     for (i, cause) in err.chain().enumerate() {
+        let text = cause.to_string();
+        if i > 0 && parent.ends_with(&text) {
+            continue;
+        }
         if i > 0 {
             out.push_str(": ");
         }
-        let text = cause.to_string();
+        parent.clone_from(&text);
         match text.char_indices().nth(MAX_CAUSE_CHARS) {
             None => out.push_str(&text),
             Some((cut, _)) => {
@@ -60,5 +67,17 @@ mod chain_tests {
         assert!(text.len() < MAX_CAUSE_CHARS + 40);
         let short = anyhow::anyhow!("inner").context("outer");
         assert_eq!(error_chain(&short), format!("{short:#}"));
+        // A cause its parent already printed is not printed twice.
+        #[derive(Debug, thiserror::Error)]
+        #[error("post build failed for ConfigMap/c: {source}")]
+        struct Outer {
+            source: std::io::Error,
+        }
+        let inner = std::io::Error::other("variable not set (strict mode): \"X\"");
+        let err = anyhow::Error::new(Outer { source: inner }).context("building");
+        assert_eq!(
+            error_chain(&err),
+            "building: post build failed for ConfigMap/c: variable not set (strict mode): \"X\""
+        );
     }
 }

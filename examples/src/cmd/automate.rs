@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! gitops automate --repo https://github.com/org/fleet.git --dry-run
-//! gitops automate --repo git://127.0.0.1:9418/fleet.git --branch main --registry-config ~/.docker/config.json
+//! gitops automate --repo git://127.0.0.1:9418/fleet.git --branch main --docker-config ~/.docker/config.json
 //! gitops automate --repo ./fleet.git --automation automation.yaml -o json
 //! gitops automate --repo … --notify https://hooks.example/flux --hmac-key-file key.txt
 //! ```
@@ -53,7 +53,11 @@ pub struct Args {
     pub automation_name: Option<String>,
     /// Docker config.json with registry credentials (default:
     /// $DOCKER_CONFIG/config.json or ~/.docker/config.json).
-    #[arg(long, value_name = "FILE")]
+    #[arg(
+        long = "docker-config",
+        visible_alias = "registry-config",
+        value_name = "FILE"
+    )]
     pub registry_config: Option<PathBuf>,
     /// Allow plain HTTP to this registry host (repeatable); loopback
     /// registries always use plain HTTP.

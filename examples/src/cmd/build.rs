@@ -43,8 +43,12 @@ pub struct Args {
 
 /// Build and print (or write) the manifests.
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let reorder = match args.reorder {
+        ReorderArg::Legacy => Reorder::Legacy,
+        ReorderArg::None => Reorder::None,
+    };
     let Some(arg_dir) = args.dir.as_ref().filter(|_| args.flux.flux.is_none()) else {
-        return crate::cmd::flux_build::run_flux(&args.flux, out);
+        return crate::cmd::flux_build::run_flux(&args.flux, reorder, out);
     };
     let dir = std::fs::canonicalize(arg_dir)
         .with_context(|| format!("{}: cannot open directory", arg_dir.display()))?;
@@ -64,10 +68,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{}: not a usable path", dir.display()))?;
     let tree = OsTree::new(&root).with_context(|| format!("{}: cannot open", root.display()))?;
     let options = Options {
-        reorder: match args.reorder {
-            ReorderArg::Legacy => Reorder::Legacy,
-            ReorderArg::None => Reorder::None,
-        },
+        reorder,
         ..Options::default()
     };
     let yaml = gitops_render::render(&tree, &rel, &options).with_context(|| {

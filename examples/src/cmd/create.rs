@@ -421,7 +421,7 @@ pub struct ImagePolicyArgs {
     #[arg(long = "image-ref", default_value = "")]
     image_ref: String,
     /// Semver range to select tags, e.g. `1.x`.
-    #[arg(long = "select-semver")]
+    #[arg(long = "select-semver", allow_hyphen_values = true)]
     select_semver: Option<String>,
     /// Alphabetical selection: asc or desc.
     #[arg(long = "select-alpha")]
@@ -430,10 +430,10 @@ pub struct ImagePolicyArgs {
     #[arg(long = "select-numeric")]
     select_numeric: Option<String>,
     /// Regular expression filtering the tags.
-    #[arg(long = "filter-regex")]
+    #[arg(long = "filter-regex", allow_hyphen_values = true)]
     filter_regex: Option<String>,
     /// Replacement pattern (capture groups of --filter-regex) used for sorting.
-    #[arg(long = "filter-extract")]
+    #[arg(long = "filter-extract", allow_hyphen_values = true)]
     filter_extract: Option<String>,
     /// Digest reflection policy: Never, IfNotPresent or Always.
     #[arg(long = "reflect-digest")]
@@ -466,7 +466,7 @@ pub struct ImageUpdateArgs {
     #[arg(long = "push-branch")]
     push_branch: Option<String>,
     /// Commit message template.
-    #[arg(long = "commit-template")]
+    #[arg(long = "commit-template", allow_hyphen_values = true)]
     commit_template: Option<String>,
     /// Commit author name.
     #[arg(long = "author-name", default_value = "")]

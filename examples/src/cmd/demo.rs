@@ -364,7 +364,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         ..FluxArgs::default()
     };
     let mut rendered = Vec::new();
-    run_flux(&flux, &mut rendered)?;
+    run_flux(&flux, gitops_render::Reorder::Legacy, &mut rendered)?;
     let rendered = String::from_utf8_lossy(&rendered);
     writeln!(out, "rendered images and postBuild-substituted values:")?;
     for l in rendered
@@ -373,7 +373,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     {
         writeln!(out, "  {}", l.trim())?;
     }
-    run_flux(&FluxArgs { plan: true, ..flux }, out)?;
+    run_flux(
+        &FluxArgs { plan: true, ..flux },
+        gitops_render::Reorder::Legacy,
+        out,
+    )?;
 
     drop(local);
     writeln!(out)?;

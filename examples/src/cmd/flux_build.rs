@@ -40,6 +40,11 @@ pub struct FluxArgs {
     /// (kustomize-controller's strict mode is on by default).
     #[arg(long)]
     pub no_strict_substitute: bool,
+    /// Label every object with the Kustomization's name and namespace
+    /// (`kustomize.toolkit.fluxcd.io/name`, `…/namespace`), as
+    /// `flux build kustomization` and kustomize-controller do.
+    #[arg(long)]
+    pub owner_labels: bool,
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<String> {
@@ -47,7 +52,11 @@ fn read(path: &PathBuf) -> anyhow::Result<String> {
 }
 
 /// Run a Flux build and print the objects (or the plan with `--plan`).
-pub fn run_flux(args: &FluxArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub fn run_flux(
+    args: &FluxArgs,
+    reorder: gitops_render::Reorder,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     let ks_path = args
         .flux
         .as_ref()
@@ -76,6 +85,8 @@ pub fn run_flux(args: &FluxArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode
     let tree = OsTree::new(source)?;
     let options = BuildOptions {
         strict_substitute: !args.no_strict_substitute,
+        reorder,
+        owner_labels: args.owner_labels,
     };
     let built = flux_build(&tree, &ks, &resources, &options).with_context(|| {
         format!(
@@ -172,7 +183,7 @@ mod tests {
             ..FluxArgs::default()
         };
         let mut out = Vec::new();
-        run_flux(&args, &mut out).unwrap();
+        run_flux(&args, gitops_render::Reorder::Legacy, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n---\napiVersion: v1\ndata:\n  env: prod\nkind: ConfigMap\nmetadata:\n  name: cfg\n  namespace: x\n"
@@ -180,13 +191,13 @@ mod tests {
         args.plan = true;
         args.previous_inventory = Some(prev);
         let mut out = Vec::new();
-        run_flux(&args, &mut out).unwrap();
+        run_flux(&args, gitops_render::Reorder::Legacy, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "# stage definitions\napply Namespace/x\n# stage resources\napply ConfigMap/x/cfg\n# inventory\n_x__Namespace v1\nx_cfg__ConfigMap v1\n# prune\ndelete Secret/x/old\n"
         );
         args.vars_from.clear();
-        let err = run_flux(&args, &mut Vec::new()).unwrap_err();
+        let err = run_flux(&args, gitops_render::Reorder::Legacy, &mut Vec::new()).unwrap_err();
         assert_eq!(
             format!("{err:#}"),
             "building Kustomization apps: substitute from 'ConfigMap/vars' error: not found in namespace 'flux-system'"

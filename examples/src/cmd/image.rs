@@ -47,7 +47,7 @@ pub struct ScanArgs {
     #[arg(long)]
     digest: bool,
     /// Docker config.json with registry credentials.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "registry-config", value_name = "FILE")]
     docker_config: Option<PathBuf>,
     /// User name for basic auth; the password is read from GITOPS_REGISTRY_PASSWORD.
     #[arg(long, value_name = "USER")]

@@ -31,7 +31,7 @@ pub enum PolicyCmd {
 #[command(group(clap::ArgGroup::new("rule").args(["semver", "alphabetical", "numerical", "policy"])))]
 pub struct PolicyFlags {
     /// SemVer policy: a Masterminds range such as '>=1.0.0 <2' or '~1.4'.
-    #[arg(long, value_name = "RANGE")]
+    #[arg(long, value_name = "RANGE", allow_hyphen_values = true)]
     semver: Option<String>,
     /// Alphabetical policy: asc (greatest wins) or desc.
     #[arg(long, value_name = "ORDER", value_parser = parse_order)]
@@ -44,13 +44,23 @@ pub struct PolicyFlags {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["filter", "extract"])]
     policy: Option<PathBuf>,
     /// filterTags pattern (Go RE2 syntax, unanchored).
-    #[arg(long, value_name = "RE")]
+    #[arg(long, value_name = "RE", allow_hyphen_values = true)]
     filter: Option<String>,
     /// filterTags extract template, e.g. '$ts' or '${1}'.
-    #[arg(long, value_name = "TEMPLATE", requires = "filter")]
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        requires = "filter",
+        allow_hyphen_values = true
+    )]
     extract: Option<String>,
     /// Exclusion pattern (repeatable); replaces the default '^.*\.sig$'.
-    #[arg(long, value_name = "RE", conflicts_with = "no_exclusions")]
+    #[arg(
+        long,
+        value_name = "RE",
+        conflicts_with = "no_exclusions",
+        allow_hyphen_values = true
+    )]
     exclude: Vec<String>,
     /// Apply no exclusion list at all.
     #[arg(long)]

@@ -72,7 +72,7 @@ pub struct ApplyArgs {
     pub no_fsync: bool,
     /// Print a commit message rendered from this MiniJinja template (`-` for
     /// Flux's default message).
-    #[arg(long, value_name = "TEMPLATE")]
+    #[arg(long, value_name = "TEMPLATE", allow_hyphen_values = true)]
     pub message: Option<String>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]

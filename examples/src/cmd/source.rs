@@ -52,7 +52,7 @@ pub struct GitArgs {
     #[arg(long, value_name = "C")]
     commit: Option<String>,
     /// Extra .sourceignore pattern (repeatable), like spec.ignore.
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", allow_hyphen_values = true)]
     ignore: Vec<String>,
     /// Check out submodules too.
     #[arg(long)]

@@ -44,7 +44,7 @@ pub enum HelmCmd {
 #[derive(Debug, clap::Args)]
 pub struct AccessArgs {
     /// Docker config.json with registry credentials.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "registry-config", value_name = "FILE")]
     docker_config: Option<PathBuf>,
     /// User name for basic auth; the password is read from GITOPS_REGISTRY_PASSWORD.
     #[arg(long, value_name = "USER")]
@@ -88,7 +88,7 @@ pub struct PushArgs {
     #[arg(long, value_name = "REV", default_value = "")]
     revision: String,
     /// Extra .sourceignore pattern (repeatable).
-    #[arg(long, value_name = "PATTERN")]
+    #[arg(long, value_name = "PATTERN", allow_hyphen_values = true)]
     ignore: Vec<String>,
     #[command(flatten)]
     access: AccessArgs,
@@ -107,7 +107,12 @@ pub struct PullArgs {
     #[arg(long, value_name = "R")]
     semver: Option<String>,
     /// Regex that tags must match before the SemVer range (semverFilter).
-    #[arg(long, value_name = "RE", requires = "semver")]
+    #[arg(
+        long,
+        value_name = "RE",
+        requires = "semver",
+        allow_hyphen_values = true
+    )]
     semver_filter: Option<String>,
     /// Manifest digest, `sha256:<hex>`.
     #[arg(long, value_name = "D")]
@@ -134,7 +139,12 @@ pub struct IndexArgs {
     #[arg(long, value_name = "NAME")]
     chart: String,
     /// Version or Masterminds range (default '*', which excludes prereleases).
-    #[arg(long, value_name = "RANGE", default_value = "*")]
+    #[arg(
+        long,
+        value_name = "RANGE",
+        default_value = "*",
+        allow_hyphen_values = true
+    )]
     version: String,
     /// Download the chart (digest verified) to this file.
     #[arg(long, value_name = "FILE")]

@@ -10,6 +10,7 @@ mod flux_yaml;
 mod hostile;
 mod hostile_fs;
 mod image;
+mod papercuts;
 mod policy;
 mod setters;
 mod source;

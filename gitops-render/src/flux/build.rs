@@ -111,15 +111,30 @@ pub enum Error {
 pub struct BuildOptions {
     /// Strict postBuild substitution (on by default, as in kustomize-controller ≥ v1.9).
     pub strict_substitute: bool,
+    /// Output order of the kustomize build (a kustomization's
+    /// `sortOptions` win over it).
+    pub reorder: crate::Reorder,
+    /// Label every object `kustomize.toolkit.fluxcd.io/name: <name>` and
+    /// `kustomize.toolkit.fluxcd.io/namespace: <namespace>` of the
+    /// Kustomization, as `flux build kustomization` and kustomize-controller
+    /// do (off by default: the objects as kustomize builds them).
+    pub owner_labels: bool,
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
             strict_substitute: true,
+            reorder: crate::Reorder::Legacy,
+            owner_labels: false,
         }
     }
 }
+
+/// The owner labels of [`BuildOptions::owner_labels`].
+pub const OWNER_LABEL_NAME: &str = "kustomize.toolkit.fluxcd.io/name";
+/// See [`OWNER_LABEL_NAME`].
+pub const OWNER_LABEL_NAMESPACE: &str = "kustomize.toolkit.fluxcd.io/namespace";
 
 /// The kustomization Flux builds, before `kustomize build`.
 #[derive(Debug, Clone, PartialEq)]
@@ -468,12 +483,12 @@ pub fn flux_build(
         file: generated.file.clone(),
         contents: generated.document.to_string().into_bytes(),
     };
-    let built = crate::build(
-        &overlay,
-        &generated.file.parent(),
-        &crate::Options::default(),
-    )
-    .map_err(Error::Kustomize)?;
+    let build_options = crate::Options {
+        reorder: options.reorder,
+        ..crate::Options::default()
+    };
+    let built = crate::build(&overlay, &generated.file.parent(), &build_options)
+        .map_err(Error::Kustomize)?;
     let vars = postbuild::variables(kustomization, resources)?;
     let post = postbuild::Options {
         strict: options.strict_substitute,
@@ -483,11 +498,24 @@ pub fn flux_build(
     for r in &built {
         let obj: Value = serde_json::from_str(&r.value().to_go_json())
             .map_err(|e| Error::Object(format!("{}: {e}", r.name())))?;
-        let obj = if kustomization.spec.post_build.is_some() {
+        let mut obj = if kustomization.spec.post_build.is_some() {
             postbuild::substitute_text(&obj, &r.to_yaml(), &vars, post)?
         } else {
             obj
         };
+        if options.owner_labels {
+            let owner: BTreeMap<String, String> = [
+                (OWNER_LABEL_NAME, kustomization.metadata.name.as_deref()),
+                (
+                    OWNER_LABEL_NAMESPACE,
+                    kustomization.metadata.namespace.as_deref(),
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.unwrap_or_default().to_owned()))
+            .collect();
+            set_metadata(&mut obj, "labels", Some(&owner));
+        }
         objects.push(obj);
     }
     if let Some(cm) = &kustomization.spec.common_metadata {

@@ -129,6 +129,7 @@ fn build_substitutes_like_flux() {
         &res,
         &BuildOptions {
             strict_substitute: false,
+            ..BuildOptions::default()
         },
     )
     .unwrap();
