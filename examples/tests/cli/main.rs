@@ -9,6 +9,7 @@ mod flux_layout;
 mod flux_yaml;
 mod hostile;
 mod hostile_fs;
+mod hostile_sources;
 mod image;
 mod papercuts;
 mod policy;
@@ -20,6 +21,9 @@ mod version;
 /// Test servers that stop with every process they started.
 #[path = "../../../gitops-source/tests/common/server.rs"]
 mod server;
+/// A hostile HTTP server (registries, token services).
+#[path = "../../../gitops-source/tests/common/hostile_http.rs"]
+mod hostile_http;
 use server::ServerProcess;
 
 use std::net::{TcpListener, TcpStream};

@@ -3,11 +3,8 @@
 //! ask for credentials. "Another host" is another loopback address
 //! (`127.0.0.2`) or another port: hosts compare by name and port.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use gitops_core::ImageRef;
@@ -21,168 +18,9 @@ const PASSWORD: &str = "s3cret-pw-7d1e";
 /// `Basic` of `USER:PASSWORD`.
 const BASIC: &str = "Basic YWxpY2U6czNjcmV0LXB3LTdkMWU=";
 
-/// A request as the server saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    target: String,
-    authorization: Option<String>,
-}
-
-/// An answer: status, headers, body, and an optional delay before it.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-    delay: Duration,
-}
-
-impl Answer {
-    fn new(status: u16, body: impl Into<Vec<u8>>) -> Answer {
-        Answer {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    fn header(mut self, name: &str, value: &str) -> Answer {
-        self.headers.push((name.to_owned(), value.to_owned()));
-        self
-    }
-}
-
-type Handler = Box<dyn Fn(&Seen) -> Answer + Send>;
-
-/// A one-connection-at-a-time HTTP/1.1 server on a loopback address. Its
-/// thread is stopped and joined when the handle drops.
-struct Hostile {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    log: Arc<Mutex<Vec<Seen>>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Hostile {
-    /// Bind `ip:0`; start serving with [`Hostile::serve`].
-    fn bind(ip: &str) -> TcpListener {
-        TcpListener::bind((ip, 0)).expect("bind a loopback address")
-    }
-
-    fn serve(listener: TcpListener, handler: Handler) -> Hostile {
-        let addr = listener.local_addr().expect("addr");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let stop = Arc::new(AtomicBool::new(false));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (stop2, log2) = (stop.clone(), log.clone());
-        let thread = std::thread::spawn(move || {
-            while !stop2.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((stream, _)) => answer(stream, &handler, &log2),
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Hostile {
-            addr,
-            stop,
-            log,
-            thread: Some(thread),
-        }
-    }
-
-    fn start(ip: &str, handler: Handler) -> Hostile {
-        Hostile::serve(Hostile::bind(ip), handler)
-    }
-
-    fn host(&self) -> String {
-        self.addr.to_string()
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.log.lock().expect("log").clone()
-    }
-}
-
-impl Drop for Hostile {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let Some(thread) = self.thread.take() else {
-            return;
-        };
-        // One answer at most is in progress; each is bounded by its delay
-        // and 5 s socket timeouts.
-        let until = Instant::now() + Duration::from_secs(20);
-        while !thread.is_finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        if thread.is_finished() {
-            let _ = thread.join();
-        } else {
-            eprintln!("test server {} did not stop within 20 s", self.addr);
-        }
-    }
-}
-
-fn answer(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Seen>>) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
-    let Ok(read_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(read_half);
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let Some(target) = line.split_whitespace().nth(1).map(str::to_owned) else {
-        return;
-    };
-    let (mut authorization, mut length) = (None, 0usize);
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).is_err() {
-            return;
-        }
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                authorization = Some(v.trim().to_owned());
-            } else if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    if reader.read_exact(&mut body).is_err() {
-        return;
-    }
-    let seen = Seen {
-        target,
-        authorization,
-    };
-    log.lock().expect("log").push(seen.clone());
-    let a = handler(&seen);
-    std::thread::sleep(a.delay);
-    let mut head = format!("HTTP/1.1 {} Answer\r\n", a.status);
-    for (k, v) in &a.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str(&format!(
-        "Content-Length: {}\r\nConnection: close\r\n\r\n",
-        a.body.len()
-    ));
-    let mut stream = stream;
-    let _ = stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(&a.body))
-        .and_then(|()| stream.flush());
-    let _ = stream.shutdown(std::net::Shutdown::Both);
-}
+#[path = "../common/hostile_http.rs"]
+mod hostile_http;
+use hostile_http::{Answer, Hostile};
 
 fn tags_json(tags: &[&str]) -> String {
     serde_json::json!({"name": "team/app", "tags": tags}).to_string()
