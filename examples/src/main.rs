@@ -54,6 +54,10 @@ enum Command {
     /// Select image tags by Flux ImagePolicy rules.
     #[command(subcommand)]
     Policy(cmd::policy::PolicyCmd),
+    /// Flux v1 (fluxctl) operations as Git edits: workloads, images,
+    /// automate/lock/policy, release, sync garbage collection.
+    #[command(subcommand)]
+    V1(cmd::v1::V1Cmd),
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
@@ -70,6 +74,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Build(args) => cmd::build::run(&args, out),
         Command::Setters(c) => cmd::setters::run(c, out),
         Command::Policy(c) => cmd::policy::run(c, out),
+        Command::V1(c) => cmd::v1::run(c, out),
     }
 }
 

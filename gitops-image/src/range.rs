@@ -342,6 +342,36 @@ impl Comparator {
         }
     }
 
+    /// The greatest `(major, minor, patch)` a version satisfying this
+    /// comparator can have (`None`: unbounded), read off the checks below.
+    fn ceiling(&self) -> Option<(u64, u64, u64)> {
+        let c = (self.con.major(), self.con.minor(), self.con.patch());
+        let max = u64::MAX;
+        let tilde = || {
+            if c == (0, 0, 0) && !self.minor_dirty && !self.patch_dirty {
+                None
+            } else if self.minor_dirty {
+                Some((c.0, max, max))
+            } else {
+                Some((c.0, c.1, max))
+            }
+        };
+        match self.op {
+            Op::TildeOrEqual if self.dirty => tilde(),
+            // Equal, or below: at most the same numbers (a prerelease of
+            // them is below).
+            Op::TildeOrEqual | Op::LessThan => Some(c),
+            Op::LessThanEqual if !self.dirty => Some(c),
+            Op::LessThanEqual if self.minor_dirty => Some((c.0, max, max)),
+            Op::LessThanEqual => Some((c.0, c.1, max)),
+            Op::Tilde => tilde(),
+            Op::Caret if c.0 > 0 || self.minor_dirty => Some((c.0, max, max)),
+            Op::Caret if c.1 > 0 || self.patch_dirty => Some((0, c.1, max)),
+            Op::Caret => Some((0, 0, c.2)),
+            Op::NotEqual | Op::GreaterThan | Op::GreaterThanEqual => None,
+        }
+    }
+
     #[inline]
     fn check(&self, v: &VersionRef<'_>, include_pre: bool) -> Check {
         if !include_pre && !v.prerelease().is_empty() {
@@ -598,6 +628,18 @@ impl Range {
     #[must_use]
     pub fn allows_prerelease(&self) -> bool {
         self.include_prerelease || self.groups.iter().any(|g| g.has_pre)
+    }
+
+    /// The greatest `(major, minor, patch)` a matching version can have,
+    /// `None` when unbounded: a version whose numbers are greater matches
+    /// no alternative (each is bounded by its lowest comparator bound).
+    pub(crate) fn ceiling(&self) -> Option<(u64, u64, u64)> {
+        let mut top = None;
+        for g in &self.groups {
+            let bound = g.comparators.iter().filter_map(Comparator::ceiling).min()?;
+            top = top.max(Some(bound));
+        }
+        top
     }
 
     /// Masterminds `Check`: does `v` satisfy the range?

@@ -1,14 +1,15 @@
 //! The selection engine behind [`Policy::select`]: one pass over the tags,
-//! keeping only the current best, without allocating per tag.
-
-use std::cmp::Ordering;
+//! keeping only the current best, without allocating per tag; lists of
+//! [`split::PARALLEL_MIN`] tags or more are split over the available cores,
+//! each slice one pass, combined so the answer is the sequential one.
 
 use crate::filter::{Exclusions, TagFilter};
 use crate::policy::{Order, Policy, Rule};
-use crate::range::Range;
-use crate::version::{self, VersionRef};
 
+mod alphabetical;
 mod numerical;
+mod semver;
+mod split;
 
 /// Why no tag was selected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -152,116 +153,10 @@ pub(crate) fn run<S: AsRef<str> + Sync>(
     let excl = excl.filter(|e| !e.is_empty());
     let filter = policy.filter();
     match policy.rule() {
-        Rule::SemVer { range } => semver(range, tags, excl, filter),
-        Rule::Alphabetical { order } => alphabetical(*order, tags, excl, filter),
+        Rule::SemVer { range } => semver::semver(range, tags, excl, filter),
+        Rule::Alphabetical { order } => alphabetical::alphabetical(*order, tags, excl, filter),
         Rule::Numerical { order } => numerical::numerical(*order, tags, excl, filter),
     }
-}
-
-/// The current best version; its text lives in a buffer owned by the loop.
-#[derive(Clone, Copy)]
-struct Best {
-    index: usize,
-    major: u64,
-    minor: u64,
-    patch: u64,
-    pre: (usize, usize),
-}
-
-impl Best {
-    fn view<'b>(&self, text: &'b str) -> VersionRef<'b> {
-        VersionRef {
-            major: self.major,
-            minor: self.minor,
-            patch: self.patch,
-            pre: &text[self.pre.0..self.pre.1],
-            meta: "",
-            original: text,
-        }
-    }
-}
-
-fn semver<S: AsRef<str>>(
-    range: &Range,
-    tags: &[S],
-    excl: Option<&Exclusions>,
-    filter: Option<&TagFilter>,
-) -> Result<Winner, Error> {
-    let same_key_replaces = filter.is_some();
-    let mut best: Option<Best> = None;
-    let mut best_text = String::new();
-    let counts = scan(tags, excl, filter, |i, key| {
-        let Ok(v) = version::scan_tag(key) else {
-            return Ok::<(), Error>(());
-        };
-        if !range.matches(v) {
-            return Ok(());
-        }
-        let ord = best.as_ref().map(|b| v.compare(&b.view(&best_text)));
-        let take = match ord {
-            None | Some(Ordering::Greater) => true,
-            Some(Ordering::Equal) if same_key_replaces && key == best_text => {
-                // Same extracted value: Flux's map keeps the last tag.
-                if let Some(b) = best.as_mut() {
-                    b.index = i;
-                }
-                false
-            }
-            Some(_) => false,
-        };
-        if take {
-            let pre_start = if v.pre.is_empty() {
-                0
-            } else {
-                v.pre.as_ptr() as usize - key.as_ptr() as usize
-            };
-            best_text.clear();
-            best_text.push_str(key);
-            best = Some(Best {
-                index: i,
-                major: v.major,
-                minor: v.minor,
-                patch: v.patch,
-                pre: (pre_start, pre_start + v.pre.len()),
-            });
-        }
-        Ok(())
-    })?;
-    check_counts(tags, filter, &counts)?;
-    best.map(|b| Winner { index: b.index })
-        .ok_or_else(|| Error::NoVersionInRange {
-            range: range.to_string(),
-            count: counts.candidates,
-        })
-}
-
-fn alphabetical<S: AsRef<str>>(
-    order: Order,
-    tags: &[S],
-    excl: Option<&Exclusions>,
-    filter: Option<&TagFilter>,
-) -> Result<Winner, Error> {
-    let same_key_replaces = filter.is_some();
-    let mut best: Option<usize> = None;
-    let mut best_text = String::new();
-    let wanted = match order {
-        Order::Asc => Ordering::Greater,
-        Order::Desc => Ordering::Less,
-    };
-    let counts = scan(tags, excl, filter, |i, key| {
-        let take = best.is_none() || {
-            let o = key.cmp(best_text.as_str());
-            o == wanted || (same_key_replaces && o == Ordering::Equal)
-        };
-        if take {
-            best = Some(i);
-            best_text.clear();
-            best_text.push_str(key);
-        }
-        Ok::<(), Error>(())
-    })?;
-    check_counts(tags, filter, &counts)?;
-    best.map(|index| Winner { index }).ok_or(Error::EmptyList)
 }
 
 /// Flux's Numerical loop: the first candidate is taken, then every later one

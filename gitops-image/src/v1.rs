@@ -247,8 +247,12 @@ impl TagPattern {
         Ok(best)
     }
 
-    /// Flux v1 `Newer(a, b)`.
-    fn newer(&self, a: &TagInfo<'_>, b: &TagInfo<'_>) -> bool {
+    /// Flux v1 `Newer(a, b)`: whether `a` comes before `b` in this
+    /// pattern's order (creation time for glob and regexp, version for
+    /// semver). Sorting by it lists images newest first, as `fluxctl
+    /// list-images` does.
+    #[must_use]
+    pub fn newer(&self, a: &TagInfo<'_>, b: &TagInfo<'_>) -> bool {
         match &self.kind {
             Kind::Semver(_) => match (VersionRef::parse(a.tag), VersionRef::parse(b.tag)) {
                 (Ok(va), Ok(vb)) => match va.compare(&vb) {

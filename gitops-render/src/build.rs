@@ -4,7 +4,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use gitops_core::fs::{EntryKind, FileTree, RelPath};
-use gitops_core::yaml::{DuplicateKeys, ReadOptions, parse_documents, parse_documents_opts};
+use gitops_core::yaml::{Budget, DuplicateKeys, ReadOptions};
+
+use crate::budget::{parse_documents, parse_documents_opts};
 
 use crate::Error;
 use crate::buildmeta::{BuildMetadata, Origin};
@@ -47,6 +49,11 @@ pub struct Options<'a> {
     pub fetcher: Option<&'a dyn RemoteFetcher>,
     /// Runs non-builtin plugins and Helm charts; without one they are an error.
     pub executor: Option<&'a dyn PluginExecutor>,
+    /// The YAML budget of the whole build: every file of the kustomization
+    /// tree counts against it. Without one, the build uses the budget of
+    /// the enclosing [`budget::scope`](crate::budget::scope), else a fresh
+    /// [`Budget::default`].
+    pub budget: Option<&'a Budget>,
 }
 
 impl std::fmt::Debug for Options<'_> {
@@ -55,6 +62,7 @@ impl std::fmt::Debug for Options<'_> {
             .field("reorder", &self.reorder)
             .field("fetcher", &self.fetcher.is_some())
             .field("executor", &self.executor.is_some())
+            .field("budget", &self.budget.map(Budget::limits))
             .finish()
     }
 }
@@ -73,6 +81,18 @@ impl std::fmt::Debug for Options<'_> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn build(
+    tree: &dyn FileTree,
+    dir: &RelPath,
+    options: &Options<'_>,
+) -> Result<Vec<Resource>, Error> {
+    let budget = match options.budget {
+        Some(b) => b.clone(),
+        None => crate::budget::current().unwrap_or_default(),
+    };
+    crate::budget::scope(&budget, || build_in_scope(tree, dir, options))
+}
+
+fn build_in_scope(
     tree: &dyn FileTree,
     dir: &RelPath,
     options: &Options<'_>,
@@ -189,6 +209,17 @@ pub(crate) fn read_in_root(
     root: &RelPath,
     rel: &str,
 ) -> Result<(RelPath, String), Error> {
+    let (path, bytes) = read_bytes_in_root(tree, root, rel)?;
+    let text = utf8_text(&path, bytes)?;
+    Ok((path, text))
+}
+
+/// [`read_in_root`] without the UTF-8 requirement (generator files).
+pub(crate) fn read_bytes_in_root(
+    tree: &dyn FileTree,
+    root: &RelPath,
+    rel: &str,
+) -> Result<(RelPath, Vec<u8>), Error> {
     let path = resolve(root, rel)?;
     if !is_within(&path, root) {
         return Err(Error::Security {
@@ -196,8 +227,8 @@ pub(crate) fn read_in_root(
             root: display(root),
         });
     }
-    let text = read_text_beneath(tree, root, &path)?;
-    Ok((path, text))
+    let bytes = read_bytes_beneath(tree, root, &path)?;
+    Ok((path, bytes))
 }
 
 /// Read `path` as UTF-8, refusing it unless its real path (symlinks
@@ -208,19 +239,31 @@ pub(crate) fn read_text_beneath(
     root: &RelPath,
     path: &RelPath,
 ) -> Result<String, Error> {
-    let read_err = |source| Error::Read {
+    utf8_text(path, read_bytes_beneath(tree, root, path)?)
+}
+
+/// The bytes of `path`, under the same `rootOnly` check as [`read_text_beneath`].
+fn read_bytes_beneath(
+    tree: &dyn FileTree,
+    root: &RelPath,
+    path: &RelPath,
+) -> Result<Vec<u8>, Error> {
+    tree.read_beneath(root, path).map_err(|source| Error::Read {
         path: display(path),
         source,
-    };
-    let bytes = tree.read_beneath(root, path).map_err(read_err)?;
-    String::from_utf8(bytes).map_err(|_| {
-        read_err(gitops_core::fs::Error::Io {
+    })
+}
+
+fn utf8_text(path: &RelPath, bytes: Vec<u8>) -> Result<String, Error> {
+    String::from_utf8(bytes).map_err(|_| Error::Read {
+        path: display(path),
+        source: gitops_core::fs::Error::Io {
             path: path.clone(),
             source: Arc::new(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "file is not valid UTF-8",
             )),
-        })
+        },
     })
 }
 
@@ -260,12 +303,13 @@ fn is_within(path: &RelPath, root: &RelPath) -> bool {
 /// Parse every document of a resource file into resources.
 pub(crate) fn resources_from_text(text: &str, origin: &str) -> Result<Vec<Resource>, Error> {
     let docs = parse_documents(text, origin)?;
+    let src = crate::value::Source::new(text);
     let mut out = Vec::new();
     for doc in docs {
         if doc.is_empty() {
             continue;
         }
-        let v = Value::from_node(&doc.root);
+        let v = Value::from_node_in(&doc.root, &src);
         push_resource(v, origin, &mut out)?;
     }
     Ok(out)
@@ -305,17 +349,9 @@ fn push_resource(v: Value, origin: &str, out: &mut Vec<Resource>) -> Result<(), 
             message: format!("missing metadata.name in object of kind {kind}"),
         });
     }
-    let mut v = v;
-    // kustomize reads labels and annotations as string maps.
-    for field in ["labels", "annotations"] {
-        if let Some(Value::Map(m)) = v.get_path_mut(&["metadata", field]) {
-            for (_, val) in m.iter_mut() {
-                if let Some(text) = val.scalar_text() {
-                    *val = Value::Str(text);
-                }
-            }
-        }
-    }
+    // Labels and annotations keep their types and nulls here: kustomize
+    // turns annotations into strings at the end of the build
+    // (`buildmeta::finish`), labels only where it copies them.
     out.push(Resource::new(v));
     Ok(())
 }

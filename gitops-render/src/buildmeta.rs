@@ -101,7 +101,7 @@ impl Origin {
                 Value::Str(s) => Some(s.as_str()),
                 _ => None,
             })
-            .and_then(|text| gitops_core::yaml::parse_documents(text, ORIGIN_KEY).ok())
+            .and_then(|text| crate::budget::parse_documents(text, ORIGIN_KEY).ok())
             .and_then(|docs| docs.into_iter().next())
             .and_then(|d| {
                 Value::from_node(&d.root)
@@ -327,8 +327,9 @@ pub(crate) fn builtin_transformer_kinds(
 }
 
 /// The end of a build (kustomize's `Kustomizer.Run`): add the managed-by
-/// label when asked, and drop origin and transformation annotations that
-/// were not asked for (an emptied `annotations` mapping goes too).
+/// label when asked, make annotations strings, and drop origin and
+/// transformation annotations that were not asked for (an empty or null
+/// `annotations` goes too).
 pub(crate) fn finish(resources: &mut [Resource], meta: BuildMetadata) {
     for r in resources {
         if meta.managed_by {
@@ -341,18 +342,26 @@ pub(crate) fn finish(resources: &mut [Resource], meta: BuildMetadata) {
                 m.insert(MANAGED_BY_KEY, Value::Str(MANAGED_BY_VALUE.into()));
             }
         }
-        let drop_origin = !meta.origin;
-        let drop_tr = !meta.transformers;
-        let Some(Value::Map(ann)) = r.value.get_path(&["metadata", "annotations"]) else {
+        let Some(Value::Map(md)) = r.value.get_path_mut(&["metadata"]) else {
             continue;
         };
-        let present = (drop_origin && ann.contains_key(ORIGIN_KEY))
-            || (drop_tr && ann.contains_key(TRANSFORMATIONS_KEY));
-        if !present {
-            continue;
-        }
-        let md = r.metadata_mut();
-        let mut emptied = false;
+        finish_annotations(md, meta);
+    }
+}
+
+/// kustomize's last steps on `metadata.annotations`: `RemoveBuildAnnotations`
+/// makes a non-empty map a string map, then dropping the origin and
+/// transformation annotations (unless asked for) sets the map again, which
+/// removes it when empty, null or not a map.
+fn finish_annotations(md: &mut Map, meta: BuildMetadata) {
+    let (drop_origin, drop_tr) = (!meta.origin, !meta.transformers);
+    let non_empty = match md.get("annotations") {
+        None => return,
+        Some(Value::Map(ann)) => !ann.is_empty(),
+        Some(_) => false,
+    };
+    if non_empty {
+        crate::resource::restring_meta_map(md, "annotations");
         if let Some(Value::Map(ann)) = md.get_mut("annotations") {
             if drop_origin {
                 ann.remove(ORIGIN_KEY);
@@ -360,11 +369,10 @@ pub(crate) fn finish(resources: &mut [Resource], meta: BuildMetadata) {
             if drop_tr {
                 ann.remove(TRANSFORMATIONS_KEY);
             }
-            emptied = ann.is_empty();
         }
-        if emptied {
-            md.remove("annotations");
-        }
+    }
+    if drop_origin || drop_tr {
+        crate::resource::restring_meta_map(md, "annotations");
     }
 }
 

@@ -14,7 +14,7 @@
 use std::cmp::Ordering;
 
 use gitops_core::fs::RelPath;
-use gitops_core::yaml::parse_documents;
+use crate::budget::parse_documents;
 
 use crate::Error;
 use crate::build::{Builder, Source, display, read_in_root};

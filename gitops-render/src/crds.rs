@@ -8,7 +8,7 @@
 //! default `name`) (a name reference to that kind).
 
 use gitops_core::fs::{FileTree, RelPath};
-use gitops_core::yaml::parse_documents;
+use crate::budget::parse_documents;
 
 use crate::Error;
 use crate::build::{display, read_in_root};

@@ -6,7 +6,7 @@ use gitops_core::fs::{FileTree, RelPath};
 use sha2::{Digest, Sha256};
 
 use crate::Error;
-use crate::build::{display, read_in_root};
+use crate::build::{display, read_bytes_in_root, read_in_root};
 use crate::kustomization::{GeneratorArgs, GeneratorOptions, Kustomization};
 use crate::resource::{Behavior, Resource};
 use crate::value::{Map, Value};
@@ -90,11 +90,13 @@ fn gen_err(name: &str, message: impl Into<String>) -> Error {
     }
 }
 
+/// The generator's key/value pairs; values are bytes because `files` may
+/// be binary (env files and literals are text).
 fn load_pairs(
     tree: &dyn FileTree,
     dir: &RelPath,
     args: &GeneratorArgs,
-) -> Result<Vec<(String, String)>, Error> {
+) -> Result<Vec<(String, Vec<u8>)>, Error> {
     let name = &args.name;
     let mut all = Vec::new();
     for env in &args.envs {
@@ -117,7 +119,7 @@ fn load_pairs(
                     format!("invalid key {key:?} in env file {env}"),
                 ));
             }
-            all.push((key.to_owned(), value.to_owned()));
+            all.push((key.to_owned(), value.as_bytes().to_vec()));
         }
     }
     for lit in &args.literals {
@@ -127,7 +129,7 @@ fn load_pairs(
                 format!("invalid literal source {lit}, expected key=value"),
             ));
         };
-        all.push((k.to_owned(), remove_quotes(v).to_owned()));
+        all.push((k.to_owned(), remove_quotes(v).as_bytes().to_vec()));
     }
     for f in &args.files {
         let (key, path) = match f.matches('=').count() {
@@ -155,8 +157,8 @@ fn load_pairs(
                 ));
             }
         };
-        let (_, text) = read_in_root(tree, dir, path)?;
-        all.push((key, text));
+        let (_, bytes) = read_bytes_in_root(tree, dir, path)?;
+        all.push((key, bytes));
     }
     let mut seen = HashMap::new();
     for (k, _) in &all {
@@ -260,13 +262,21 @@ fn generate(
         obj.insert("type", Value::Str(t.to_owned()));
         let data: Map = pairs
             .into_iter()
-            .map(|(k, v)| (k, Value::Str(encode_base64(v.as_bytes()))))
+            .map(|(k, v)| (k, Value::Str(encode_base64(&v))))
             .collect();
         obj.insert("data", Value::Map(data));
     } else {
-        let mut data = Map::new();
+        // kyaml's makeConfigMapValueRNode: UTF-8 text goes to `data`,
+        // anything else base64-encoded to `binaryData`.
+        let (mut data, mut binary) = (Map::new(), Map::new());
         for (k, v) in pairs {
-            data.insert(k, Value::Str(v));
+            match String::from_utf8(v) {
+                Ok(text) => data.insert(k, Value::Str(text)),
+                Err(e) => binary.insert(k, Value::Str(encode_base64(e.as_bytes()))),
+            }
+        }
+        if !binary.is_empty() {
+            obj.insert("binaryData", Value::Map(binary));
         }
         if !data.is_empty() {
             obj.insert("data", Value::Map(data));
@@ -278,17 +288,7 @@ fn generate(
     let mut r = Resource::new(Value::Map(obj));
     r.generated = true;
     r.needs_hash = opts.disable_name_suffix_hash != Some(true);
-    r.behavior = match args.behavior.as_str() {
-        "" | "create" => Behavior::Create,
-        "merge" => Behavior::Merge,
-        "replace" => Behavior::Replace,
-        other => {
-            return Err(gen_err(
-                &args.name,
-                format!("unknown generator behavior {other:?}"),
-            ));
-        }
-    };
+    r.behavior = Behavior::from_name(&args.behavior);
     Ok(r)
 }
 

@@ -60,6 +60,7 @@
 //! [`RemoteFetcher`], [`PluginExecutor`], [`ExecutorError`], [`Resource`], [`ResId`], [`Gvk`], [`Value`], [`Map`],
 //! [`Error`].
 
+pub mod budget;
 mod build;
 mod buildmeta;
 mod config;

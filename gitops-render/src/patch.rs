@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 
 use gitops_core::fs::{FileTree, RelPath};
-use gitops_core::yaml::parse_documents;
+use crate::budget::parse_documents;
 use regex::Regex;
 
 use crate::Error;
 use crate::build::{read_in_root, resources_from_text};
 use crate::kustomization::{Patch, Selector};
-use crate::resource::{ResId, Resource};
+use crate::resource::{ResId, Resource, restring_meta_map};
 use crate::schema::Schemas;
 use crate::smp;
 use crate::value::Value;
@@ -67,10 +67,25 @@ impl ById {
     }
 }
 
+/// How a strategic merge patch reaches its target.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SmpVia {
+    /// By the patch's own id (`patches` without `target`): kustomize's
+    /// `Resource.ApplySmPatch`, the patch as written.
+    Id,
+    /// Through `ResMap.ApplySmPatch` (`patches` with a `target`,
+    /// `patchesStrategicMerge`): the patch's labels and annotations are
+    /// first made string maps (`CopyMergeMetaDataFieldsFrom`), so a null
+    /// there sets the text `null` instead of deleting, and an empty map
+    /// does nothing.
+    ResMap,
+}
+
 /// Apply one strategic merge patch to resource `i` (kustomize's `Resource.ApplySmPatch`).
 fn apply_smp(
     r: &mut Resource,
     patch: &Resource,
+    via: SmpVia,
     allow_name: bool,
     allow_kind: bool,
     schemas: Schemas<'_>,
@@ -84,6 +99,12 @@ fn apply_smp(
     let mut p = patch.value.clone();
     if let Value::Map(m) = &mut p {
         m.insert("apiVersion", Value::Str(r.api_version().to_owned()));
+        if via == SmpVia::ResMap
+            && let Some(Value::Map(md)) = m.get_mut("metadata")
+        {
+            restring_meta_map(md, "labels");
+            restring_meta_map(md, "annotations");
+        }
     }
     let schema = schemas.for_gvk(&r.gvk());
     // The resource's value is moved into the merge (a delete drops it anyway).
@@ -107,6 +128,14 @@ fn apply_smp(
             r.set_namespace(&ns);
             Ok(true)
         }
+    }
+}
+
+/// After a JSON patch kustomize sets the resource's annotations again
+/// (`SetAnnotations(GetAnnotations())`): strings, and gone when empty.
+fn restring_annotations(r: &mut Resource) {
+    if let Some(Value::Map(md)) = r.value.get_path_mut(&["metadata"]) {
+        restring_meta_map(md, "annotations");
     }
 }
 
@@ -153,7 +182,14 @@ pub(crate) fn apply_strategic_merge_patches(
     for patch in &patches {
         let index = ById::new(ra);
         let target = index.get(ra, &patch.cur_id())?;
-        if !apply_smp(&mut ra[target], patch, false, false, schemas)? {
+        if !apply_smp(
+            &mut ra[target],
+            patch,
+            SmpVia::ResMap,
+            false,
+            false,
+            schemas,
+        )? {
             ra.remove(target);
         }
     }
@@ -169,7 +205,15 @@ pub(crate) fn apply_patches(
     schemas: Schemas<'_>,
 ) -> Result<(), Error> {
     for p in patches {
-        let text = load_patch_text(tree, dir, p)?;
+        let mut text = load_patch_text(tree, dir, p)?;
+        if p.path.is_empty() {
+            // kustomize's PatchTransformer trims an inline patch, so a
+            // block scalar that ends it loses its final line break.
+            text = text.trim().to_owned();
+            if text.is_empty() {
+                return Err(perr("must specify one of patch and path in patches"));
+            }
+        }
         let json_ops = json_ops_from_text(&text);
         let smps = match &json_ops {
             Ok(_) => None,
@@ -184,6 +228,7 @@ pub(crate) fn apply_patches(
                 for i in selected {
                     ra[i].store_previous_id();
                     apply_json_ops(&mut ra[i].value, &ops)?;
+                    restring_annotations(&mut ra[i]);
                 }
             }
             (Err(_), Some(Ok(smps))) if !smps.is_empty() => {
@@ -193,6 +238,11 @@ pub(crate) fn apply_patches(
                         patch_source(p, &text)
                     )));
                 }
+                let via = if p.target.is_some() {
+                    SmpVia::ResMap
+                } else {
+                    SmpVia::Id
+                };
                 for patch in &smps {
                     let targets = match &p.target {
                         None => vec![ById::new(ra).get(ra, &patch.cur_id())?],
@@ -203,6 +253,7 @@ pub(crate) fn apply_patches(
                         if !apply_smp(
                             &mut ra[i],
                             patch,
+                            via,
                             p.allow_name_change,
                             p.allow_kind_change,
                             schemas,
@@ -242,6 +293,7 @@ pub(crate) fn apply_json6902_patches(
         for i in select(ra, target)? {
             ra[i].store_previous_id();
             apply_json_ops(&mut ra[i].value, &ops)?;
+            restring_annotations(&mut ra[i]);
         }
     }
     Ok(())
@@ -384,10 +436,11 @@ pub(crate) struct Op {
 /// Parse JSON 6902 operations from YAML or JSON text.
 pub(crate) fn json_ops_from_text(text: &str) -> Result<Vec<Op>, Error> {
     let docs = parse_documents(text, "json patch")?;
+    let src = crate::value::Source::new(text);
     let Some(doc) = docs.into_iter().find(|d| !d.is_empty()) else {
         return Err(perr("empty JSON patch"));
     };
-    let v = Value::from_node(&doc.root);
+    let v = Value::from_node_in(&doc.root, &src);
     let Value::Seq(items) = v else {
         return Err(perr("a JSON patch must be a list of operations"));
     };
@@ -471,12 +524,9 @@ fn add(doc: &mut Value, path: &str, value: Value, replace: bool) -> Result<(), E
     };
     let parent = parent_mut(doc, parents, path)?;
     match parent {
-        Value::Map(m) => {
-            if replace && !m.contains_key(last) {
-                return Err(missing(path));
-            }
-            m.insert(last.clone(), value);
-        }
+        // evanphx/json-patch v4 (kustomize's) replaces a missing object
+        // key by adding it; only its parent must exist.
+        Value::Map(m) => m.insert(last.clone(), value),
         Value::Seq(s) => {
             if last == "-" && !replace {
                 s.push(value);
@@ -568,8 +618,16 @@ mod tests {
             Some(&Value::Seq(vec![Value::Int(2), Value::Int(3)]))
         );
         assert_eq!(doc.str_at(&["spec", "b"]), Some("y"));
-        let bad = json_ops_from_text("- op: replace\n  path: /nope\n  value: 1\n").unwrap();
-        assert!(apply_json_ops(&mut doc, &bad).is_err());
+        // A missing object key is added, as evanphx/json-patch v4 does; a
+        // missing parent or list index fails.
+        let add = json_ops_from_text("- op: replace\n  path: /nope\n  value: 1\n").unwrap();
+        apply_json_ops(&mut doc, &add).unwrap();
+        assert_eq!(doc.get("nope"), Some(&Value::Int(1)));
+        for bad in ["/no/parent", "/spec/a/7"] {
+            let ops =
+                json_ops_from_text(&format!("- op: replace\n  path: {bad}\n  value: 1\n")).unwrap();
+            assert!(apply_json_ops(&mut doc, &ops).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -193,17 +193,7 @@ fn absorb_internal_annotations(r: &mut Resource) -> Result<(), Error> {
     if hash.as_deref() == Some("true") {
         r.needs_hash = true;
     }
-    r.behavior = match behavior.as_deref() {
-        None | Some("" | "create") => Behavior::Create,
-        Some("merge") => Behavior::Merge,
-        Some("replace") => Behavior::Replace,
-        Some(other) => {
-            return Err(Error::Generator {
-                name: r.name().to_owned(),
-                message: format!("unknown generator behavior {other:?}"),
-            });
-        }
-    };
+    r.behavior = Behavior::from_name(behavior.as_deref().unwrap_or_default());
     Ok(())
 }
 
@@ -279,7 +269,7 @@ fn value_add(
     let target_file = text(c.map, "targetFilePath");
     if !target_file.is_empty() {
         let (path, body) = read_in_root(tree, dir, &target_file)?;
-        let docs = gitops_core::yaml::parse_documents(&body, &display(&path))?;
+        let docs = crate::budget::parse_documents(&body, &display(&path))?;
         if let Some(doc) = docs.into_iter().find(|d| !d.is_empty()) {
             let v = Value::from_node(&doc.root);
             if let Some(Value::Seq(more)) = v.as_map().and_then(|m| field(m, "targets")) {
@@ -477,7 +467,7 @@ fn run_builtin_transformer(
                 return Err(c.err("empty file path and empty patch content"));
             }
             if !inline.is_empty() {
-                let docs = gitops_core::yaml::parse_documents(&inline, &c.origin)?;
+                let docs = crate::budget::parse_documents(&inline, &c.origin)?;
                 if docs
                     .iter()
                     .filter(|d| !d.is_empty())
@@ -560,7 +550,7 @@ fn check_json_patch(c: &Config<'_>, text: &str) -> Result<(), Error> {
     if patch::json_ops_from_text(text).is_ok() {
         return Ok(());
     }
-    let docs = gitops_core::yaml::parse_documents(text, &c.origin)?;
+    let docs = crate::budget::parse_documents(text, &c.origin)?;
     let what = match docs.first().map(|d| Value::from_node(&d.root)) {
         Some(Value::Str(_)) => "string",
         Some(Value::Map(_)) => "object",

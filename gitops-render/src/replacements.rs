@@ -8,7 +8,7 @@
 //! the resources.
 
 use gitops_core::fs::{FileTree, RelPath};
-use gitops_core::yaml::parse_documents;
+use crate::budget::parse_documents;
 use regex::Regex;
 
 use crate::Error;

@@ -133,6 +133,18 @@ pub(crate) enum Behavior {
     Replace,
 }
 
+impl Behavior {
+    /// kustomize's `NewGenerationBehavior`: `merge` and `replace` by name;
+    /// anything else (empty, `create`, or an unknown word) creates.
+    pub(crate) fn from_name(name: &str) -> Behavior {
+        match name {
+            "merge" => Behavior::Merge,
+            "replace" => Behavior::Replace,
+            _ => Behavior::Create,
+        }
+    }
+}
+
 /// One previous identity (kustomize's previousNames/Kinds/Namespaces).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PrevId {
@@ -298,12 +310,39 @@ impl Resource {
     }
 }
 
+/// kyaml's `getMapFromMeta`: each value as its node's text (a null as
+/// written, a collection as `""`).
 fn string_pairs(v: Option<&Value>) -> Vec<(String, String)> {
     v.and_then(Value::as_map)
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+                .map(|(k, v)| {
+                    let text = match m.null_text(k) {
+                        Some(t) => t.to_owned(),
+                        None => v.scalar_text().unwrap_or_default(),
+                    };
+                    (k.clone(), text)
+                })
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// kustomize's `SetLabels(GetLabels())` / `SetAnnotations(GetAnnotations())`
+/// round trip on `metadata.<field>`: a non-empty mapping becomes a string
+/// map ([`string_pairs`]); anything else (empty, null, a scalar) is removed.
+pub(crate) fn restring_meta_map(md: &mut Map, field: &str) {
+    match md.get(field) {
+        Some(Value::Map(m)) if !m.is_empty() => {
+            let strings: Map = string_pairs(md.get(field))
+                .into_iter()
+                .map(|(k, v)| (k, Value::Str(v)))
+                .collect();
+            md.insert(field, Value::Map(strings));
+        }
+        Some(_) => {
+            md.remove(field);
+        }
+        None => {}
+    }
 }

@@ -4,6 +4,11 @@
 //! strategy in the schema merge element by element on their merge keys (new
 //! and patched elements first, as kustomize prepends), other lists are
 //! replaced. `$patch: delete|replace|merge` directives work on maps and lists.
+//!
+//! Like kyaml's walker, the merge visits what the patch leaves alone too:
+//! every mapping reached through mappings and merge-keyed lists loses the
+//! fields written with no value (`key:`; a written `null` or `~` stays), and
+//! merge-keyed lists there are rebuilt (one element per key).
 
 use crate::Error;
 use crate::resource::Gvk;
@@ -32,7 +37,11 @@ pub(crate) fn merge(
 ) -> Result<Option<Value>, Error> {
     let dest = dest.filter(|d| !d.is_null());
     let Some(patch) = patch else {
-        return Ok(dest);
+        let Some(mut d) = dest else {
+            return Ok(None);
+        };
+        walk_untouched(&mut d, schema, schemas)?;
+        return Ok(Some(d));
     };
     // Like kyaml's walker: the first source (dest, then patch) whose type
     // has a schema gives it.
@@ -128,6 +137,7 @@ fn merge_map(
         Some(other) => return Ok(Some(other)),
     };
     let mut out = base;
+    out.remove_empty_nulls();
     let mut keys: Vec<String> = out.keys().cloned().collect();
     for k in pm.keys() {
         if !out.contains_key(k) {
@@ -137,12 +147,8 @@ fn merge_map(
     keys.sort();
     for key in keys {
         let Some(pv) = pm.get(&key) else {
-            // kyaml walks fields the patch does not touch too: associative
-            // lists there lose elements with duplicate keys.
-            if let Some(sub) = schema.and_then(|s| s.field(&key))
-                && let Some(v) = out.get_mut(&key)
-            {
-                normalize(v, sub, schemas)?;
+            if let Some(v) = out.get_mut(&key) {
+                walk_untouched(v, schema.and_then(|s| s.field(&key)), schemas)?;
             }
             continue;
         };
@@ -159,44 +165,38 @@ fn merge_map(
     Ok(Some(Value::Map(out)))
 }
 
-/// Leave a dest-only value as kyaml's merge leaves it: associative lists
-/// keep one element per key (the last one). Changes nothing, and copies
-/// nothing, unless such a list has duplicate keys.
-fn normalize(v: &mut Value, schema: Schema<'_>, schemas: Schemas<'_>) -> Result<(), Error> {
+/// Leave a value the patch does not touch as kyaml's walker leaves it:
+/// mappings lose their fields written with no value, merge-keyed lists are
+/// merged with nothing (one element per key, the last one); other lists and
+/// scalars stay as they are.
+fn walk_untouched(
+    v: &mut Value,
+    schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
+) -> Result<(), Error> {
     match v {
         Value::Map(m) => {
+            m.remove_empty_nulls();
             for (k, child) in m.iter_mut() {
-                if let Some(sub) = schema.field(k) {
-                    normalize(child, sub, schemas)?;
+                if matches!(child, Value::Map(_) | Value::Seq(_)) {
+                    walk_untouched(child, schema.and_then(|s| s.field(k)), schemas)?;
                 }
             }
         }
         Value::Seq(items) => {
-            if let Some(items_schema) = schema.items() {
-                for i in items.iter_mut() {
-                    normalize(i, items_schema, schemas)?;
-                }
-            }
+            let Some(schema) = schema else {
+                return Ok(());
+            };
             let (strategy, keys) = schema.strategy_and_keys();
-            if !strategy.split(',').any(|s| s == "merge") || keys.is_empty() {
+            if !strategy.split(',').any(|s| s == "merge") {
                 return Ok(());
             }
-            let tuples: Vec<Vec<String>> =
-                items.iter().filter_map(|e| key_tuple(e, &keys)).collect();
-            let duplicated = tuples
-                .iter()
-                .enumerate()
-                .any(|(i, a)| tuples[i + 1..].iter().any(|b| tuples_match(a, b)));
-            if duplicated {
-                let list = std::mem::take(items);
-                *v = merge_list(
-                    Some(Value::Seq(list)),
-                    &Value::Seq(Vec::new()),
-                    Some(schema),
-                    schemas,
-                )?
-                .unwrap_or(Value::Seq(Vec::new()));
+            if keys.is_empty() {
+                // A list of scalars merged with nothing is itself.
+                return Ok(());
             }
+            let list = std::mem::take(items);
+            *items = merge_keyed(list, &[], &keys, schema.items(), schemas)?;
         }
         _ => {}
     }
@@ -230,27 +230,6 @@ fn list_directive(patch: &mut Vec<Value>) -> Result<Directive, Error> {
     Ok(d)
 }
 
-fn key_tuple(v: &Value, keys: &[&str]) -> Option<Vec<String>> {
-    let m = v.as_map()?;
-    Some(
-        keys.iter()
-            .map(|k| m.get(k).and_then(Value::scalar_text).unwrap_or_default())
-            .collect(),
-    )
-}
-
-fn tuples_match(a: &[String], b: &[String]) -> bool {
-    let mut common = false;
-    for (x, y) in a.iter().zip(b) {
-        if x == y {
-            common = true;
-        } else if !x.is_empty() && !y.is_empty() {
-            return false;
-        }
-    }
-    common
-}
-
 fn merge_list(
     dest: Option<Value>,
     patch: &Value,
@@ -267,7 +246,7 @@ fn merge_list(
     }
     let mut pitems = pitems.clone();
     let directive = list_directive(&mut pitems)?;
-    let mut ditems: Vec<Value> = match (dest, directive) {
+    let ditems: Vec<Value> = match (dest, directive) {
         (_, Directive::Delete) => return Ok(None),
         (None, _) | (_, Directive::Replace) => pitems.clone(),
         (Some(Value::Seq(d)), Directive::Merge) => d,
@@ -288,83 +267,241 @@ fn merge_list(
         }
         return Ok(Some(Value::Seq(out)));
     }
-    // Which keys are in use at all.
-    let used: Vec<&str> = keys
-        .iter()
-        .copied()
-        .filter(|k| {
-            pitems.iter().chain(ditems.iter()).any(|e| {
-                e.get(k)
-                    .and_then(Value::scalar_text)
-                    .is_some_and(|s| !s.is_empty())
-            })
+    let out = merge_keyed(ditems, &pitems, &keys, items_schema, schemas)?;
+    Ok(Some(Value::Seq(out)))
+}
+
+/// kyaml's `ElementValuesList` for one element: each merge key's text, `""`
+/// when the field is missing, null or empty.
+fn key_values(e: &Value, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .map(|k| match e.get(k) {
+            None => String::new(),
+            Some(Value::Map(m)) if m.is_empty() => String::new(),
+            Some(Value::Seq(s)) if s.is_empty() => String::new(),
+            Some(v) => v.scalar_text().unwrap_or_default(),
         })
+        .collect()
+}
+
+/// The text of field `key` of a list element (its node's `Value`: a null
+/// as written, a collection `""`), when the element is a mapping with it.
+fn field_text(e: &Value, key: &str) -> Option<String> {
+    let m = e.as_map()?;
+    let v = m.get(key)?;
+    Some(match m.null_text(key) {
+        Some(t) => t.to_owned(),
+        None => v.scalar_text().unwrap_or_default(),
+    })
+}
+
+/// kyaml's `FieldMatcher{Name: key, StringValue: value}` (`ElementSetter`):
+/// the element has the field and, unless `value` is empty, with that text.
+fn field_matches(e: &Value, key: &str, value: &str) -> bool {
+    field_text(e, key).is_some_and(|t| value.is_empty() || t == value)
+}
+
+/// kyaml's `ElementMatcher` (`MatchField`): the first mapping element whose
+/// fields have exactly these texts, an empty one included.
+fn find_element(items: &[Value], keys: &[&str], values: &[String]) -> Option<usize> {
+    items.iter().position(|e| {
+        keys.iter()
+            .zip(values)
+            .all(|(k, v)| field_text(e, k).is_some_and(|t| &t == v))
+    })
+}
+
+/// kyaml's `validateKeys`: the keys some tuple of `all` gives a value, with
+/// `values` at those keys; every key when none has a value.
+fn validate_keys<'k>(
+    all: &[Vec<String>],
+    values: &[String],
+    keys: &[&'k str],
+) -> (Vec<&'k str>, Vec<String>) {
+    let used: Vec<bool> = (0..keys.len())
+        .map(|i| all.iter().any(|t| t.get(i).is_some_and(|v| !v.is_empty())))
         .collect();
-    let keys: Vec<&str> = if used.is_empty() { keys } else { used };
-    let mut tuples: Vec<Vec<String>> = Vec::new();
-    for e in pitems.iter().chain(ditems.iter()) {
-        let Some(t) = key_tuple(e, &keys) else {
+    if !used.contains(&true) {
+        return (keys.to_vec(), values.to_vec());
+    }
+    let pick = |i: usize| used[i];
+    (
+        (0..keys.len())
+            .filter(|&i| pick(i))
+            .map(|i| keys[i])
+            .collect(),
+        (0..values.len().min(keys.len()))
+            .filter(|&i| pick(i))
+            .map(|i| values[i].clone())
+            .collect(),
+    )
+}
+
+/// kyaml's `match`: two tuples agree when no key has two different values
+/// and at least one key has the same (possibly empty) value; the result
+/// fills each empty value from the other tuple.
+fn tuples_agree(a: &[String], b: &[String]) -> Option<Vec<String>> {
+    if a.len() != b.len() {
+        return None;
+    }
+    let mut common = false;
+    let mut out = Vec::with_capacity(a.len());
+    for (x, y) in a.iter().zip(b) {
+        if x == y {
+            common = true;
+            out.push(x.clone());
+        } else if !x.is_empty() && !y.is_empty() {
+            return None;
+        } else if x.is_empty() {
+            out.push(y.clone());
+        } else {
+            out.push(x.clone());
+        }
+    }
+    common.then_some(out)
+}
+
+/// kyaml's `ElementSetter` on a list: elements matching `keys`/`values`
+/// are replaced by `element` (or deleted when it is `None`), which is
+/// appended when nothing matched. Null and empty-mapping elements are
+/// dropped on the way; with no values at all, so is every element.
+fn element_setter(
+    list: &mut Vec<Value>,
+    keys: &[&str],
+    values: &[String],
+    element: Option<&Value>,
+) {
+    let mapping_setter = keys.first().is_some_and(|k| !k.is_empty())
+        && values.first().is_some_and(|v| !v.is_empty());
+    let mut matched = false;
+    let old = std::mem::take(list);
+    for e in old {
+        if e.is_null() || e.as_map().is_some_and(Map::is_empty) {
             continue;
-        };
-        if let Some(existing) = tuples.iter_mut().find(|x| tuples_match(x, &t)) {
-            for (a, b) in existing.iter_mut().zip(&t) {
-                if a.is_empty() {
-                    a.clone_from(b);
-                }
+        }
+        if e.as_map().is_none() && mapping_setter {
+            list.push(e);
+            continue;
+        }
+        let mut found = false;
+        let mut all = true;
+        for (j, k) in keys.iter().enumerate() {
+            if let Some(v) = values.get(j) {
+                found = field_matches(&e, k, v);
+            }
+            if !found {
+                all = false;
+                break;
+            }
+        }
+        if !all {
+            if !values.is_empty() {
+                list.push(e);
             }
             continue;
         }
-        tuples.push(t);
+        matched = true;
+        if let Some(el) = element {
+            list.push(el.clone());
+        }
     }
-    // With duplicate keys the last element wins, as in kyaml.
-    let dkeys: Vec<Option<Vec<String>>> = ditems.iter().map(|e| key_tuple(e, &keys)).collect();
-    let pkeys: Vec<Option<Vec<String>>> = pitems.iter().map(|e| key_tuple(e, &keys)).collect();
-    let last_match = |ks: &[Option<Vec<String>>], t: &[String]| {
-        ks.iter()
-            .rposition(|et| et.as_ref().is_some_and(|et| tuples_match(et, t)))
-    };
-    let dsel: Vec<Option<usize>> = tuples.iter().map(|t| last_match(&dkeys, t)).collect();
-    let mut uses = vec![0usize; ditems.len()];
-    for &i in dsel.iter().flatten() {
-        uses[i] += 1;
+    if let Some(el) = element
+        && !el.is_null()
+        && !matched
+    {
+        list.push(el.clone());
     }
-    let mut dsel = dsel.into_iter();
-    let mut out: Vec<Value> = Vec::new();
+}
+
+/// kyaml's `setAssociativeSequenceElements` and `appendListNode` for a list
+/// with merge keys: the patch's elements merged into the destination's by
+/// their key values, new elements first.
+fn merge_keyed(
+    mut dest: Vec<Value>,
+    patch: &[Value],
+    keys: &[&str],
+    items_schema: Option<Schema<'_>>,
+    schemas: Schemas<'_>,
+) -> Result<Vec<Value>, Error> {
+    // Patch tuples first (kustomize prepends), then the destination's.
+    let mut tuples: Vec<Vec<String>> = Vec::new();
+    for e in patch.iter().chain(dest.iter()) {
+        let t = key_values(e, keys);
+        if !tuples.contains(&t) {
+            tuples.push(t);
+        }
+    }
+    if tuples.is_empty() {
+        return Ok(dest);
+    }
+    if keys.len() > 1 {
+        for i in 0..tuples.len() {
+            for j in 0..tuples.len() {
+                if let Some(m) = tuples_agree(&tuples[i], &tuples[j]) {
+                    tuples[i].clone_from(&m);
+                    tuples[j] = m;
+                }
+            }
+        }
+    }
+    let mut added: Vec<Value> = Vec::new();
+    let mut valid_keys: Vec<&str> = keys.to_vec();
     for t in &tuples {
-        // The matching destination element is moved out on its last use
-        // (no copy); earlier uses under other tuples get a copy.
-        let d = dsel.next().flatten().map(|i| {
-            uses[i] -= 1;
-            if uses[i] == 0 {
-                std::mem::replace(&mut ditems[i], Value::Null)
+        let (vk, vv) = validate_keys(&tuples, t, keys);
+        valid_keys.clone_from(&vk);
+        let (mk, mv) = validate_keys(std::slice::from_ref(&vv), &vv, &vk);
+        let d = find_element(&dest, &mk, &mv);
+        let p = find_element(patch, &mk, &mv).map(|i| &patch[i]);
+        // A merge changes the destination element itself (kyaml merges in
+        // place); a replace or a new element does not.
+        let in_place = d.is_some()
+            && p.is_none_or(|p| {
+                p.as_map()
+                    .is_some_and(|m| matches!(map_directive(m), Ok(Directive::Merge)))
+            });
+        let dv = d.map(|i| {
+            if in_place {
+                std::mem::replace(&mut dest[i], Value::Null)
             } else {
-                ditems[i].clone()
+                dest[i].clone()
             }
         });
-        let p = last_match(&pkeys, t).map(|i| &pitems[i]);
-        let merged = merge(d, p, items_schema, schemas)?;
-        match merged {
-            None => {}
-            Some(Value::Map(m)) if m.is_empty() => {}
-            Some(mut v) => {
-                if let Value::Map(m) = &mut v {
-                    for (k, val) in keys.iter().zip(t) {
-                        if !m.contains_key(k) && !val.is_empty() {
-                            m.insert(*k, crate::value::resolve_plain_v3(val));
-                        }
-                    }
+        let merged = merge(dv, p, items_schema, schemas)?;
+        let mut v = match merged {
+            Some(v) if !v.is_null() && !v.as_map().is_some_and(Map::is_empty) => v,
+            _ => {
+                element_setter(&mut dest, &vk, &vv, None);
+                continue;
+            }
+        };
+        if let Value::Map(m) = &mut v {
+            for (k, val) in vk.iter().zip(&vv) {
+                if !m.contains_key(k) && !val.is_empty() {
+                    m.insert(*k, crate::value::resolve_plain_v3(val));
                 }
-                out.push(v);
             }
         }
-    }
-    // Elements without any key value cannot be matched; keep them at the end.
-    for (e, k) in ditems.into_iter().zip(&dkeys) {
-        if k.is_none() {
-            out.push(e);
+        element_setter(&mut added, &vk, &vv, Some(&v));
+        if let (true, Some(i)) = (in_place, d) {
+            dest[i] = v;
         }
     }
-    Ok(Some(Value::Seq(out)))
+    // appendListNode: each destination element (merged ones included)
+    // set into the new ones, by its own key values.
+    for e in dest {
+        let mut values = Vec::new();
+        for k in &valid_keys {
+            match e.get(k) {
+                Some(v) => values.push(v.scalar_text().unwrap_or_default()),
+                None => added.push(e.clone()),
+            }
+        }
+        if valid_keys.len() > 1 {
+            element_setter(&mut added, &valid_keys, &values, None);
+        }
+        element_setter(&mut added, &valid_keys, &values, Some(&e));
+    }
+    Ok(added)
 }
 
 #[cfg(test)]
@@ -459,5 +596,51 @@ mod tests {
             .and_then(Value::as_seq)
             .unwrap();
         assert_eq!(c.len(), 2, "merged by name, not replaced");
+    }
+
+    #[test]
+    fn a_port_patch_must_give_every_key_the_list_uses() {
+        let dest = v(
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: 1\n      protocol: TCP\n    - containerPort: 2\n      protocol: TCP\n",
+        );
+        let ports = |patch: &str| {
+            let out = merge(Some(dest.clone()), Some(&v(patch)), None, Schemas::Builtin)
+                .unwrap()
+                .unwrap();
+            out.get_path(&["spec", "containers"])
+                .and_then(Value::as_seq)
+                .and_then(|c| c[0].get("ports"))
+                .and_then(Value::as_seq)
+                .map_or(0, Vec::len)
+        };
+        let delete = |keys: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: c\n    ports:\n    - {keys}\n      $patch: delete\n"
+            )
+        };
+        assert_eq!(ports(&delete("containerPort: 1")), 2);
+        assert_eq!(ports(&delete("containerPort: 1\n      protocol: TCP")), 1);
+    }
+
+    #[test]
+    fn fields_written_empty_go_where_the_merge_walks() {
+        let src = "apiVersion: v1\nkind: Pod\nspec:\n  a:\n  b: null\n  c: ~\n  containers:\n  - name: x\n    image:\n    command:\n    - x:\n";
+        let doc = &parse_documents(src, "t").unwrap()[0].root;
+        let dest = Value::from_node_in(doc, &crate::value::Source::new(src));
+        let patch = v("apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {l: v}\n");
+        let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
+            .unwrap()
+            .unwrap();
+        let spec = out.get("spec").and_then(Value::as_map).unwrap();
+        let kept: Vec<&String> = spec.keys().collect();
+        assert_eq!(kept, ["b", "c", "containers"]);
+        let c = &spec.get("containers").and_then(Value::as_seq).unwrap()[0];
+        assert!(c.get("image").is_none());
+        // Not inside a list without merge keys.
+        assert!(
+            c.get("command").and_then(Value::as_seq).unwrap()[0]
+                .get("x")
+                .is_some()
+        );
     }
 }

@@ -6,6 +6,8 @@
 //! typed view. Scalars are typed from YAML the way Go's yaml.v3 does it
 //! (kustomize's reader), see [`Value::from_node`].
 
+use std::cell::OnceCell;
+
 use gitops_core::yaml::{Node, NodeKind, Scalar, ScalarStyle};
 
 /// A typed YAML/JSON value.
@@ -28,9 +30,26 @@ pub enum Value {
 }
 
 /// A mapping with string keys, kept in insertion order (output sorts them).
-#[derive(Debug, Clone, PartialEq, Default)]
+///
+/// A null value remembers how it was written when that was not `null`
+/// (empty, `~`, `Null`…), as kyaml's nodes do: kustomize prints an
+/// annotation by that text, and its strategic merge drops a field written
+/// with no value at all. Equality compares the entries only.
+#[derive(Debug, Clone, Default)]
 pub struct Map {
     entries: Vec<(String, Value)>,
+    null_texts: Option<Box<NullTexts>>,
+}
+
+/// Keys of a [`Map`] whose null value was written other than `null`, with
+/// that text (boxed: most maps have none).
+#[derive(Debug, Clone, Default)]
+struct NullTexts(Vec<(String, String)>);
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Map) -> bool {
+        self.entries == other.entries
+    }
 }
 
 impl Map {
@@ -56,7 +75,10 @@ impl Map {
     pub fn insert(&mut self, key: impl Into<String>, value: Value) {
         let key = key.into();
         match self.get_mut(&key) {
-            Some(slot) => *slot = value,
+            Some(slot) => {
+                *slot = value;
+                self.forget_null_text(&key);
+            }
             None => self.entries.push((key, value)),
         }
     }
@@ -64,7 +86,61 @@ impl Map {
     /// Remove `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.entries.iter().position(|(k, _)| k == key)?;
+        self.forget_null_text(key);
         Some(self.entries.remove(i).1)
+    }
+
+    /// How the null under `key` was written: `null` unless recorded
+    /// otherwise by [`Value::from_node`]; `None` when the value is not null.
+    pub(crate) fn null_text(&self, key: &str) -> Option<&str> {
+        if !self.get(key).is_some_and(Value::is_null) {
+            return None;
+        }
+        let recorded = self.null_texts.iter().flat_map(|t| t.0.iter());
+        Some(
+            recorded
+                .filter(|(k, _)| k == key)
+                .map(|(_, t)| t.as_str())
+                .next()
+                .unwrap_or("null"),
+        )
+    }
+
+    /// Remove the fields whose value was written empty (`key:`), as kyaml's
+    /// merge walker does to every mapping it visits.
+    pub(crate) fn remove_empty_nulls(&mut self) {
+        let Some(texts) = self.null_texts.take() else {
+            return;
+        };
+        let empty: Vec<String> = texts
+            .0
+            .iter()
+            .filter(|(_, t)| t.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        self.null_texts = Some(texts);
+        for key in empty {
+            if self.get(&key).is_some_and(Value::is_null) {
+                self.remove(&key);
+            }
+        }
+    }
+
+    fn set_null_text(&mut self, key: &str, text: &str) {
+        self.forget_null_text(key);
+        self.null_texts
+            .get_or_insert_with(Box::default)
+            .0
+            .push((key.to_owned(), text.to_owned()));
+    }
+
+    fn forget_null_text(&mut self, key: &str) {
+        if let Some(texts) = &mut self.null_texts {
+            texts.0.retain(|(k, _)| k != key);
+            if texts.0.is_empty() {
+                self.null_texts = None;
+            }
+        }
     }
 
     /// True when `key` is present.
@@ -112,6 +188,10 @@ impl Map {
     /// Keep only the entries for which `f` holds.
     pub fn retain(&mut self, mut f: impl FnMut(&str, &mut Value) -> bool) {
         self.entries.retain_mut(|(k, v)| f(k, v));
+        if let Some(texts) = &mut self.null_texts {
+            let entries = &self.entries;
+            texts.0.retain(|(k, _)| entries.iter().any(|(e, _)| e == k));
+        }
     }
 }
 
@@ -137,41 +217,14 @@ impl Value {
     /// Convert a parsed YAML node, typing plain scalars like Go's yaml.v3
     /// (kustomize's reader) and applying `<<` merge keys.
     pub fn from_node(node: &Node) -> Value {
-        match &node.kind {
-            NodeKind::Scalar(s) => scalar_value(s),
-            NodeKind::Seq(items) => Value::Seq(items.iter().map(Value::from_node).collect()),
-            NodeKind::Map(entries) => {
-                let mut map = Map::new();
-                let mut merges = Vec::new();
-                for (k, v) in entries {
-                    let key = match &k.kind {
-                        NodeKind::Scalar(s) => s.value.clone(),
-                        _ => continue,
-                    };
-                    if key == "<<" && k.as_scalar().is_some_and(|s| s.style == ScalarStyle::Plain) {
-                        merges.push(v);
-                        continue;
-                    }
-                    map.insert(key, Value::from_node(v));
-                }
-                for m in merges {
-                    let sources: Vec<&Node> = match &m.kind {
-                        NodeKind::Seq(items) => items.iter().collect(),
-                        _ => vec![m],
-                    };
-                    for src in sources {
-                        if let Value::Map(sm) = Value::from_node(src) {
-                            for (k, v) in sm {
-                                if !map.contains_key(&k) {
-                                    map.insert(k, v);
-                                }
-                            }
-                        }
-                    }
-                }
-                Value::Map(map)
-            }
-        }
+        convert(node, None)
+    }
+
+    /// [`Value::from_node`] for a node read from `src`, which tells a null
+    /// written with no value (`key:`) from one written `~` (the reader
+    /// gives both as `~`).
+    pub(crate) fn from_node_in(node: &Node, src: &Source<'_>) -> Value {
+        convert(node, Some(src))
     }
 
     /// The string, when this is one.
@@ -262,6 +315,95 @@ impl Value {
         let mut out = String::new();
         write_go_json(self, &mut out);
         out
+    }
+}
+
+/// The text documents were read from, for [`Value::from_node_in`].
+pub(crate) struct Source<'a> {
+    text: &'a str,
+    lines: OnceCell<Vec<&'a str>>,
+}
+
+impl<'a> Source<'a> {
+    /// The source `text`.
+    pub(crate) fn new(text: &'a str) -> Source<'a> {
+        Source {
+            text,
+            lines: OnceCell::new(),
+        }
+    }
+
+    /// The character at a 1-based line and column.
+    fn char_at(&self, line: usize, column: usize) -> Option<char> {
+        let lines = self.lines.get_or_init(|| self.text.split('\n').collect());
+        lines
+            .get(line.checked_sub(1)?)?
+            .chars()
+            .nth(column.checked_sub(1)?)
+    }
+}
+
+/// How a null scalar was written: the reader gives an empty value as `~`
+/// placed at the `:` or `-` before it, so a `~` is real only when the
+/// source has one there.
+fn null_text<'s>(s: &'s Scalar, node: &Node, src: Option<&Source<'_>>) -> &'s str {
+    match (s.value.as_str(), s.style, src) {
+        ("~", ScalarStyle::Plain, Some(src))
+            if src.char_at(node.line, node.column) != Some('~') =>
+        {
+            ""
+        }
+        (text, ..) => text,
+    }
+}
+
+fn convert(node: &Node, src: Option<&Source<'_>>) -> Value {
+    match &node.kind {
+        NodeKind::Scalar(s) => scalar_value(s),
+        NodeKind::Seq(items) => Value::Seq(items.iter().map(|i| convert(i, src)).collect()),
+        NodeKind::Map(entries) => {
+            let mut map = Map::new();
+            let mut merges = Vec::new();
+            for (k, v) in entries {
+                let key = match &k.kind {
+                    NodeKind::Scalar(s) => s.value.clone(),
+                    _ => continue,
+                };
+                if key == "<<" && k.as_scalar().is_some_and(|s| s.style == ScalarStyle::Plain) {
+                    merges.push(v);
+                    continue;
+                }
+                let value = convert(v, src);
+                let odd_null = match (&value, &v.kind) {
+                    (Value::Null, NodeKind::Scalar(s)) if s.value != "null" => {
+                        Some(null_text(s, v, src))
+                    }
+                    _ => None,
+                };
+                if let Some(text) = odd_null {
+                    map.insert(key.clone(), value);
+                    map.set_null_text(&key, text);
+                } else {
+                    map.insert(key, value);
+                }
+            }
+            for m in merges {
+                let sources: Vec<&Node> = match &m.kind {
+                    NodeKind::Seq(items) => items.iter().collect(),
+                    _ => vec![m],
+                };
+                for m_src in sources {
+                    if let Value::Map(sm) = convert(m_src, src) {
+                        for (k, v) in sm {
+                            if !map.contains_key(&k) {
+                                map.insert(k, v);
+                            }
+                        }
+                    }
+                }
+            }
+            Value::Map(map)
+        }
     }
 }
 

@@ -40,6 +40,7 @@ use std::path::Path;
 
 use gitops_core::ImageRef;
 use gitops_core::fs::{self, FileTree, OsTree, RelPath};
+use gitops_core::yaml::{self, Budget};
 use serde::Serialize;
 
 use crate::marker::{Field, PolicyId};
@@ -201,9 +202,26 @@ pub fn apply_bytes(path: &RelPath, bytes: &[u8], policies: &Policies) -> FileApp
 
 /// Apply `policies` to one file's text. Pure: no I/O.
 pub fn apply_str(path: &RelPath, src: &str, policies: &Policies) -> FileApply {
+    apply_in(path, src, policies, &Budget::default())
+        .unwrap_or_else(|e| scan::budget_skipped(path, e))
+}
+
+impl scan::HasWarnings for FileApply {
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+}
+
+/// [`apply_str`] against the run's `budget`.
+fn apply_in(
+    path: &RelPath,
+    src: &str,
+    policies: &Policies,
+    budget: &Budget,
+) -> Result<FileApply, yaml::Error> {
     let mut out = FileApply::default();
-    let Some(tree) = scan::parse(path, src, &mut out.warnings) else {
-        return out;
+    let Some(tree) = scan::parse_in(path, src, &mut out.warnings, budget)? else {
+        return Ok(out);
     };
     let located = scan::locate(&tree, path, &mut out.warnings);
     out.markers = located.len();
@@ -244,7 +262,7 @@ pub fn apply_str(path: &RelPath, src: &str, policies: &Policies) -> FileApply {
         edits.sort_by_key(|e| e.range.start);
         out.contents = Some(splice(src, &edits));
     }
-    out
+    Ok(out)
 }
 
 /// The edit that writes `new` into scalar `node`, or `None` when it already
@@ -313,6 +331,18 @@ pub fn apply_tree(
     policies: &Policies,
     on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
 ) -> Result<Report, Error> {
+    apply_tree_with(tree, dir, policies, &Budget::default(), on_change)
+}
+
+/// [`apply_tree`], counting every parsed file against the run's YAML
+/// `budget` (nodes, documents and bytes; see [`Budget`]).
+pub fn apply_tree_with(
+    tree: &(dyn FileTree + Sync),
+    dir: &RelPath,
+    policies: &Policies,
+    budget: &Budget,
+    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
+) -> Result<Report, Error> {
     let files: Vec<RelPath> = fs::walk_files(tree, dir)
         .map_err(|e| Error::Scan(scan::Error::Walk(e)))?
         .into_iter()
@@ -323,9 +353,12 @@ pub fn apply_tree(
         ..Report::default()
     };
     let work = |p: &RelPath, bytes: Vec<u8>| {
-        let one = apply_bytes(p, &bytes, policies);
+        let one = match std::str::from_utf8(&bytes) {
+            Ok(src) => apply_in(p, src, policies, budget)?,
+            Err(_) => apply_bytes(p, &bytes, policies),
+        };
         let old = one.contents.is_some().then_some(bytes);
-        (one, old)
+        Ok((one, old))
     };
     walk::run(
         tree,
@@ -337,9 +370,10 @@ pub fn apply_tree(
                 path: path.clone(),
                 source,
             })?;
-            let Outcome::Done((one, old)) = r else {
+            let Outcome::Done(done) = r else {
                 return Ok(());
             };
+            let (one, old) = done.map_err(scan::Error::Budget)?;
             report.files_parsed += 1;
             report.markers += one.markers;
             report.warnings.extend(one.warnings);

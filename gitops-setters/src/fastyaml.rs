@@ -19,26 +19,41 @@
 
 use std::borrow::Cow;
 
+use gitops_core::yaml::Budget;
+
 use crate::scan::ScalarStyle;
-use crate::syntax::{Builder, Tree};
+use crate::syntax::{Builder, ParseError, Tree};
 
 /// Parse `src` when it lies inside the subset; `None` sends the caller to the
-/// full parser.
+/// full parser. Counts nothing against a run's budget.
 pub(crate) fn parse(src: &str) -> Option<Tree<'_>> {
+    parse_in(src, &Budget::unlimited()).ok().flatten()
+}
+
+/// [`parse`], counting every node and document against `budget`: running
+/// out is an error (the full parser would run out too), and what was
+/// counted before declining is taken back out of the budget.
+pub(crate) fn parse_in<'a>(src: &'a str, budget: &Budget) -> Result<Option<Tree<'a>>, ParseError> {
     if !chars_ok(src) {
-        return None;
+        return Ok(None);
     }
     let mut p = Fast {
         src,
         b: src.as_bytes(),
-        out: Builder::new(src),
+        out: Builder::new(src, budget),
         ctx: Vec::new(),
         expect: Expect::NoDoc,
         pos: 0,
         line_no: 0,
     };
-    p.run()?;
-    Some(p.out.finish())
+    if p.run().is_some() {
+        return p.out.finish().map(Some);
+    }
+    if let Some((line, exhausted)) = p.out.over() {
+        return Err(ParseError::Budget { line, exhausted });
+    }
+    p.out.abandon();
+    Ok(None)
 }
 
 /// Characters the subset admits: printable YAML characters without tabs,
@@ -170,6 +185,9 @@ impl<'a> Fast<'a> {
 
     fn run(&mut self) -> Option<()> {
         while self.pos < self.b.len() {
+            if self.out.over().is_some() {
+                return None;
+            }
             self.line_no += 1;
             let line = self.line_at(self.pos);
             let next = self.line(line)?;
@@ -198,7 +216,7 @@ impl<'a> Fast<'a> {
             let marker = rest.len() >= 3 && is_blank_or_end(b, p + 3, line.end);
             if marker && rest.starts_with(b"---") {
                 self.finish_doc(p);
-                self.out.doc_start();
+                self.out.doc_start(self.line_no);
                 self.expect = Expect::Root {
                     at: p + 3,
                     line: self.line_no,
@@ -224,7 +242,7 @@ impl<'a> Fast<'a> {
         match self.expect {
             Expect::AfterEnd => return None,
             Expect::NoDoc => {
-                self.out.doc_start();
+                self.out.doc_start(self.line_no);
                 return self.node_line(line, p, indent, None);
             }
             Expect::Root { .. } => return self.node_line(line, p, indent, None),

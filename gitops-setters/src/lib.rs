@@ -18,6 +18,9 @@
 //! - [`v1`]: Flux v1 workload automation (`fluxcd.io/automated` annotations on
 //!   Deployments, DaemonSets, StatefulSets, CronJobs and HelmReleases), with
 //!   the same byte-preserving rewrite.
+//! - [`v1ops`]: the `fluxctl` operations (list workloads and images,
+//!   automate/lock/policy, release) as byte-preserving edits of a config
+//!   repository.
 //!
 //! Only files that mention `$imagepolicy` are parsed. They go through a fast
 //! reader for the block-structured YAML that manifests are written in
@@ -94,6 +97,7 @@ pub mod message;
 pub mod report;
 pub mod scan;
 pub mod v1;
+pub mod v1ops;
 pub mod write;
 
 mod fastyaml;
@@ -101,7 +105,7 @@ mod quote;
 mod syntax;
 mod walk;
 
-pub use apply::{Policies, apply_dir, apply_str, apply_tree};
+pub use apply::{Policies, apply_dir, apply_str, apply_tree, apply_tree_with};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
@@ -109,7 +113,7 @@ pub use apply::{Policies, apply_dir, apply_str, apply_tree};
 pub struct ReadmeDoctests;
 pub use marker::{Field, PolicyId, Setter};
 pub use report::{Change, Report};
-pub use scan::{Marker, Scan, Warning, scan};
+pub use scan::{Marker, Scan, Warning, scan, scan_with};
 
 /// Differential check of the YAML fast path against the full parser, for
 /// the fuzz target and the sweep tests: `Ok(true)` when the fast path read

@@ -43,10 +43,11 @@ use std::ops::Range;
 
 use gitops_core::ObjectId;
 use gitops_core::fs::{self, FileTree, RelPath};
+use gitops_core::yaml::{self, Budget, Exhausted};
 use serde::Serialize;
 
 use crate::marker::{self, MARKER_KEY, Setter};
-use crate::syntax::{Kind, NodeId, Role, SyntaxError, Tree};
+use crate::syntax::{Kind, NodeId, ParseError, Role, SyntaxError, Tree};
 use crate::walk::{self, Outcome};
 
 /// Why a scan could not run.
@@ -65,6 +66,10 @@ pub enum Error {
         #[source]
         source: fs::Error,
     },
+    /// The run's YAML budget ran out (the source names the file, the line
+    /// and the limit); raise the budget's limits for trusted input.
+    #[error("the YAML budget of the run is exhausted")]
+    Budget(#[source] yaml::Error),
 }
 
 /// How a scalar was written in the source.
@@ -262,6 +267,10 @@ pub enum WarningKind {
     /// A Flux v1 automation problem (workload, annotation or image value).
     #[error("{0}")]
     V1(String),
+    /// The file alone exceeds a YAML budget (a per-file call has a budget of
+    /// its own); it is skipped.
+    #[error("{0}; file skipped")]
+    Budget(Exhausted),
 }
 
 impl WarningKind {
@@ -276,6 +285,7 @@ impl WarningKind {
             WarningKind::Duplicate { .. } => "duplicate_marker",
             WarningKind::MissingPart { .. } => "missing_part",
             WarningKind::V1(_) => "v1",
+            WarningKind::Budget(_) => "budget",
         }
     }
 }
@@ -325,6 +335,16 @@ pub fn mentions_marker(bytes: &[u8]) -> bool {
 /// file plus the markers found. Symlinks are never followed (the listing of a
 /// [`FileTree`] reports them and they are skipped).
 pub fn scan(tree: &(dyn FileTree + Sync), dir: &RelPath) -> Result<Scan, Error> {
+    scan_with(tree, dir, &Budget::default())
+}
+
+/// [`scan`], counting every parsed file against the run's YAML `budget`
+/// (nodes, documents and bytes; see [`Budget`]).
+pub fn scan_with(
+    tree: &(dyn FileTree + Sync),
+    dir: &RelPath,
+    budget: &Budget,
+) -> Result<Scan, Error> {
     let files: Vec<RelPath> = fs::walk_files(tree, dir)
         .map_err(Error::Walk)?
         .into_iter()
@@ -338,13 +358,14 @@ pub fn scan(tree: &(dyn FileTree + Sync), dir: &RelPath) -> Result<Scan, Error> 
         tree,
         &files,
         mentions_marker,
-        &|p, bytes| scan_bytes(p, &bytes),
+        &|p, bytes| scan_bytes_in(p, &bytes, budget),
         &mut |p, r| {
             let r = r.map_err(|source| Error::Read {
                 path: p.clone(),
                 source,
             })?;
             if let Outcome::Done(one) = r {
+                let one = one.map_err(Error::Budget)?;
                 out.files_parsed += 1;
                 out.markers.extend(one.markers);
                 out.warnings.extend(one.warnings);
@@ -353,6 +374,13 @@ pub fn scan(tree: &(dyn FileTree + Sync), dir: &RelPath) -> Result<Scan, Error> 
         },
     )?;
     Ok(out)
+}
+
+fn scan_bytes_in(path: &RelPath, bytes: &[u8], budget: &Budget) -> Result<FileScan, yaml::Error> {
+    match std::str::from_utf8(bytes) {
+        Ok(src) => scan_in(path, src, budget),
+        Err(_) => Ok(scan_bytes(path, bytes)),
+    }
 }
 
 /// Scan one file's bytes (no screening: the file is parsed whatever it holds).
@@ -384,14 +412,46 @@ pub fn scan_bytes(path: &RelPath, bytes: &[u8]) -> FileScan {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn scan_str(path: &RelPath, src: &str) -> FileScan {
+    scan_in(path, src, &Budget::default()).unwrap_or_else(|e| budget_skipped(path, e))
+}
+
+/// A file skipped because it alone exceeds a per-file budget.
+pub(crate) fn budget_skipped<T: Default + HasWarnings>(path: &RelPath, e: yaml::Error) -> T {
+    let mut out = T::default();
+    if let yaml::Error::Budget {
+        line, exhausted, ..
+    } = e
+    {
+        out.warnings_mut().push(Warning {
+            file: path.clone(),
+            line,
+            kind: WarningKind::Budget(exhausted),
+        });
+    }
+    out
+}
+
+/// Per-file results that carry warnings.
+pub(crate) trait HasWarnings {
+    fn warnings_mut(&mut self) -> &mut Vec<Warning>;
+}
+
+impl HasWarnings for FileScan {
+    fn warnings_mut(&mut self) -> &mut Vec<Warning> {
+        &mut self.warnings
+    }
+}
+
+/// [`scan_str`] against the run's `budget`.
+fn scan_in(path: &RelPath, src: &str, budget: &Budget) -> Result<FileScan, yaml::Error> {
     let mut warnings = Vec::new();
-    let tree = match parse(path, src, &mut warnings) {
+    let tree = match parse_in(path, src, &mut warnings, budget)? {
         Some(t) => t,
         None => {
-            return FileScan {
+            return Ok(FileScan {
                 markers: Vec::new(),
                 warnings,
-            };
+            });
         }
     };
     let located = locate(&tree, path, &mut warnings);
@@ -417,33 +477,56 @@ pub fn scan_str(path: &RelPath, src: &str) -> FileScan {
             })
         })
         .collect();
-    FileScan { markers, warnings }
+    Ok(FileScan { markers, warnings })
 }
 
-/// Parse `src`, turning a syntax error into a warning.
+/// Parse `src` with a budget of its own, turning a syntax error (and an
+/// exhausted budget) into a warning.
 pub(crate) fn parse<'a>(
     path: &RelPath,
     src: &'a str,
     warnings: &mut Vec<Warning>,
 ) -> Option<Tree<'a>> {
-    match Tree::parse(src) {
-        Ok(t) => Some(t),
-        Err(SyntaxError {
-            line,
-            column,
-            message,
-        }) => {
-            warnings.push(Warning {
-                file: path.clone(),
-                line,
-                kind: WarningKind::Syntax { column, message },
-            });
+    match parse_in(path, src, warnings, &Budget::default()) {
+        Ok(tree) => tree,
+        Err(e) => {
+            let skipped: FileScan = budget_skipped(path, e);
+            warnings.extend(skipped.warnings);
             None
         }
     }
 }
 
-/// The object of document `doc`, computed once per document.
+/// Parse `src` against the run's `budget`, turning a syntax error into a
+/// warning; an exhausted budget is an error naming the file.
+pub(crate) fn parse_in<'a>(
+    path: &RelPath,
+    src: &'a str,
+    warnings: &mut Vec<Warning>,
+    budget: &Budget,
+) -> Result<Option<Tree<'a>>, yaml::Error> {
+    match Tree::parse_in(src, budget) {
+        Ok(t) => Ok(Some(t)),
+        Err(ParseError::Syntax(SyntaxError {
+            line,
+            column,
+            message,
+        })) => {
+            warnings.push(Warning {
+                file: path.clone(),
+                line,
+                kind: WarningKind::Syntax { column, message },
+            });
+            Ok(None)
+        }
+        Err(ParseError::Budget { line, exhausted }) => Err(yaml::Error::Budget {
+            origin: path.to_string(),
+            line,
+            exhausted,
+        }),
+    }
+}
+
 pub(crate) fn object_of(tree: &Tree<'_>, cache: &mut [Option<ObjectRef>], doc: usize) -> ObjectRef {
     if let Some(Some(o)) = cache.get(doc) {
         return o.clone();

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
+use gitops_core::yaml::{Budget, Exhausted, Meter};
 use granit_parser::{Event, Parser, ScalarStyle as GStyle};
 
 use crate::scan::ScalarStyle;
@@ -124,6 +125,34 @@ pub(crate) struct SyntaxError {
     pub message: String,
 }
 
+/// Why [`Tree::parse_in`] failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ParseError {
+    /// The text is not valid YAML.
+    Syntax(SyntaxError),
+    /// The run's YAML budget ran out at `line`.
+    Budget {
+        /// 1-based line.
+        line: usize,
+        /// Which limit.
+        exhausted: Exhausted,
+    },
+}
+
+impl ParseError {
+    /// As a syntax error (for callers without a run budget of their own).
+    fn into_syntax(self) -> SyntaxError {
+        match self {
+            ParseError::Syntax(e) => e,
+            ParseError::Budget { line, exhausted } => SyntaxError {
+                line,
+                column: 1,
+                message: exhausted.to_string(),
+            },
+        }
+    }
+}
+
 struct Frame {
     node: NodeId,
     /// Written in flow style.
@@ -142,40 +171,79 @@ fn options() -> granit_parser::Options {
 /// Builds a [`Tree`] from a stream of parse events; fed by `granit-parser`
 /// or by the fast path in [`crate::fastyaml`], which must feed it the same
 /// events for the same input.
+///
+/// Every node and every document counts against the run's YAML budget
+/// (through `meter`); once it runs out, [`Builder::over`] says where and the
+/// builder takes no more nodes.
 pub(crate) struct Builder<'a> {
     tree: Tree<'a>,
     stack: Vec<Frame>,
     flow_depth: usize,
+    meter: Meter,
+    over: Option<(usize, Exhausted)>,
 }
 
 impl<'a> Builder<'a> {
-    /// A builder for `src`.
-    pub fn new(src: &'a str) -> Builder<'a> {
+    /// A builder for `src`, counting against `budget`.
+    pub fn new(src: &'a str, budget: &Budget) -> Builder<'a> {
+        // About one node per 12 bytes and one scalar per 16 in manifests:
+        // reserve once instead of growing six times, but never more than
+        // the budget admits.
+        let room = budget.remaining_nodes();
         Builder {
             tree: Tree {
                 src,
-                // About one node per 12 bytes and one scalar per 16 in
-                // manifests: reserve once instead of growing six times.
-                nodes: Vec::with_capacity(src.len() / 12 + 4),
+                nodes: Vec::with_capacity((src.len() / 12).min(room) + 4),
                 docs: Vec::new(),
-                scalars: Vec::with_capacity(src.len() / 16 + 4),
+                scalars: Vec::with_capacity((src.len() / 16).min(room) + 4),
                 marker_comments: Vec::new(),
             },
             stack: Vec::new(),
             flow_depth: 0,
+            meter: budget.meter(),
+            over: None,
         }
     }
 
-    /// The finished tree.
-    pub fn finish(mut self) -> Tree<'a> {
+    /// Where and why the budget ran out, once it has.
+    pub fn over(&self) -> Option<(usize, Exhausted)> {
+        self.over
+    }
+
+    /// Count one node (or document) starting at `line`.
+    #[inline]
+    fn count(&mut self, line: usize) {
+        if self.over.is_none()
+            && let Err(e) = self.meter.nodes(1)
+        {
+            self.over = Some((line, e));
+        }
+    }
+
+    /// The finished tree (its nodes stay counted in the budget).
+    pub fn finish(mut self) -> Result<Tree<'a>, ParseError> {
+        if let Some((line, exhausted)) = self.over {
+            return Err(ParseError::Budget { line, exhausted });
+        }
+        let line = self.tree.nodes.last().map_or(1, |n| n.line);
+        self.meter
+            .finish()
+            .map_err(|exhausted| ParseError::Budget { line, exhausted })?;
         // Comments arrive in event order, which puts a comment on a block
         // scalar's header after the scalar.
         self.tree.marker_comments.sort_by_key(|c| c.range.start);
-        self.tree
+        Ok(self.tree)
+    }
+
+    /// Give up on the tree and take its nodes back out of the budget (the
+    /// caller parses the text another way).
+    pub fn abandon(self) {
+        self.meter.refund();
     }
 
     /// A document starts.
-    pub fn doc_start(&mut self) {
+    pub fn doc_start(&mut self, line: usize) {
+        self.count(line);
         self.tree.docs.push(Doc::default());
         self.stack.clear();
         self.flow_depth = 0;
@@ -255,6 +323,7 @@ impl<'a> Builder<'a> {
         column: usize,
         flow: bool,
     ) -> NodeId {
+        self.count(line);
         let tree = &mut self.tree;
         let id = tree.nodes.len();
         let doc = tree.docs.len().saturating_sub(1);
@@ -299,34 +368,51 @@ impl<'a> Builder<'a> {
 }
 
 impl<'a> Tree<'a> {
-    /// Parse `src`; fails on the first syntax error.
+    /// Parse `src` with a budget of its own; fails on the first syntax error.
+    pub fn parse(src: &'a str) -> Result<Tree<'a>, SyntaxError> {
+        Tree::parse_in(src, &Budget::default()).map_err(ParseError::into_syntax)
+    }
+
+    /// Parse `src`, counting it against the run's `budget`.
     ///
     /// Files written in the common subset of YAML that Kubernetes manifests
     /// use go through [`crate::fastyaml`], which builds the same tree many
     /// times faster; anything outside that subset (and every syntax error)
-    /// goes through `granit-parser`.
-    pub fn parse(src: &'a str) -> Result<Tree<'a>, SyntaxError> {
-        if let Some(tree) = crate::fastyaml::parse(src) {
+    /// goes through `granit-parser`. What the fast path counted before it
+    /// declined is taken back out of the budget.
+    pub fn parse_in(src: &'a str, budget: &Budget) -> Result<Tree<'a>, ParseError> {
+        let mut bytes = budget.meter();
+        bytes
+            .bytes(src.len())
+            .map_err(|exhausted| ParseError::Budget { line: 1, exhausted })?;
+        if let Some(tree) = crate::fastyaml::parse_in(src, budget)? {
             return Ok(tree);
         }
-        Tree::parse_full(src)
+        Tree::parse_full_in(src, budget)
+    }
+
+    /// Parse `src` with `granit-parser` only, without a budget.
+    pub fn parse_full(src: &'a str) -> Result<Tree<'a>, SyntaxError> {
+        Tree::parse_full_in(src, &Budget::unlimited()).map_err(ParseError::into_syntax)
     }
 
     /// Parse `src` with `granit-parser` only.
-    pub fn parse_full(src: &'a str) -> Result<Tree<'a>, SyntaxError> {
-        let mut b = Builder::new(src);
+    fn parse_full_in(src: &'a str, budget: &Budget) -> Result<Tree<'a>, ParseError> {
+        let mut b = Builder::new(src, budget);
         let parser = Parser::new_from_str_with_options(src, options());
         for next in parser {
-            let (event, span) = next.map_err(|e| SyntaxError {
-                line: e.marker().line(),
-                column: e.marker().col() + 1,
-                message: e.info(),
+            let (event, span) = next.map_err(|e| {
+                ParseError::Syntax(SyntaxError {
+                    line: e.marker().line(),
+                    column: e.marker().col() + 1,
+                    message: e.info(),
+                })
             })?;
             let range = span.byte_range().unwrap_or(0..0);
             let line = span.start.line();
             let column = span.start.col() + 1;
             match event {
-                Event::DocumentStart(..) => b.doc_start(),
+                Event::DocumentStart(..) => b.doc_start(line),
                 Event::Comment(text, _) => b.comment(text, range, line),
                 Event::Scalar(value, style, _, _) => {
                     let style = match style {
@@ -352,8 +438,11 @@ impl<'a> Tree<'a> {
                 Event::MappingEnd | Event::SequenceEnd => b.end(range.end),
                 _ => {}
             }
+            if let Some((line, exhausted)) = b.over() {
+                return Err(ParseError::Budget { line, exhausted });
+            }
         }
-        Ok(b.finish())
+        b.finish()
     }
 
     /// The scalar value of `key` in the mapping `map`.
@@ -434,5 +523,42 @@ mod tests {
         let e = Tree::parse("a: [1, 2\nb: c\n").unwrap_err();
         assert!(e.line >= 1);
         assert!(!e.message.is_empty());
+    }
+
+    fn budget(max_nodes: usize) -> Budget {
+        Budget::new(gitops_core::yaml::BudgetLimits {
+            max_nodes,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn both_paths_count_documents_and_nodes() {
+        // The fast path takes the first text, granit-parser the second
+        // (an anchor); both count the same nodes, plus one per document.
+        for src in ["a: b\n---\n---\nc: [d]\n", "a: &x b\n---\n---\nc: [d]\n"] {
+            let b = budget(100);
+            let t = Tree::parse_in(src, &b).unwrap();
+            assert_eq!(b.nodes(), t.nodes.len() + t.docs.len(), "{src}");
+            assert_eq!(b.bytes(), src.len());
+        }
+        // What the fast path counted before declining is not counted twice.
+        let src = "a: b\n".repeat(2_000) + "z: &x b\n";
+        let b = budget(10_000);
+        let t = Tree::parse_in(&src, &b).unwrap();
+        assert_eq!(b.nodes(), t.nodes.len() + 1);
+    }
+
+    #[test]
+    fn empty_documents_exhaust_the_budget() {
+        let src = "---\n".repeat(10_000);
+        for parse in [Tree::parse_in, Tree::parse_full_in] {
+            let err = parse(&src, &budget(5_000)).unwrap_err();
+            let ParseError::Budget { line, exhausted } = err else {
+                panic!("{err:?}");
+            };
+            assert_eq!(exhausted, Exhausted::Nodes { limit: 5_000 });
+            assert!((2_000..=3_100).contains(&line), "{line}");
+        }
     }
 }

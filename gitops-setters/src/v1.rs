@@ -11,6 +11,7 @@
 //! - `Deployment`, `DaemonSet`, `StatefulSet`: `spec.template.spec.containers`
 //!   then `initContainers`, by `name`, image in `image`;
 //! - `CronJob`: the same under `spec.jobTemplate.spec.template.spec`;
+//! - `Job`: the same as a Deployment (see the deviation below);
 //! - `HelmRelease` (`helm.fluxcd.io/v1`, or the legacy `flux.weave.works`
 //!   group): in `spec.values`, a top-level `image` is the container
 //!   `chart-image`, and every `values.<key>` mapping with an `image` is the
@@ -58,6 +59,9 @@
 //! - Containers whose image does not parse are reported as warnings (Flux v1
 //!   kept them with an empty image).
 //! - Only `HelmRelease`s of the Flux v1 Helm operator groups are read.
+//! - `Job`s are workloads (Flux v1 reads Deployments, DaemonSets,
+//!   StatefulSets, CronJobs and HelmReleases only), so an annotated Job is
+//!   listed, can be released and is automated like a Deployment.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -145,7 +149,7 @@ pub struct Workload {
 
 /// How the image of one container is laid out in YAML.
 #[derive(Debug, Clone)]
-enum Shape {
+pub(crate) enum Shape {
     /// One scalar holds the whole reference.
     Whole(NodeId),
     /// `registry`, `image`/`repository` (path only) and `tag`.
@@ -160,14 +164,16 @@ enum Shape {
     NameTag { name: NodeId, tag: NodeId },
 }
 
-struct Found {
-    container: Container,
-    shape: Shape,
+pub(crate) struct Found {
+    pub(crate) container: Container,
+    pub(crate) shape: Shape,
 }
 
-struct FoundWorkload {
-    workload: Workload,
-    containers: Vec<Found>,
+pub(crate) struct FoundWorkload {
+    pub(crate) workload: Workload,
+    pub(crate) containers: Vec<Found>,
+    /// The object's mapping node (for annotation edits).
+    pub(crate) node: NodeId,
 }
 
 /// True when `bytes` may hold an automated workload (the screening step).
@@ -202,7 +208,11 @@ pub fn discover_str(path: &RelPath, src: &str) -> (Vec<Workload>, Vec<Warning>) 
     (found.into_iter().map(|f| f.workload).collect(), warnings)
 }
 
-fn discover(tree: &Tree<'_>, path: &RelPath, warnings: &mut Vec<Warning>) -> Vec<FoundWorkload> {
+pub(crate) fn discover(
+    tree: &Tree<'_>,
+    path: &RelPath,
+    warnings: &mut Vec<Warning>,
+) -> Vec<FoundWorkload> {
     let mut out = Vec::new();
     for doc in &tree.docs {
         if let Some(root) = doc.root {
@@ -251,7 +261,7 @@ fn object(
     };
     let mut containers = Vec::new();
     match obj.kind.as_str() {
-        "Deployment" | "DaemonSet" | "StatefulSet" | "CronJob" => {
+        "Deployment" | "DaemonSet" | "StatefulSet" | "CronJob" | "Job" => {
             let pod: &[&str] = if obj.kind == "CronJob" {
                 &["spec", "jobTemplate", "spec", "template", "spec"]
             } else {
@@ -310,7 +320,7 @@ fn object(
                 warn(
                     line,
                     format!(
-                        "{obj}: automated, but Flux v1 automates only Deployment, DaemonSet, StatefulSet, CronJob and HelmRelease"
+                        "{obj}: automated, but Flux v1 automates only Deployment, DaemonSet, StatefulSet, CronJob, Job and HelmRelease"
                     ),
                 );
             }
@@ -329,6 +339,7 @@ fn object(
             containers: containers.iter().map(|f| f.container.clone()).collect(),
         },
         containers,
+        node,
     });
 }
 
@@ -342,7 +353,7 @@ fn string<'t>(tree: &'t Tree<'_>, node: NodeId) -> Option<&'t str> {
     Some(v)
 }
 
-fn annotations(tree: &Tree<'_>, node: NodeId) -> BTreeMap<String, String> {
+pub(crate) fn annotations(tree: &Tree<'_>, node: NodeId) -> BTreeMap<String, String> {
     let Some(a) = tree.get_path(node, &["metadata", "annotations"]) else {
         return BTreeMap::new();
     };
@@ -592,7 +603,7 @@ fn mapped(
 }
 
 /// `(node, new value, part)` for each scalar of `shape` when the image becomes `new`.
-fn targets(shape: &Shape, new: &ImageRef) -> Vec<(NodeId, String, Option<&'static str>)> {
+pub(crate) fn targets(shape: &Shape, new: &ImageRef) -> Vec<(NodeId, String, Option<&'static str>)> {
     let tag = new.tag().map(|t| t.as_str().to_owned()).unwrap_or_default();
     let path = new.repository().to_owned();
     let registry = new.registry().unwrap_or("").to_owned();
@@ -712,7 +723,7 @@ pub fn discover_tree(
     Ok((workloads, warnings))
 }
 
-fn not_utf8(path: &RelPath) -> Warning {
+pub(crate) fn not_utf8(path: &RelPath) -> Warning {
     Warning {
         file: path.clone(),
         line: 0,

@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use gitops_core::fs::{OsTree, RelPath};
 use gitops_render::{Options, Reorder};
 
+use crate::cmd::yaml_budget::{BudgetArgs, hint};
+
 /// Output order of `gitops build`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReorderArg {
@@ -39,10 +41,18 @@ pub struct Args {
     /// Build a Flux Kustomization instead (`--flux KS.yaml --source DIR`).
     #[command(flatten)]
     flux: crate::cmd::flux_build::FluxArgs,
+    /// The YAML budget of the build (one for the whole kustomization tree).
+    #[command(flatten)]
+    yaml: BudgetArgs,
 }
 
 /// Build and print (or write) the manifests.
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let budget = args.yaml.budget();
+    gitops_render::budget::scope(&budget, || build(args, out)).map_err(|e| hint(e, &budget))
+}
+
+fn build(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let reorder = match args.reorder {
         ReorderArg::Legacy => Reorder::Legacy,
         ReorderArg::None => Reorder::None,

@@ -7,7 +7,7 @@
 //! ```
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -142,7 +142,7 @@ pub fn run(cmd: PolicyCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 fn select(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (policy, exclusions) = build(args)?;
     let text = read_tags(&args.tags_file)?;
-    let tags = split_tags(&text);
+    let tags = tags_of(&text, &args.tags_file)?;
     let index = policy
         .select_index(&tags, &exclusions)
         .with_context(|| format!("no tag selected by {policy}"))?;
@@ -159,7 +159,7 @@ fn select(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 fn explain(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (policy, exclusions) = build(args)?;
     let text = read_tags(&args.tags_file)?;
-    let tags = split_tags(&text);
+    let tags = tags_of(&text, &args.tags_file)?;
     let report = policy.explain(&tags, &exclusions);
     match args.output {
         OutputFormat::Text => writeln!(out, "{report}")?,
@@ -213,23 +213,122 @@ pub(crate) fn read_policy_file(
     }
 }
 
-fn read_tags(path: &PathBuf) -> anyhow::Result<String> {
-    let mut text = String::new();
-    if path.as_os_str() == "-" {
+/// The tags file (or stdin) as bytes, read in one piece.
+fn read_tags(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if is_stdin(path) {
+        let mut text = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut text)
             .context("cannot read tags from stdin")?;
+        Ok(text)
     } else {
-        text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read tags from {}", path.display()))?;
+        std::fs::read(path).with_context(|| format!("cannot read tags from {}", path.display()))
     }
-    Ok(text)
 }
 
-/// One tag per line, trimmed; empty lines skipped.
-fn split_tags(text: &str) -> Vec<&str> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect()
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The tags of `text`, borrowed from it: one per line, trimmed, empty
+/// lines skipped; the text must be UTF-8.
+fn tags_of<'t>(text: &'t [u8], path: &Path) -> anyhow::Result<Vec<&'t str>> {
+    split_tags(text).with_context(|| {
+        if is_stdin(path) {
+            "cannot read tags from stdin".to_owned()
+        } else {
+            format!("cannot read tags from {}", path.display())
+        }
+    })
+}
+
+/// Texts at least this long are checked and split on all cores.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// One tag per line (`\n`; a `\r` before it is trimmed with the other
+/// white space), trimmed, empty lines skipped. Large texts are cut at line
+/// ends into one slice per core, each checked as UTF-8 and split on its
+/// own thread, and the tags joined in order.
+fn split_tags(text: &[u8]) -> Result<Vec<&str>, std::str::Utf8Error> {
+    let parts = if text.len() >= PARALLEL_MIN_BYTES {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    } else {
+        1
+    };
+    let mut cuts = vec![0];
+    for k in 1..parts {
+        let from = (text.len() / parts * k).max(cuts[cuts.len() - 1]);
+        let at = text[from..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(text.len(), |p| from + p + 1);
+        cuts.push(at);
+    }
+    cuts.push(text.len());
+    let slices: Vec<&[u8]> = cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect();
+    if slices.len() == 1 {
+        return split_lines(text);
+    }
+    let mut split = std::thread::scope(|s| {
+        let rest: Vec<_> = slices[1..]
+            .iter()
+            .map(|&c| s.spawn(move || split_lines(c)))
+            .collect();
+        let mut out = vec![split_lines(slices[0])];
+        for h in rest {
+            out.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        }
+        out
+    })
+    .into_iter();
+    let mut tags = split.next().unwrap_or(Ok(Vec::new()))?;
+    for more in split {
+        tags.extend_from_slice(&more?);
+    }
+    Ok(tags)
+}
+
+/// [`split_tags`] on one slice that ends at a line end (or the text end).
+fn split_lines<'c>(chunk: &'c [u8]) -> Result<Vec<&'c str>, std::str::Utf8Error> {
+    let text = std::str::from_utf8(chunk)?;
+    // Tags are rarely shorter than 7 bytes; unused capacity is never touched.
+    let mut tags = Vec::with_capacity(chunk.len() / 8 + 1);
+    let mut push = |line: &'c str| {
+        let b = line.as_bytes();
+        match (b.first(), b.last()) {
+            // Printable ASCII at both ends: nothing to trim.
+            (Some(f), Some(l)) if f.is_ascii_graphic() && l.is_ascii_graphic() => tags.push(line),
+            _ => {
+                let t = line.trim();
+                if !t.is_empty() {
+                    tags.push(t);
+                }
+            }
+        }
+    };
+    let b = text.as_bytes();
+    let mut start = 0;
+    let mut base = 0;
+    // Newlines found 16 bytes at a time as a bit mask.
+    for block in b.chunks_exact(16) {
+        let mut mask: u32 = 0;
+        for (j, &c) in block.iter().enumerate() {
+            mask |= u32::from(c == b'\n') << j;
+        }
+        while mask != 0 {
+            let end = base + mask.trailing_zeros() as usize;
+            push(&text[start..end]);
+            start = end + 1;
+            mask &= mask - 1;
+        }
+        base += 16;
+    }
+    for (j, &c) in b[base..].iter().enumerate() {
+        if c == b'\n' {
+            push(&text[start..base + j]);
+            start = base + j + 1;
+        }
+    }
+    push(&text[start..]);
+    Ok(tags)
 }

@@ -23,6 +23,7 @@ use gitops_setters::message::{self, AutomationObject, TemplateData};
 use gitops_setters::v1::{self, TagChooser};
 use gitops_setters::{Policies, Report, Warning, apply};
 
+use crate::cmd::yaml_budget::{BudgetArgs, hint};
 use crate::output::OutputFormat;
 
 /// Find and rewrite Flux image setter markers.
@@ -49,6 +50,9 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// The YAML budget of the scan (one for all the files it parses).
+    #[command(flatten)]
+    pub yaml: BudgetArgs,
 }
 
 /// Arguments of `gitops setters apply`.
@@ -77,6 +81,9 @@ pub struct ApplyArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// The YAML budget of the run (one for all the files it parses).
+    #[command(flatten)]
+    pub yaml: BudgetArgs,
 }
 
 /// Arguments of `gitops setters v1`.
@@ -123,8 +130,10 @@ fn print_warnings(warnings: &[Warning]) {
 
 fn scan(a: &ScanArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let tree = open(&a.dir)?;
-    let found = gitops_setters::scan(&tree, &RelPath::root())
-        .with_context(|| format!("cannot scan {}", a.dir.display()))?;
+    let budget = a.yaml.budget();
+    let found = gitops_setters::scan_with(&tree, &RelPath::root(), &budget)
+        .with_context(|| format!("cannot scan {}", a.dir.display()))
+        .map_err(|e| hint(e, &budget))?;
     match a.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &found)?;
@@ -286,9 +295,11 @@ fn apply_cmd(a: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             bail!("policy {id} is given twice (first as {prev})");
         }
     }
+    let budget = a.yaml.budget();
     let (report, diffs) = run_update(&a.dir, a.dry_run, !a.no_fsync, &mut |tree, on_change| {
-        apply::apply_tree(tree, &RelPath::root(), &policies, on_change)
-    })?;
+        apply::apply_tree_with(tree, &RelPath::root(), &policies, &budget, on_change)
+    })
+    .map_err(|e| hint(e, &budget))?;
     let message = match a.message.as_deref() {
         None => None,
         Some(t) => {
@@ -305,6 +316,17 @@ fn apply_cmd(a: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 pub(crate) struct TagTable {
     /// Image name (as written and normalised) → (tag, created).
     images: HashMap<String, Vec<(String, Option<SystemTime>)>>,
+}
+
+impl TagTable {
+    /// The `(tag, created)` list given for `image`, by name as written or
+    /// normalised.
+    pub(crate) fn tags_of(&self, image: &ImageRef) -> Option<&[(String, Option<SystemTime>)]> {
+        self.images
+            .get(image.name())
+            .or_else(|| self.images.get(&image.normalized_name()))
+            .map(Vec::as_slice)
+    }
 }
 
 /// Why no tag could be chosen for a container.

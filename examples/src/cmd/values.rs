@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use gitops_core::flux::{FluxObject, HelmRelease};
-use gitops_core::yaml::parse_documents;
+use gitops_core::yaml::{Budget, ReadOptions, parse_documents_in};
 use gitops_render::flux::Resources;
 use gitops_render::helm::coalesce::{Chart, coalesce_values};
 use gitops_render::helm::strvals::{self, SetKind};
 use gitops_render::helm::values;
 
+use crate::cmd::yaml_budget::{BudgetArgs, hint};
 use crate::output::OutputFormat;
 
 /// Subcommands of `gitops values`.
@@ -49,6 +50,9 @@ pub struct ComposeArgs {
     /// Output format (text = YAML).
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// The YAML budget of the composition (one for all its files and values).
+    #[command(flatten)]
+    pub yaml: BudgetArgs,
 }
 
 fn read(path: &PathBuf) -> anyhow::Result<String> {
@@ -58,14 +62,18 @@ fn read(path: &PathBuf) -> anyhow::Result<String> {
 /// Run `gitops values …`.
 pub fn run(cmd: ValuesCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cmd {
-        ValuesCmd::Compose(args) => compose(&args, out),
+        ValuesCmd::Compose(args) => {
+            let budget = args.yaml.budget();
+            gitops_render::budget::scope(&budget, || compose(&args, &budget, out))
+                .map_err(|e| hint(e, &budget))
+        }
     }
 }
 
-fn compose(args: &ComposeArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+fn compose(args: &ComposeArgs, budget: &Budget, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let origin = args.release.display().to_string();
     let text = read(&args.release)?;
-    let docs = parse_documents(&text, &origin)?;
+    let docs = parse_documents_in(&text, &origin, ReadOptions::default(), budget)?;
     let node = docs
         .iter()
         .map(|d| &d.root)

@@ -8,7 +8,7 @@ use super::stderr;
 
 /// Run `gitops args…` under python's `resource` and return (exit code,
 /// stdout, stderr, max RSS of the child in KiB).
-fn run_measured(args: &[&str]) -> (Option<i32>, String, String, u64) {
+pub(crate) fn run_measured(args: &[&str]) -> (Option<i32>, String, String, u64) {
     let script = "import resource, subprocess, sys\n\
 r = subprocess.run(sys.argv[1:], capture_output=True)\n\
 sys.stdout.buffer.write(r.stdout)\n\

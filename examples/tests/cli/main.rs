@@ -9,6 +9,7 @@ mod flux_layout;
 mod flux_yaml;
 mod hostile;
 mod hostile_fs;
+mod hostile_yaml;
 mod hostile_sources;
 mod image;
 mod papercuts;

@@ -2,16 +2,11 @@
 //! decimal tags that cannot win skip the float parse, and large lists are
 //! split over threads whose results combine exactly as the sequential loop.
 
-use std::num::NonZeroUsize;
-use std::thread;
-
+use super::split::{map_parts, parts_for};
 use super::{Counts, Error, Winner, check_counts, numeric_better, scan};
 use crate::filter::{Exclusions, TagFilter};
 use crate::numeric::parse_go_float;
 use crate::policy::Order;
-
-/// Lists shorter than this are selected on the calling thread alone.
-pub(crate) const PARALLEL_MIN: usize = 100_000;
 
 /// 10^0 ..= 10^19, exact in f64 and in u64.
 const POW10: [f64; 20] = [
@@ -35,13 +30,7 @@ pub(super) fn numerical<S: AsRef<str> + Sync>(
     excl: Option<&Exclusions>,
     filter: Option<&TagFilter>,
 ) -> Result<Winner, Error> {
-    let parts = if tags.len() >= PARALLEL_MIN {
-        thread::available_parallelism()
-            .map_or(1, NonZeroUsize::get)
-            .min(tags.len() / (PARALLEL_MIN / 2))
-    } else {
-        1
-    };
+    let parts = parts_for(tags.len());
     in_parts(order, tags, excl, filter, parts, parts > 1)
 }
 
@@ -56,27 +45,9 @@ pub(crate) fn in_parts<S: AsRef<str> + Sync>(
     parts: usize,
     threads: bool,
 ) -> Result<Winner, Error> {
-    let chunk = tags.len().div_ceil(parts.max(1)).max(1);
-    let results: Vec<Result<Part, Error>> = if threads && tags.len() > chunk {
-        thread::scope(|s| {
-            let rest: Vec<_> = tags
-                .chunks(chunk)
-                .enumerate()
-                .skip(1)
-                .map(|(k, c)| s.spawn(move || part(order, c, k * chunk, excl, filter)))
-                .collect();
-            let mut out = vec![part(order, &tags[..chunk], 0, excl, filter)];
-            for h in rest {
-                out.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
-            }
-            out
-        })
-    } else {
-        tags.chunks(chunk)
-            .enumerate()
-            .map(|(k, c)| part(order, c, k * chunk, excl, filter))
-            .collect()
-    };
+    let results = map_parts(tags, parts, threads, |slice, span| {
+        part(order, slice, span.start, excl, filter)
+    });
     let mut counts = Counts {
         kept: 0,
         candidates: 0,
@@ -281,10 +252,11 @@ impl Skip {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{PARALLEL_MIN, in_parts, numerical};
+    use super::{in_parts, numerical};
     use crate::filter::{Exclusions, TagFilter};
     use crate::numeric::parse_go_float;
     use crate::policy::Order;
+    use crate::select::split::PARALLEL_MIN;
     use crate::select::{Error, Winner, check_counts, numeric_better, scan};
 
     /// Flux's loop, written plainly: one pass, every candidate parsed.

@@ -50,7 +50,8 @@ use std::collections::BTreeMap;
 
 use gitops_core::flux::{Kustomization, KustomizationSpec};
 use gitops_core::fs::{DirEntry, EntryKind, FileTree, RelPath};
-use gitops_core::yaml::{NodeKind, Schema, parse_documents};
+use crate::budget::parse_documents;
+use gitops_core::yaml::{NodeKind, Schema};
 use serde_json::{Map, Value, json};
 
 use super::postbuild;

@@ -6,6 +6,8 @@
 //! - [`build`]: generate/merge the kustomization, build, substitute,
 //!   `commonMetadata`.
 //! - [`plan`]: apply order and stages, inventory, prune set, diff.
+//! - [`v1gc`]: Flux v1 sync garbage collection (`sync-gc-mark`,
+//!   `sync-checksum`, the prune decision, a v2 inventory for migrations).
 //! - [`Resources`]: the ConfigMaps/Secrets `substituteFrom` and HelmRelease
 //!   `valuesFrom` read, supplied by the caller.
 
@@ -15,6 +17,7 @@ pub mod envsubst;
 pub mod plan;
 pub mod postbuild;
 pub mod resources;
+pub mod v1gc;
 pub(crate) mod yaml_text;
 
 pub use resources::Resources;

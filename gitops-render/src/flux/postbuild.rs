@@ -33,7 +33,8 @@ use std::collections::BTreeMap;
 
 use gitops_core::ObjectId;
 use gitops_core::flux::Kustomization;
-use gitops_core::yaml::{Schema, parse_documents};
+use crate::budget::parse_documents;
+use gitops_core::yaml::Schema;
 use serde_json::Value;
 
 use super::envsubst;

@@ -24,7 +24,8 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use gitops_core::yaml::{NodeKind, Schema, parse_documents};
+use crate::budget::parse_documents;
+use gitops_core::yaml::{NodeKind, Schema};
 
 /// Why a resource file could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -37,7 +37,8 @@
 use std::fmt;
 
 use gitops_core::flux::{HelmRelease, ValuesReference};
-use gitops_core::yaml::{Schema, parse_documents};
+use crate::budget::parse_documents;
+use gitops_core::yaml::Schema;
 use serde_json::{Map, Value};
 
 use super::goval::{GoMap, GoVal, map_from_json, map_to_json, merge_maps as go_merge};

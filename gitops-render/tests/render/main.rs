@@ -1,9 +1,10 @@
-//! Integration tests of gitops-render: the kustomize conformance corpus, the
-//! differential test against `kubectl kustomize`, API behaviour and the
-//! schema table generator.
+//! Integration tests of gitops-render: the kustomize conformance corpus,
+//! this crate's own cases, the differential test against `kubectl
+//! kustomize`, API behaviour and the schema table generator.
 
 use std::path::PathBuf;
 
+mod cases;
 mod conformance;
 mod oracle;
 mod schema_gen;

@@ -119,3 +119,73 @@ fn matches_kubectl_on_generated_overlays() {
     }
     println!("kubectl differential: {compared} overlays byte-identical");
 }
+
+/// Every case of `tests/render/cases` through the real kubectl: its output
+/// must still be the recorded `expected.yaml`, and ours (over the real
+/// directory) must be the same bytes. Every mismatch is listed.
+#[test]
+fn own_cases_match_kubectl() {
+    let kubectl = kubectl();
+    let names = crate::cases::case_names();
+    let mut failures = Vec::new();
+    for name in &names {
+        if let Err(why) = own_case_against_kubectl(&kubectl, name) {
+            failures.push(format!("{name}: {why}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    println!(
+        "kubectl differential: {} own cases byte-identical",
+        names.len()
+    );
+}
+
+fn own_case_against_kubectl(kubectl: &Path, name: &str) -> Result<(), String> {
+    let case = crate::cases::cases_dir().join(name);
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("meta.json")).expect("meta.json"))
+            .expect("meta.json is JSON");
+    let reorder = meta["reorder"].as_str().unwrap_or("legacy");
+    let build_dir = meta["build_dir"].as_str().unwrap_or(".");
+    let input = case.join("input");
+    let out = Command::new(kubectl)
+        .arg("kustomize")
+        .arg("--reorder")
+        .arg(reorder)
+        .arg(input.join(build_dir))
+        .output()
+        .expect("run kubectl kustomize");
+    if !out.status.success() {
+        return Err(format!(
+            "kubectl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let theirs = String::from_utf8(out.stdout).expect("kubectl output is UTF-8");
+    let expected = std::fs::read_to_string(case.join("expected.yaml")).expect("expected.yaml");
+    if theirs != expected {
+        return Err("kubectl no longer prints expected.yaml (regenerate.sh)".into());
+    }
+    let tree = OsTree::new(&input).expect("open case input");
+    let options = Options {
+        reorder: if reorder == "none" {
+            Reorder::None
+        } else {
+            Reorder::Legacy
+        },
+        ..Options::default()
+    };
+    let ours = render(&tree, &RelPath::new(build_dir).expect("relpath"), &options)
+        .map_err(|e| format!("our build failed: {e}"))?;
+    if ours != theirs {
+        let line = theirs
+            .lines()
+            .zip(ours.lines())
+            .position(|(a, b)| a != b)
+            .map_or(0, |i| i + 1);
+        return Err(format!(
+            "output differs from kubectl (first at line {line})"
+        ));
+    }
+    Ok(())
+}

@@ -7,6 +7,7 @@ mod message;
 mod property;
 mod scan;
 mod v1;
+mod v1ops;
 mod write;
 
 use std::path::{Path, PathBuf};

@@ -1,10 +1,10 @@
 //! Atomic writes: all or nothing, root-confined, symlinks refused.
 
-use std::cell::Cell;
 use std::fs::Permissions;
 use std::io;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gitops_core::fs::{OsTree, RelPath};
 use gitops_setters::apply::{apply_dir, apply_tree};
@@ -13,18 +13,26 @@ use tempfile::TempPath;
 
 use crate::{fixture, policies, rel};
 
-/// Real operations that fail the `n`-th call of one kind.
+/// Real operations that fail the `n`-th call of one kind (calls come from
+/// several threads; `n` counts them all).
 struct Failing {
     op: &'static str,
     at: usize,
-    seen: Rc<Cell<usize>>,
+    seen: Arc<AtomicUsize>,
 }
 
 impl Failing {
+    fn new(op: &'static str, at: usize) -> Failing {
+        Failing {
+            op,
+            at,
+            seen: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
     fn tick(&self, op: &str) -> io::Result<()> {
         if op == self.op {
-            let n = self.seen.get() + 1;
-            self.seen.set(n);
+            let n = self.seen.fetch_add(1, Ordering::SeqCst) + 1;
             if n == self.at {
                 return Err(io::Error::other(format!("injected {op} failure")));
             }
@@ -45,6 +53,10 @@ impl FileOps for Failing {
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         self.tick("rename")?;
         OsOps::default().rename(from, to)
+    }
+    fn sync(&self, dirs: &[&Path], files: &[&Path]) -> io::Result<()> {
+        self.tick("sync")?;
+        OsOps::default().sync(dirs, files)
     }
 }
 
@@ -116,15 +128,12 @@ fn injected_failures_leave_every_file_as_it_was() {
         ("rename", 1),
         ("rename", 3),
         ("rename", 6),
+        ("sync", 1),
     ] {
         let dir = copy_fixture();
         let before = snapshot(dir.path());
         let tree = OsTree::new(dir.path()).unwrap();
-        let ops = Failing {
-            op,
-            at,
-            seen: Rc::new(Cell::new(0)),
-        };
+        let ops = Failing::new(op, at);
         let mut writer = Writer::with_ops(dir.path(), Box::new(ops)).unwrap();
         let staged = apply_tree(
             &tree,
@@ -148,11 +157,7 @@ fn injected_failures_leave_every_file_as_it_was() {
 #[test]
 fn rename_failure_reports_restoration() {
     let dir = copy_fixture();
-    let ops = Failing {
-        op: "rename",
-        at: 2,
-        seen: Rc::new(Cell::new(0)),
-    };
+    let ops = Failing::new("rename", 2);
     let mut w = Writer::with_ops(dir.path(), Box::new(ops)).unwrap();
     w.stage(&rel("marked.yaml"), b"a: 1\n").unwrap();
     w.stage(&rel("list.yaml"), b"b: 2\n").unwrap();
@@ -223,6 +228,100 @@ fn dropping_a_writer_removes_its_temp_files() {
     let before = snapshot(dir.path());
     let mut w = Writer::new(dir.path()).unwrap();
     w.stage(&rel("marked.yaml"), b"new\n").unwrap();
+    drop(w);
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+/// A tree of `n` files in directories of 7, big enough for the writer's
+/// threads (they take 16 files at a time).
+fn wide_tree(n: usize) -> (tempfile::TempDir, Vec<gitops_core::fs::RelPath>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for i in 0..n {
+        let sub = format!("d{:02}", i / 7);
+        std::fs::create_dir_all(dir.path().join(&sub)).unwrap();
+        let path = format!("{sub}/f{i:03}.yaml");
+        std::fs::write(dir.path().join(&path), format!("image: app:{i}\n")).unwrap();
+        files.push(rel(&path));
+    }
+    (dir, files)
+}
+
+#[test]
+fn large_batches_replace_every_file_and_leave_nothing_behind() {
+    let (dir, files) = wide_tree(300);
+    let mut w = Writer::new(dir.path()).unwrap();
+    for f in &files {
+        w.stage(f, format!("new {f}\n").as_bytes()).unwrap();
+    }
+    assert_eq!(w.len(), 300);
+    assert_eq!(w.commit().unwrap(), 300);
+    let after = snapshot(dir.path());
+    assert_eq!(after.len(), 300, "temp or backup files left behind");
+    for (path, bytes) in after {
+        assert_eq!(bytes, format!("new {path}\n").into_bytes());
+    }
+}
+
+#[test]
+fn failures_in_large_batches_leave_every_file_as_it_was() {
+    // Failures after some files were staged, linked or renamed, on the
+    // threaded path: every original stays, no temp or backup file remains.
+    for (op, at) in [
+        ("stage", 1),
+        ("stage", 150),
+        ("stage", 300),
+        ("sync", 1),
+        ("backup", 2),
+        ("backup", 299),
+        ("rename", 1),
+        ("rename", 170),
+        ("rename", 300),
+    ] {
+        let (dir, files) = wide_tree(300);
+        let before = snapshot(dir.path());
+        let mut w = Writer::with_ops(dir.path(), Box::new(Failing::new(op, at))).unwrap();
+        for f in &files {
+            w.stage(f, b"new\n").unwrap();
+        }
+        let e = w.commit().expect_err("the injected failure must surface");
+        let expected = match op {
+            "stage" => matches!(e, write::Error::Stage { .. }),
+            "sync" => matches!(e, write::Error::Sync { .. }),
+            "backup" => matches!(e, write::Error::Backup { .. }),
+            _ => matches!(e, write::Error::Replace { .. }),
+        };
+        assert!(expected, "{op} #{at}: {e:?}");
+        assert_eq!(snapshot(dir.path()), before, "{op} #{at}: tree changed");
+    }
+}
+
+#[test]
+fn a_failed_flush_after_the_renames_is_reported() {
+    let (dir, files) = wide_tree(40);
+    let mut w = Writer::with_ops(dir.path(), Box::new(Failing::new("sync", 2))).unwrap();
+    for f in &files {
+        w.stage(f, b"new\n").unwrap();
+    }
+    let e = w.commit().unwrap_err();
+    assert!(
+        matches!(e, write::Error::SyncReplaced { files: 40, .. }),
+        "{e:?}"
+    );
+    // The files are replaced; nothing else is left.
+    let after = snapshot(dir.path());
+    assert_eq!(after.len(), 40);
+    assert!(after.iter().all(|(_, b)| b == b"new\n"));
+}
+
+#[test]
+fn dropping_a_writer_with_a_large_batch_removes_its_temp_files() {
+    let (dir, files) = wide_tree(200);
+    let before = snapshot(dir.path());
+    let mut w = Writer::new(dir.path()).unwrap();
+    for f in &files {
+        w.stage(f, b"new\n").unwrap();
+    }
     drop(w);
     assert_eq!(snapshot(dir.path()), before);
 }

@@ -2,7 +2,9 @@
 //!
 //! [`Client`] fetches with `gix` over `file://`, `git://`, smart HTTP(S)
 //! (rustls with ring; basic auth or a bearer token) and SSH (the `ssh`
-//! binary, with a key file and a known-hosts file), shallow by default, and
+//! binary, with a private key and a known-hosts file: paths, or the
+//! `identity` and `known_hosts` of a Flux Secret, see [`ssh`](mod@ssh)),
+//! shallow by default, and
 //! checks out the commit a GitRepository `spec.ref` selects
 //! ([`reference`](mod@reference)). It implements [`GitTransport`], so the automation loop
 //! can use it in place of [`gitops_core::git::MemRemote`]; pushes go through
@@ -28,6 +30,7 @@
 //! ```
 
 pub mod reference;
+pub mod ssh;
 
 mod push;
 mod submodule;
@@ -194,6 +197,39 @@ pub enum Error {
     /// The signing hook failed.
     #[error("cannot sign commit")]
     Sign(#[from] SignError),
+    /// The SSH private key file can be read or written by others; `ssh`
+    /// would refuse it. Run `chmod 600` on it.
+    #[error(
+        "{path}: private key permissions {mode:04o} are too open; it must be accessible by its owner only (chmod 600)"
+    )]
+    KeyPermissions {
+        /// The key file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The SSH private key (a Secret's `identity`) cannot be used.
+    #[error("invalid SSH private key")]
+    Identity(#[source] ssh::KeyError),
+    /// `ssh` failed before Git could talk (connection refused, key
+    /// refused…); `stderr` is the end of what it printed.
+    #[error("ssh to {url} failed: {stderr}")]
+    Ssh {
+        /// The remote.
+        url: String,
+        /// The last lines `ssh` printed.
+        stderr: String,
+    },
+    /// `ssh` refused the server: its host key is not in the known-hosts
+    /// file, or differs from the one there. Nothing was fetched or pushed.
+    /// Check the server, then update `known_hosts`.
+    #[error(
+        "host key verification failed for {url}: the server's host key does not match known_hosts"
+    )]
+    HostKey {
+        /// The remote.
+        url: String,
+    },
 }
 
 /// Credentials for a remote.
@@ -216,11 +252,23 @@ pub enum Auth {
         token: String,
     },
     /// SSH with a private key file, checked against a known-hosts file.
+    /// A key file others can read or write is refused
+    /// ([`Error::KeyPermissions`]).
     Ssh {
-        /// The private key (OpenSSH format, no passphrase).
+        /// The private key (OpenSSH or PEM format, no passphrase).
         identity_file: PathBuf,
         /// The known-hosts file; unknown hosts are refused.
         known_hosts: PathBuf,
+    },
+    /// SSH with a key and host keys held in memory: the `identity` and
+    /// `known_hosts` of a Flux Git Secret ([`ssh::auth_from_secret`]). They
+    /// are written to owner-only temporary files for the length of each
+    /// operation.
+    SshKey {
+        /// The private key (OpenSSH, PKCS#8, SEC1 or PKCS#1 PEM, no passphrase).
+        identity: String,
+        /// `known_hosts` lines; unknown hosts are refused.
+        known_hosts: String,
     },
 }
 
@@ -245,6 +293,11 @@ impl fmt::Debug for Auth {
                 .field("identity_file", identity_file)
                 .field("known_hosts", known_hosts)
                 .finish(),
+            Auth::SshKey { known_hosts, .. } => f
+                .debug_struct("SshKey")
+                .field("identity", &"<redacted>")
+                .field("known_hosts", known_hosts)
+                .finish(),
         }
     }
 }
@@ -254,6 +307,7 @@ impl Auth {
         match self {
             Auth::Basic { password, .. } => vec![password.as_str()],
             Auth::Bearer { token } => vec![token.as_str()],
+            Auth::SshKey { identity, .. } => vec![identity.as_str()],
             _ => Vec::new(),
         }
     }
@@ -391,8 +445,46 @@ impl Client {
     }
 
     /// The URL to use and the credentials, after moving credentials embedded
-    /// in an HTTP URL into basic auth.
-    fn effective(&self, url: &str) -> Result<(String, Auth), Error> {
+    /// in an HTTP URL into basic auth and writing an in-memory SSH key to
+    /// files (kept while the returned guard lives).
+    fn effective(&self, url: &str) -> Result<(String, Auth, Option<ssh::SshFiles>), Error> {
+        let (url, auth) = self.effective_url(url)?;
+        match auth {
+            Auth::Ssh {
+                identity_file,
+                known_hosts,
+            } => {
+                ssh::check_key_file(&identity_file)?;
+                let read = |path: &PathBuf| {
+                    std::fs::read_to_string(path).map_err(|source| Error::Io {
+                        path: path.clone(),
+                        source,
+                    })
+                };
+                let identity = zeroize::Zeroizing::new(read(&identity_file)?);
+                let files = ssh::SshFiles::write(&identity, &read(&known_hosts)?)?;
+                let auth = Auth::Ssh {
+                    identity_file: files.identity(),
+                    known_hosts: files.known_hosts(),
+                };
+                Ok((url, auth, Some(files)))
+            }
+            Auth::SshKey {
+                identity,
+                known_hosts,
+            } => {
+                let files = ssh::SshFiles::write(&identity, &known_hosts)?;
+                let auth = Auth::Ssh {
+                    identity_file: files.identity(),
+                    known_hosts: files.known_hosts(),
+                };
+                Ok((url, auth, Some(files)))
+            }
+            other => Ok((url, other, None)),
+        }
+    }
+
+    fn effective_url(&self, url: &str) -> Result<(String, Auth), Error> {
         let (clean, creds) = split_credentials(url);
         if url.is_empty() {
             return Err(Error::InvalidUrl {
@@ -439,7 +531,7 @@ impl Client {
                 "core.sshCommand={}",
                 push::ssh_command(identity_file, known_hosts)
             )),
-            Auth::None => {}
+            Auth::None | Auth::SshKey { .. } => {}
         }
         o
     }
@@ -582,13 +674,13 @@ impl Client {
 
     /// The refs a remote advertises (tags peeled to the commit).
     pub fn list_refs(&self, url: &str) -> Result<Vec<RemoteRef>, Error> {
-        let (url, auth) = self.effective(url)?;
+        let (url, auth, keys) = self.effective(url)?;
         let scratch = tempfile::tempdir().map_err(|source| Error::Io {
             path: std::env::temp_dir(),
             source,
         })?;
         let repo = Client::open_repo(scratch.path(), &auth, &redact_url(&url))?;
-        Client::list_in(&repo, &url, None)
+        Client::list_in(&repo, &url, None).map_err(|e| ssh::explain(keys.as_ref(), &url, e))
     }
 
     fn depth(&self, full_history: bool) -> Option<NonZeroU32> {
@@ -616,18 +708,29 @@ impl Client {
         opts: &CheckoutOptions,
         dest: &Path,
     ) -> Result<CheckoutOutcome, Error> {
-        let (url, auth) = self.effective(url)?;
-        let shown = redact_url(&url);
+        let (url, auth, keys) = self.effective(url)?;
+        self.checkout_with(&url, &auth, opts, dest)
+            .map_err(|e| ssh::explain(keys.as_ref(), &url, e))
+    }
+
+    fn checkout_with(
+        &self,
+        url: &str,
+        auth: &Auth,
+        opts: &CheckoutOptions,
+        dest: &Path,
+    ) -> Result<CheckoutOutcome, Error> {
+        let shown = redact_url(url);
         let scratch = tempfile::tempdir().map_err(|source| Error::Io {
             path: std::env::temp_dir(),
             source,
         })?;
-        let repo = Client::open_repo(scratch.path(), &auth, &shown)?;
+        let repo = Client::open_repo(scratch.path(), auth, &shown)?;
         let extra = match &opts.reference {
             Reference::Name(n) => Some(n.as_str()),
             _ => None,
         };
-        let refs = Client::list_in(&repo, &url, extra)?;
+        let refs = Client::list_in(&repo, url, extra)?;
         let resolved = reference::resolve(&opts.reference, &refs, &shown)?;
         if opts.last_revision.as_ref() == Some(&resolved.revision) {
             return Ok(CheckoutOutcome::Unchanged {
@@ -635,11 +738,11 @@ impl Client {
             });
         }
         let staging = archive::Staging::new(dest).map_err(|e| staging_err(dest, e))?;
-        let (revision, commit) = self.fetch_resolved(&repo, &url, &resolved)?;
+        let (revision, commit) = self.fetch_resolved(&repo, url, &resolved)?;
         let files = write_commit(
             &repo,
-            &url,
-            &auth,
+            url,
+            auth,
             commit,
             staging.path(),
             opts.recurse_submodules,
@@ -892,7 +995,7 @@ impl GitTransport for Client {
     }
 
     fn fetch_tree(&self, url: &str, commit: &str) -> Result<MemTree, Error> {
-        let (url, auth) = self.effective(url)?;
+        let (url, auth, keys) = self.effective(url)?;
         let id = gix::ObjectId::from_hex(commit.as_bytes()).map_err(|_| {
             reference::Error::InvalidCommit {
                 commit: commit.to_owned(),
@@ -905,10 +1008,11 @@ impl GitTransport for Client {
             tree::to_mem(repo, &url, tree_id, "", &mut out)?;
             Ok(out)
         })
+        .map_err(|e| ssh::explain(keys.as_ref(), &url, e))
     }
 
     fn push_commit(&self, url: &str, req: &CommitRequest) -> Result<PushOutcome, Error> {
-        let (url, auth) = self.effective(url)?;
+        let (url, auth, keys) = self.effective(url)?;
         let parent = gix::ObjectId::from_hex(req.parent.as_bytes()).map_err(|_| {
             reference::Error::InvalidCommit {
                 commit: req.parent.clone(),
@@ -929,6 +1033,7 @@ impl GitTransport for Client {
                     .map(|r| r.target))
             })
         })
+        .map_err(|e| ssh::explain(keys.as_ref(), &url, e))
     }
 }
 
@@ -948,7 +1053,7 @@ mod tests {
         assert_eq!(redact_url("git://h/r.git"), "git://h/r.git");
         assert_eq!(redact_url("ssh://git@h/r.git"), "ssh://git@h/r.git");
         let c = Client::new();
-        let (u, a) = c.effective("https://bot:s3cret@h/r.git").unwrap();
+        let (u, a, _) = c.effective("https://bot:s3cret@h/r.git").unwrap();
         assert_eq!(u, "https://h/r.git");
         assert!(matches!(a, Auth::Basic { .. }));
         assert!(!format!("{a:?}").contains("s3cret"));

@@ -118,12 +118,16 @@ fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
-/// The `ssh` command line for a key and a known-hosts file.
+/// The `ssh` command line for a key and a known-hosts file: no user or
+/// system configuration, no agent keys, no prompt, only these host keys.
+/// Git and gix run it through the shell with the arguments after it; its
+/// stderr goes to [`super::ssh::log_path`] so a failure can be explained.
 pub(crate) fn ssh_command(identity: &Path, known_hosts: &Path) -> String {
     format!(
-        "ssh -i {} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile={}",
+        "ssh -F /dev/null -i {} -o IdentitiesOnly=yes -o IdentityAgent=none -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile={} -o GlobalKnownHostsFile=/dev/null 2>>{}",
         shell_quote(identity),
-        shell_quote(known_hosts)
+        shell_quote(known_hosts),
+        shell_quote(&super::ssh::log_path(known_hosts))
     )
 }
 
@@ -179,7 +183,7 @@ impl Git<'_> {
             } => {
                 c.env("GIT_SSH_COMMAND", ssh_command(identity_file, known_hosts));
             }
-            Auth::None => {}
+            Auth::None | Auth::SshKey { .. } => {}
         }
         c.env("GIT_CONFIG_COUNT", config.len().to_string());
         for (i, (k, v)) in config.iter().enumerate() {

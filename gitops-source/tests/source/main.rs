@@ -5,5 +5,6 @@
 mod artifact;
 mod fetch;
 mod push;
+mod ssh;
 mod submodules;
 mod support;

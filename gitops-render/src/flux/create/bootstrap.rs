@@ -22,7 +22,7 @@
 //! ```
 
 use gitops_core::fs::{self, EntryKind, FileTree, RelPath};
-use gitops_core::yaml::parse_documents;
+use crate::budget::parse_documents;
 
 use super::{GoDuration, map, s};
 use crate::value::{Map, Value};

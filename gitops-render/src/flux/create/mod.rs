@@ -43,6 +43,7 @@
 //!   numbers keep their integer/float kind (Go goes through `float64`).
 
 pub mod bootstrap;
+pub mod secret;
 mod duration;
 mod validate;
 

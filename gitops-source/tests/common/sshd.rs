@@ -1,0 +1,158 @@
+//! A real OpenSSH server on 127.0.0.1 for Git-over-SSH tests: a throwaway
+//! host key, one authorized key forced through `git-shell`, no passwords,
+//! no PAM. It runs as root (the tests' user in CI), so every path is
+//! absolute; stopped on drop with its process group (see `server`).
+//!
+//! When it cannot run (no `/usr/sbin/sshd`, not root) [`Sshd::start`]
+//! returns `None` after printing one line, and panics instead under
+//! `CI=true`, where `.ci/run` installs `openssh-server`.
+//!
+//! Shared through `#[path]` by gitops-source's `source` tests and the
+//! `gitops` CLI tests; needs `server.rs` as a sibling module `server`.
+
+#![allow(dead_code)]
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::server::ServerProcess;
+
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// A running `sshd`.
+pub struct Sshd {
+    _server: ServerProcess,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// `known_hosts` line of its host key: `[127.0.0.1]:PORT TYPE KEY`.
+    pub known_hosts: String,
+    /// Its log file (`-E`), for failure messages.
+    pub log: PathBuf,
+}
+
+/// Skip (one line on stderr) or, under `CI=true`, fail.
+fn unavailable(why: &str) -> Option<Sshd> {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("sshd is required under CI=true (.ci/run installs openssh-server): {why}");
+    }
+    eprintln!("skipped: the SSH test needs a local sshd: {why}");
+    None
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Sshd {
+    /// Start `sshd` with its files in `dir`, letting in `authorized_key`
+    /// (an `authorized_keys` line, `TYPE KEY`) as root, every command run
+    /// by `git-shell`.
+    pub fn start(dir: &Path, authorized_key: &str) -> Option<Sshd> {
+        if !Path::new(SSHD).exists() {
+            return unavailable(&format!(
+                "{SSHD} is not installed (Debian package openssh-server)"
+            ));
+        }
+        if !rustix::process::geteuid().is_root() {
+            return unavailable("not running as root");
+        }
+        let Some(git_shell) = which("git-shell") else {
+            return unavailable("git-shell is not on PATH");
+        };
+        // The privilege separation directory sshd insists on.
+        if let Err(e) = std::fs::create_dir_all("/run/sshd") {
+            return unavailable(&format!("cannot create /run/sshd: {e}"));
+        }
+        let host_key = dir.join("ssh_host_ed25519_key");
+        let st = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test-host", "-f"])
+            .arg(&host_key)
+            .status();
+        if !st.is_ok_and(|s| s.success()) {
+            return unavailable("ssh-keygen could not make a host key");
+        }
+        let host_pub = std::fs::read_to_string(host_key.with_extension("pub")).expect("host key");
+        let host_pub: Vec<&str> = host_pub.split_whitespace().take(2).collect();
+        let authorized = dir.join("authorized_keys");
+        std::fs::write(
+            &authorized,
+            format!(
+                "command=\"{} -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty {}\n",
+                git_shell.display(),
+                authorized_key.trim()
+            ),
+        )
+        .expect("authorized_keys");
+        let log = dir.join("sshd.log");
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let config = dir.join("sshd_config");
+            std::fs::write(
+                &config,
+                format!(
+                    "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\n\
+                     PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
+                     StrictModes no\nPermitRootLogin prohibit-password\nPidFile none\n\
+                     AllowTcpForwarding no\nX11Forwarding no\nPrintMotd no\nLogLevel VERBOSE\n",
+                    host_key.display(),
+                    authorized.display()
+                ),
+            )
+            .expect("sshd_config");
+            let mut cmd = Command::new(SSHD);
+            cmd.arg("-D").arg("-f").arg(&config).arg("-E").arg(&log);
+            let mut server = match ServerProcess::spawn(&cmd) {
+                Ok(s) => s,
+                Err(e) => return unavailable(&format!("cannot start {SSHD}: {e}")),
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Some(Sshd {
+                        _server: server,
+                        port,
+                        known_hosts: format!("[127.0.0.1]:{port} {} {}", host_pub[0], host_pub[1]),
+                        log,
+                    });
+                }
+                if let Ok(Some(s)) = server.try_wait() {
+                    last = format!(
+                        "sshd exited with {s}: {}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                    break;
+                }
+                if Instant::now() > deadline {
+                    panic!("sshd did not listen within 10 s");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("could not start sshd: {last}");
+        }
+        unavailable(&last)
+    }
+
+    /// `ssh://root@127.0.0.1:PORT<path>` (an absolute path on this machine).
+    pub fn url(&self, path: &Path) -> String {
+        format!("ssh://root@127.0.0.1:{}{}", self.port, path.display())
+    }
+
+    /// What sshd logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(program))
+            .find(|p| p.is_file())
+    })
+}
