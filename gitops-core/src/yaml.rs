@@ -1091,8 +1091,9 @@ fn read_stream(
             continue;
         };
         if anchor != 0 {
-            // The copy kept for later aliases is as big as the node.
-            meter.copies(size).map_err(|e| over(line, e))?;
+            // The copy kept for later aliases is as big as the node, and
+            // its entry in the anchor table costs about one node more.
+            meter.copies(size + 1).map_err(|e| over(line, e))?;
             anchors.insert(anchor, (node.clone(), size));
         }
         match stack.last_mut() {
