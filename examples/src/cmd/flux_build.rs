@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use gitops_core::flux::{FluxObject, Kustomization};
 use gitops_core::fs::OsTree;
-use gitops_core::yaml::{Schema, parse_documents};
+use gitops_core::yaml::{ReadOptions, Schema, parse_documents_in};
 use gitops_render::flux::Resources;
 use gitops_render::flux::build::{BuildOptions, flux_build};
 use gitops_render::flux::plan::{Inventory, PruneAction, apply_plan, prune_set};
@@ -66,7 +66,9 @@ pub fn run_flux(
         .as_ref()
         .context("--source DIR is required with --flux")?;
     let origin = ks_path.display().to_string();
-    let docs = parse_documents(&read(ks_path)?, &origin)?;
+    // The Kustomization file counts against the build's YAML budget too.
+    let budget = gitops_render::budget::current().unwrap_or_default();
+    let docs = parse_documents_in(&read(ks_path)?, &origin, ReadOptions::default(), &budget)?;
     let node = docs
         .iter()
         .map(|d| &d.root)
@@ -119,7 +121,12 @@ pub fn run_flux(
     }
     if let Some(prev_path) = &args.previous_inventory {
         let text = read(prev_path)?;
-        let prev_docs = parse_documents(&text, &prev_path.display().to_string())?;
+        let prev_docs = parse_documents_in(
+            &text,
+            &prev_path.display().to_string(),
+            ReadOptions::default(),
+            &budget,
+        )?;
         let prev_json = prev_docs
             .first()
             .map(|d| d.root.to_json(Schema::Core))

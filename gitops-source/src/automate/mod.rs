@@ -133,7 +133,7 @@ use serde::Serialize;
 use crate::writeback;
 
 pub use chooser::{ChooseError, RegistryChooser};
-pub use objects::{Found, LabelSelector, parse_objects, read_objects};
+pub use objects::{Found, LabelSelector, parse_objects, parse_objects_in, read_objects};
 
 /// A boxed error from a transport or registry implementation.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

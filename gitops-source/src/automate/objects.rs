@@ -7,7 +7,7 @@ use gitops_core::flux::{
     ImageUpdateAutomation, Object,
 };
 use gitops_core::fs::MemTree;
-use gitops_core::yaml::parse_documents;
+use gitops_core::yaml::{Budget, ReadOptions, parse_documents_in};
 
 /// Largest file read when looking for objects (bigger files are skipped with
 /// a warning).
@@ -70,7 +70,17 @@ impl Found {
 
 /// Decode every Flux document of `text` (named `origin`), collecting warnings.
 pub fn parse_objects(text: &str, origin: &str, warnings: &mut Vec<String>) -> Vec<Object> {
-    let docs = match parse_documents(text, origin) {
+    parse_objects_in(text, origin, &Budget::default(), warnings)
+}
+
+/// [`parse_objects`], counting the YAML against `budget`, the run's.
+pub fn parse_objects_in(
+    text: &str,
+    origin: &str,
+    budget: &Budget,
+    warnings: &mut Vec<String>,
+) -> Vec<Object> {
+    let docs = match parse_documents_in(text, origin, ReadOptions::default(), budget) {
         Ok(d) => d,
         Err(e) => {
             warnings.push(format!("{origin}: skipped: {e}"));
@@ -92,6 +102,9 @@ pub fn parse_objects(text: &str, origin: &str, warnings: &mut Vec<String>) -> Ve
 /// mentions `image.toolkit.fluxcd.io` or `source.toolkit.fluxcd.io`.
 /// Unparsable files are warnings, never errors.
 pub fn read_objects(tree: &MemTree) -> Found {
+    // One YAML budget for the whole tree: many hostile files cannot add up
+    // to more than one run's worth of nodes.
+    let budget = Budget::default();
     let mut found = Found::default();
     let mut objects = Vec::new();
     for (path, bytes) in tree.files() {
@@ -111,7 +124,12 @@ pub fn read_objects(tree: &MemTree) -> Found {
             ));
             continue;
         }
-        objects.extend(parse_objects(text, path.as_str(), &mut found.warnings));
+        objects.extend(parse_objects_in(
+            text,
+            path.as_str(),
+            &budget,
+            &mut found.warnings,
+        ));
     }
     found.merge(objects);
     found
