@@ -131,6 +131,9 @@ fn build_in_scope(
 }
 
 /// Build and print like `kubectl kustomize`: documents joined by `---\n`.
+///
+/// The whole output is one string; [`build`] and [`write_yaml`] write it
+/// to a stream instead, one document at a time.
 pub fn render(tree: &dyn FileTree, dir: &RelPath, options: &Options<'_>) -> Result<String, Error> {
     let resources = build(tree, dir, options)?;
     let mut out = String::new();
@@ -138,9 +141,44 @@ pub fn render(tree: &dyn FileTree, dir: &RelPath, options: &Options<'_>) -> Resu
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&r.to_yaml());
+        crate::emit::append_yaml(&r.value, &mut out);
     }
     Ok(out)
+}
+
+/// Write `resources` as [`render`] prints them (documents joined by
+/// `---\n`, the same bytes) to `out`, one document at a time; each
+/// resource is dropped once written, so memory falls as the output grows.
+/// `out` should be buffered.
+///
+/// ```
+/// use gitops_core::fs::{MemTree, RelPath};
+/// use gitops_render::{build, render, write_yaml, Options};
+///
+/// let mut tree = MemTree::new();
+/// tree.insert("kustomization.yaml", "resources: [a.yaml]\n")?;
+/// tree.insert("a.yaml", "kind: A\nmetadata: {name: x}\n---\nkind: B\nmetadata: {name: y}\n")?;
+/// let mut out = Vec::new();
+/// write_yaml(build(&tree, &RelPath::root(), &Options::default())?, &mut out)?;
+/// assert_eq!(out, render(&tree, &RelPath::root(), &Options::default())?.as_bytes());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_yaml(resources: Vec<Resource>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    // One reused buffer, written out whenever it passes FLUSH_AT.
+    const FLUSH_AT: usize = 32 << 10;
+    let mut buf = String::with_capacity(FLUSH_AT * 2);
+    for (i, r) in resources.into_iter().enumerate() {
+        if i > 0 {
+            buf.push_str("---\n");
+        }
+        crate::emit::append_yaml(&r.value, &mut buf);
+        drop(r);
+        if buf.len() >= FLUSH_AT {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    out.write_all(buf.as_bytes())
 }
 
 /// kustomize drops objects annotated `config.kubernetes.io/local-config`

@@ -17,7 +17,20 @@ const BEST_INDENT: usize = 2;
 
 /// Render one document (no leading `---`), ending with a newline.
 pub fn to_yaml(value: &Value) -> String {
-    let mut w = Writer::default();
+    let mut out = String::new();
+    append_yaml(value, &mut out);
+    out
+}
+
+/// [`to_yaml`], appended to `out` (which is reused for many documents when
+/// the output is streamed).
+pub(crate) fn append_yaml(value: &Value, out: &mut String) {
+    let mut w = Writer {
+        out,
+        column: 0,
+        whitespace: false,
+        indention: false,
+    };
     match value {
         Value::Map(m) if !m.is_empty() => w.block_map(m, 0, false),
         Value::Seq(s) if !s.is_empty() => w.block_seq(s, 0, false),
@@ -31,7 +44,6 @@ pub fn to_yaml(value: &Value) -> String {
     if w.column > 0 {
         w.out.push('\n');
     }
-    w.out
 }
 
 /// Compare two mapping keys the way Go's yaml.v2 orders them.
@@ -103,9 +115,8 @@ fn natural_order<T: PartialEq>(ar: &[T], br: &[T], ch: impl Fn(&T) -> char) -> O
     ar.len().cmp(&br.len())
 }
 
-#[derive(Default)]
-struct Writer {
-    out: String,
+struct Writer<'o> {
+    out: &'o mut String,
     column: usize,
     whitespace: bool,
     indention: bool,
@@ -119,7 +130,7 @@ enum Style {
     Literal,
 }
 
-impl Writer {
+impl Writer<'_> {
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;

@@ -3,8 +3,9 @@
 //!
 //! [`build`] loads a kustomization, runs its generators, transformers and
 //! patches, fixes name references and returns the resources; [`render`] also
-//! prints them exactly as `kubectl kustomize` does (same bytes). Nothing is
-//! read outside the tree (kustomize's `rootOnly` load restrictor); remote
+//! prints them exactly as `kubectl kustomize` does (same bytes), and
+//! [`write_yaml`] writes those bytes to a stream, one document at a time.
+//! Nothing is read outside the tree (kustomize's `rootOnly` load restrictor); remote
 //! bases need a [`RemoteFetcher`] supplied by the caller. Cost is linear in
 //! the number of resources: resources are indexed by id in hash maps.
 //!
@@ -56,7 +57,7 @@
 //! - Mapping keys longer than 128 bytes are printed as simple keys, where
 //!   yaml.v2 switches to the `? key` form.
 //!
-//! The public interface is: [`build`], [`render`], [`Options`], [`Reorder`],
+//! The public interface is: [`build`], [`render`], [`write_yaml`], [`Options`], [`Reorder`],
 //! [`RemoteFetcher`], [`PluginExecutor`], [`ExecutorError`], [`Resource`], [`ResId`], [`Gvk`], [`Value`], [`Map`],
 //! [`Error`].
 
@@ -89,7 +90,7 @@ mod vars;
 
 use std::sync::Arc;
 
-pub use build::{Options, RemoteFetcher, Reorder, build, render};
+pub use build::{Options, RemoteFetcher, Reorder, build, render, write_yaml};
 pub use plugins::{ExecutorError, PluginExecutor};
 pub use resource::{Gvk, ResId, Resource};
 pub use value::{Map, Value};

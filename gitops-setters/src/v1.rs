@@ -320,7 +320,7 @@ fn object(
                 warn(
                     line,
                     format!(
-                        "{obj}: automated, but Flux v1 automates only Deployment, DaemonSet, StatefulSet, CronJob, Job and HelmRelease"
+                        "{obj}: automated, but Flux v1 automates only Deployment, DaemonSet, StatefulSet, CronJob and HelmRelease"
                     ),
                 );
             }
@@ -603,7 +603,10 @@ fn mapped(
 }
 
 /// `(node, new value, part)` for each scalar of `shape` when the image becomes `new`.
-pub(crate) fn targets(shape: &Shape, new: &ImageRef) -> Vec<(NodeId, String, Option<&'static str>)> {
+pub(crate) fn targets(
+    shape: &Shape,
+    new: &ImageRef,
+) -> Vec<(NodeId, String, Option<&'static str>)> {
     let tag = new.tag().map(|t| t.as_str().to_owned()).unwrap_or_default();
     let path = new.repository().to_owned();
     let registry = new.registry().unwrap_or("").to_owned();

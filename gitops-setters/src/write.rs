@@ -256,9 +256,15 @@ fn fsync_each(paths: &[&Path], dirs: bool) -> io::Result<()> {
 /// creating inodes and copying data).
 const STAGE_THREADS: usize = 4;
 
-/// Threads for the backup, rename and cleanup steps, which mostly wait on
-/// the disk.
-const IO_THREADS: usize = 8;
+/// Threads for the flush (without `syncfs`), backup and rename steps, which
+/// partly wait on the disk.
+const IO_THREADS: usize = 16;
+
+/// Threads removing the backups: freeing a file's blocks waits on the disk
+/// (synchronously on a file system mounted with `discard`), so many
+/// removals in flight finish sooner: 2 threads took 5.2 s for 10,000
+/// files on this repository's ext4, 8 took 1.0 s, 32 took 0.5 s.
+const DROP_THREADS: usize = 32;
 
 /// Files a thread takes at a time (neighbours share a directory); batches
 /// this small run on the calling thread, in order.
@@ -451,8 +457,6 @@ impl Writer {
     /// Replace every staged file; returns how many. On error every file is
     /// restored (see [`Error`]).
     pub fn commit(mut self) -> Result<usize, Error> {
-        let t0 = std::time::Instant::now();
-        let tm = |what: &str| if std::env::var_os("WTIME").is_some() { eprintln!("{what}: {:?}", t0.elapsed()); };
         let staged = match self.pool.take() {
             Some(pool) => pool.finish()?,
             None => Vec::new(),
@@ -467,10 +471,8 @@ impl Writer {
             .collect();
         let dirs: Vec<&Path> = dirs.into_iter().collect();
         let temps: Vec<&Path> = staged.iter().map(|s| &*s.temp).collect();
-        tm("staged");
         ops.sync(&dirs, &temps)
             .map_err(|source| Error::Sync { source })?;
-        tm("sync1");
         drop(temps);
 
         // Re-check confinement right before swapping (the tree may have
@@ -508,7 +510,6 @@ impl Writer {
             return Err(e); // dropping `kept` and `staged` removes every link and temp file
         }
         let backups = kept;
-        tm("backup");
 
         let renamed = par_map(staged.len(), IO_THREADS, &|i| {
             if stop.load(Ordering::Relaxed) {
@@ -524,17 +525,14 @@ impl Writer {
             return Err(roll_back(&staged, backups, renamed));
         }
 
-        tm("rename");
         let n = staged.len();
         let synced = ops.sync(&dirs, &[]);
-        tm("sync2");
         drop(dirs);
         for s in staged {
             // The temp name no longer exists; don't try to remove it.
             let _ = s.temp.keep();
         }
-        par_drop(backups, std::env::var("WDROP").ok().and_then(|v| v.parse().ok()).unwrap_or(IO_THREADS)); // removes the backup links
-        tm("clean");
+        par_drop(backups, DROP_THREADS); // removes the backup links
         synced.map_err(|source| Error::SyncReplaced { files: n, source })?;
         Ok(n)
     }

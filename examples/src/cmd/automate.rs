@@ -77,6 +77,18 @@ pub struct Args {
     /// GITOPS_GIT_PASSWORD.
     #[arg(long, value_name = "USER")]
     pub git_username: Option<String>,
+    /// A Secret manifest with the Git credentials (`gitops create secret
+    /// git`): `identity` + `known_hosts`, `username` + `password`, or
+    /// `bearerToken`.
+    #[arg(long = "git-secret-file", value_name = "FILE", conflicts_with_all = ["git_identity", "git_username"])]
+    pub git_secret_file: Option<PathBuf>,
+    /// SSH private key file for the Git repository (mode 0600 or
+    /// stricter), with --git-known-hosts.
+    #[arg(long, value_name = "FILE", requires = "git_known_hosts")]
+    pub git_identity: Option<PathBuf>,
+    /// known_hosts file for --git-identity; other host keys are refused.
+    #[arg(long, value_name = "FILE", requires = "git_identity")]
+    pub git_known_hosts: Option<PathBuf>,
     /// Registry request timeout, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
@@ -367,7 +379,13 @@ pub fn print_report(
 pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let url = repo_url(&args.repo)?;
     let mut git = GitClient::new();
-    if let Some(user) = &args.git_username {
+    if let Some(auth) = crate::cmd::source::auth_from_files(
+        args.git_secret_file.as_deref(),
+        args.git_identity.as_deref(),
+        args.git_known_hosts.as_deref(),
+    )? {
+        git = git.with_auth(auth);
+    } else if let Some(user) = &args.git_username {
         let password = std::env::var("GITOPS_GIT_PASSWORD")
             .context("--git-username needs the password in GITOPS_GIT_PASSWORD")?;
         git = git.with_auth(Auth::Basic {

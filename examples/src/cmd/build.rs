@@ -81,17 +81,25 @@ fn build(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         reorder,
         ..Options::default()
     };
-    let yaml = gitops_render::render(&tree, &rel, &options).with_context(|| {
+    let resources = gitops_render::build(&tree, &rel, &options).with_context(|| {
         format!(
             "building {} (nothing outside {} is read; --root sets that directory)",
             arg_dir.display(),
             root.display()
         )
     })?;
+    // The documents are streamed out one by one (never one string of the
+    // whole output); the file is created only once the build succeeded.
     match &args.output {
-        Some(path) => std::fs::write(path, yaml)
-            .with_context(|| format!("{}: cannot write", path.display()))?,
-        None => out.write_all(yaml.as_bytes())?,
+        Some(path) => {
+            let write = || -> std::io::Result<()> {
+                let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+                gitops_render::write_yaml(resources, &mut file)?;
+                file.flush()
+            };
+            write().with_context(|| format!("{}: cannot write", path.display()))?
+        }
+        None => gitops_render::write_yaml(resources, out)?,
     }
     Ok(ExitCode::SUCCESS)
 }

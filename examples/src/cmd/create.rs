@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use gitops_render::flux::create::secret::{self, GitSecret, GitSecretKind, SshKeyPair};
 use gitops_render::flux::create::{
     self, GitSource, GoDuration, HelmReleaseFlags, HelmSource, ImagePolicyFlags,
     ImageRepositoryFlags, ImageUpdateFlags, KustomizationFlags, Meta, OciSource, ValuesFile,
 };
+use gitops_source::git::ssh::{EcdsaCurve, KeyAlgorithm, KeyPair};
 
 const NO_CLUSTER: &str = "gitops has no cluster: the manifest is printed \
 (or written to --output-file), never applied; --export prints it exactly as \
@@ -32,6 +34,115 @@ pub enum CreateCmd {
     /// Create image automation objects (image.toolkit.fluxcd.io/v1).
     #[command(subcommand)]
     Image(ImageCmd),
+    /// Create Secrets for Flux sources.
+    #[command(subcommand)]
+    Secret(SecretCmd),
+}
+
+/// Subcommands of `gitops create secret`.
+#[derive(Debug, clap::Subcommand)]
+pub enum SecretCmd {
+    /// Create a Git credentials Secret: for ssh:// URLs a new deploy key
+    /// (`identity`, `identity.pub`) and the server's `known_hosts`; for
+    /// http(s):// basic auth or a bearer token.
+    #[command(after_help = SECRET_NOTE)]
+    Git(SecretGitArgs),
+}
+
+const SECRET_NOTE: &str = "gitops has no cluster: the Secret is printed \
+(or written to --output-file, mode 0600), never applied; --export prints it \
+exactly as `flux create secret git … --export` does. The host is not scanned: \
+give its keys with --known-hosts FILE (e.g. from `ssh-keyscan -p PORT HOST`). \
+Print the deploy key with `gitops v1 identity --secret FILE`.";
+
+/// Flags of `gitops create secret git`.
+#[derive(Debug, clap::Args)]
+pub struct SecretGitArgs {
+    /// The Secret name.
+    pub name: Option<String>,
+    /// Print the Secret as `flux create secret git … --export` does.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, default_value_t = false, require_equals = true)]
+    pub export: bool,
+    /// Labels on the Secret (`key=value`, comma-separated or repeated).
+    #[arg(long = "label", value_delimiter = ',')]
+    pub label: Vec<String>,
+    /// The Secret's namespace.
+    #[arg(long, short = 'n', default_value = "flux-system")]
+    pub namespace: String,
+    /// Write the YAML to this file (mode 0600) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    /// Git address, e.g. ssh://git@host/org/repository.
+    #[arg(long, default_value = "")]
+    url: String,
+    /// Basic authentication username (HTTP/S).
+    #[arg(long, short = 'u')]
+    username: Option<String>,
+    /// Basic authentication password (HTTP/S).
+    #[arg(long, short = 'p')]
+    password: Option<String>,
+    /// Bearer authentication token (HTTP/S).
+    #[arg(long = "bearer-token")]
+    bearer_token: Option<String>,
+    /// TLS CA certificate file for self-signed servers (HTTP/S).
+    #[arg(long = "ca-crt-file", value_name = "FILE")]
+    ca_crt_file: Option<PathBuf>,
+    /// SSH public key algorithm: rsa, ecdsa or ed25519.
+    #[arg(long = "ssh-key-algorithm", default_value = "ecdsa", value_parser = key_algorithm)]
+    ssh_key_algorithm: String,
+    /// SSH RSA public key bit size (multiples of 8, min 1024).
+    #[arg(long = "ssh-rsa-bits", default_value = "2048", value_parser = rsa_bits)]
+    ssh_rsa_bits: usize,
+    /// SSH ECDSA public key curve: p256, p384 or p521.
+    #[arg(long = "ssh-ecdsa-curve", default_value = "p384", value_parser = ecdsa_curve)]
+    ssh_ecdsa_curve: EcdsaCurve,
+    /// Passwordless private key file to use instead of generating one.
+    #[arg(long = "private-key-file", value_name = "FILE")]
+    private_key_file: Option<PathBuf>,
+    /// known_hosts file with the server's host keys (required for SSH; the
+    /// lines for the URL's host are kept).
+    #[arg(long = "known-hosts", value_name = "FILE")]
+    known_hosts: Option<PathBuf>,
+}
+
+fn key_algorithm(v: &str) -> Result<String, String> {
+    const ALL: &str = "rsa, ecdsa, ed25519";
+    match v {
+        "rsa" | "ecdsa" | "ed25519" => Ok(v.to_owned()),
+        _ if v.trim().is_empty() => Err(format!(
+            "no public key algorithm given, must be one of: {ALL}"
+        )),
+        _ => Err(format!(
+            "unsupported public key algorithm '{v}', must be one of: {ALL}"
+        )),
+    }
+}
+
+fn rsa_bits(v: &str) -> Result<usize, String> {
+    if v.trim().is_empty() {
+        return Ok(2048);
+    }
+    let bits: i64 = v
+        .parse()
+        .map_err(|_| format!("strconv.Atoi: parsing {v:?}: invalid syntax"))?;
+    if bits < 1024 {
+        return Err("RSA key bit size must be at least 1024".into());
+    }
+    if bits % 8 != 0 {
+        return Err("RSA key bit size must be a multiples of 8".into());
+    }
+    usize::try_from(bits).map_err(|e| e.to_string())
+}
+
+fn ecdsa_curve(v: &str) -> Result<EcdsaCurve, String> {
+    match v {
+        "p256" => Ok(EcdsaCurve::P256),
+        "p384" => Ok(EcdsaCurve::P384),
+        "p521" => Ok(EcdsaCurve::P521),
+        _ => Err(format!(
+            "unsupported curve '{v}', must be one of: p256, p384, p521"
+        )),
+    }
 }
 
 /// Subcommands of `gitops create source`.
@@ -491,9 +602,93 @@ fn meta(common: &Common, interval: GoDuration) -> Meta {
     }
 }
 
+fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("unable to read {what} {}", path.display()))
+}
+
+/// `gitops create secret git`.
+fn secret_git(a: SecretGitArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let meta = Meta {
+        name: a.name.clone().unwrap_or_default(),
+        namespace: a.namespace.clone(),
+        labels: create::split_list(&a.label),
+        interval: GoDuration(0),
+    };
+    let mut flags = GitSecret {
+        url: a.url.clone(),
+        username: a.username.clone(),
+        password: a.password.clone(),
+        bearer_token: a.bearer_token.clone(),
+        ca_crt: None,
+        known_hosts: None,
+    };
+    let scheme = a.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if let Some(f) = a
+        .known_hosts
+        .as_deref()
+        .filter(|_| scheme.as_deref() == Some("ssh"))
+    {
+        flags.known_hosts = Some(read_text(f, "known_hosts file")?);
+    }
+    let kind = secret::git_secret_kind(&meta, &flags)?;
+    let key = match kind {
+        GitSecretKind::Ssh => {
+            let pair = match &a.private_key_file {
+                Some(f) => {
+                    let text = std::fs::read_to_string(f).with_context(|| {
+                        format!("failed to open private key file {}", f.display())
+                    })?;
+                    KeyPair::from_private_key(&text)
+                        .with_context(|| format!("invalid private key file {}", f.display()))?
+                }
+                None => {
+                    let algorithm = match a.ssh_key_algorithm.as_str() {
+                        "rsa" => KeyAlgorithm::Rsa {
+                            bits: a.ssh_rsa_bits,
+                        },
+                        "ed25519" => KeyAlgorithm::Ed25519,
+                        _ => KeyAlgorithm::Ecdsa(a.ssh_ecdsa_curve),
+                    };
+                    KeyPair::generate(algorithm).context("key pair generation failed")?
+                }
+            };
+            Some(SshKeyPair {
+                private_key: pair.private_key().to_owned(),
+                public_key: pair.public_key().to_owned(),
+            })
+        }
+        GitSecretKind::Http => {
+            if let Some(f) = &a.ca_crt_file {
+                flags.ca_crt = Some(
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("unable to read TLS CA file {}", f.display()))?,
+                );
+            }
+            None
+        }
+    };
+    let obj = secret::git_secret(&meta, &flags, key.as_ref())?;
+    let yaml = secret::export(&obj);
+    match &a.output_file {
+        Some(path) => {
+            write_atomic(path, yaml.as_bytes())?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => {
+            if !a.export {
+                eprintln!("note: no cluster to apply to; printing the Secret");
+            }
+            out.write_all(yaml.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Run `gitops create …`.
 pub fn run(cmd: CreateCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (common, obj) = match cmd {
+        CreateCmd::Secret(SecretCmd::Git(a)) => return secret_git(a, out),
         CreateCmd::Source(SourceCmd::Git(a)) => {
             let o = GitSource {
                 url: a.url,
@@ -659,7 +854,8 @@ pub fn run(cmd: CreateCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Write `bytes` to `path` through a temporary file in the same directory.
+/// Write `bytes` to `path` through a temporary file in the same directory
+/// (created with mode 0600, which the file keeps).
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod setters;
 pub mod setters_flux_yaml;
 pub mod v1;
+pub mod v1_identity;
 pub mod source;
 pub mod source_oci;
 pub mod values;

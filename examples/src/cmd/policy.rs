@@ -332,3 +332,74 @@ fn split_lines<'c>(chunk: &'c [u8]) -> Result<Vec<&'c str>, std::str::Utf8Error>
     push(&text[start..]);
     Ok(tags)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{PARALLEL_MIN_BYTES, split_tags};
+
+    /// What `split_tags` must return: `str::lines`, trimmed, no empties.
+    fn reference(text: &str) -> Vec<&str> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    /// Lines with every kind of edge: CR LF, Unicode and ASCII white space
+    /// at either end, white-space-only lines, non-ASCII tags, lines longer
+    /// than a block, and with and without a final newline; small texts and
+    /// texts long enough to be split over threads.
+    #[test]
+    fn split_tags_is_lines_trimmed_without_empties() {
+        let pieces = [
+            "v1.2.3",
+            "",
+            " ",
+            "\t1.0.0 ",
+            "\r",
+            "é-1",
+            "a\u{a0}",
+            "\u{2003}b",
+            "x\r",
+            "\u{1c}c",
+            "0123456789abcdef0123",
+            "main-20240101T000000-abcdef0",
+            "\u{b}",
+            "z\u{85}",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut text = String::new();
+        let mut checked = 0;
+        while text.len() < PARALLEL_MIN_BYTES * 3 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            text.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            text.push_str(if x % 11 == 0 { "\r\n" } else { "\n" });
+            if text.len() < 3000 || x % 200_000 == 0 {
+                for t in [&text[..], &text[..text.len() - 1]] {
+                    assert_eq!(split_tags(t.as_bytes()).unwrap(), reference(t));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100);
+        assert_eq!(split_tags(text.as_bytes()).unwrap(), reference(&text));
+        text.push_str("last");
+        assert_eq!(split_tags(text.as_bytes()).unwrap(), reference(&text));
+        assert_eq!(split_tags(b"").unwrap(), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn split_tags_rejects_invalid_utf8_in_any_slice() {
+        let mut text = "1.0.0\n".repeat(PARALLEL_MIN_BYTES / 2);
+        text.push_str("tail\n");
+        let mut bytes = text.into_bytes();
+        let n = bytes.len();
+        bytes[n - 3] = 0xff;
+        assert!(split_tags(&bytes).is_err());
+        bytes[n - 3] = b'i';
+        bytes[1] = 0xc3;
+        assert!(split_tags(&bytes).is_err());
+    }
+}

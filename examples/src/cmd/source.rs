@@ -66,9 +66,63 @@ pub struct GitArgs {
     /// HTTP basic-auth user name (the password is read from GITOPS_GIT_PASSWORD).
     #[arg(long, value_name = "USER")]
     username: Option<String>,
+    #[command(flatten)]
+    creds: GitCredentials,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
     output_format: OutputFormat,
+}
+
+/// Git credentials from files: a Flux Git Secret manifest, or an SSH key
+/// and known-hosts file.
+#[derive(Debug, clap::Args)]
+pub struct GitCredentials {
+    /// A Secret manifest with the Git credentials, as `gitops create secret
+    /// git` (or `flux create secret git --export`) writes it and a
+    /// GitRepository's `spec.secretRef` names: `identity` + `known_hosts`
+    /// (SSH), `username` + `password`, or `bearerToken`.
+    #[arg(long = "secret-file", value_name = "FILE", conflicts_with_all = ["identity", "username"])]
+    pub secret_file: Option<PathBuf>,
+    /// SSH private key file (mode 0600 or stricter), with --known-hosts.
+    #[arg(long, value_name = "FILE", requires = "known_hosts")]
+    pub identity: Option<PathBuf>,
+    /// known_hosts file for --identity; other host keys are refused.
+    #[arg(long = "known-hosts", value_name = "FILE", requires = "identity")]
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl GitCredentials {
+    /// The credentials these flags give, if any.
+    pub fn auth(&self) -> anyhow::Result<Option<Auth>> {
+        auth_from_files(
+            self.secret_file.as_deref(),
+            self.identity.as_deref(),
+            self.known_hosts.as_deref(),
+        )
+    }
+}
+
+/// Git credentials from a Secret manifest or an SSH key and known-hosts file.
+pub fn auth_from_files(
+    secret_file: Option<&std::path::Path>,
+    identity: Option<&std::path::Path>,
+    known_hosts: Option<&std::path::Path>,
+) -> anyhow::Result<Option<Auth>> {
+    if let Some(f) = secret_file {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        return Ok(Some(gitops_source::git::ssh::auth_from_secret(
+            &text,
+            &f.display().to_string(),
+        )?));
+    }
+    match (identity, known_hosts) {
+        (Some(i), Some(k)) => Ok(Some(Auth::Ssh {
+            identity_file: i.to_path_buf(),
+            known_hosts: k.to_path_buf(),
+        })),
+        _ => Ok(None),
+    }
 }
 
 /// Flags of `gitops source verify`.
@@ -109,7 +163,9 @@ fn git(args: GitArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         bail!("one of --branch, --tag, --semver or --commit is required");
     };
     let mut client = Client::new().with_depth(args.depth);
-    if let Some(username) = args.username {
+    if let Some(auth) = args.creds.auth()? {
+        client = client.with_auth(auth);
+    } else if let Some(username) = args.username {
         let password = std::env::var("GITOPS_GIT_PASSWORD")
             .context("--username needs the password in GITOPS_GIT_PASSWORD")?;
         client = client.with_auth(Auth::Basic { username, password });

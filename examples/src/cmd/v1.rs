@@ -63,6 +63,8 @@ pub enum V1Cmd {
     Gc(GcArgs),
     /// Print a rendered set as fluxd applies it (sync-gc-mark and sync-checksum added).
     Mark(MarkArgs),
+    /// Print the deploy key (SSH public key) of a Git Secret, like fluxctl identity.
+    Identity(crate::cmd::v1_identity::IdentityArgs),
 }
 
 /// Flags of `gitops v1 workloads`.
@@ -243,8 +245,8 @@ impl SyncSetArgs {
     }
 
     fn rendered(&self, path: &Path) -> anyhow::Result<Vec<v1gc::SyncResource>> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let extra: Vec<&str> = self.cluster_scoped.iter().map(String::as_str).collect();
         Ok(v1gc::rendered_set_with(
             &text,
@@ -304,6 +306,7 @@ pub fn run(cmd: V1Cmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         V1Cmd::Release(a) => release_cmd(&a, out),
         V1Cmd::Gc(a) => gc(&a, out),
         V1Cmd::Mark(a) => mark(&a, out),
+        V1Cmd::Identity(a) => crate::cmd::v1_identity::run(&a, out),
     }
 }
 
@@ -383,17 +386,37 @@ fn workloads(a: &ListArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 
 /// Available tags of an image with their creation times.
 trait Available {
-    fn available(&self, image: &ImageRef, timed: bool) -> anyhow::Result<Vec<(String, Option<SystemTime>)>>;
+    fn available(
+        &self,
+        image: &ImageRef,
+        timed: bool,
+    ) -> anyhow::Result<Vec<(String, Option<SystemTime>)>>;
 }
 
 impl Available for TagTable {
-    fn available(&self, image: &ImageRef, _timed: bool) -> anyhow::Result<Vec<(String, Option<SystemTime>)>> {
-        Ok(self.tags_of(image).map(<[_]>::to_vec).unwrap_or_default())
+    fn available(
+        &self,
+        image: &ImageRef,
+        _timed: bool,
+    ) -> anyhow::Result<Vec<(String, Option<SystemTime>)>> {
+        // A name given once may be filed under two spellings: keep each tag once.
+        let mut seen = std::collections::HashSet::new();
+        Ok(self
+            .tags_of(image)
+            .unwrap_or_default()
+            .iter()
+            .filter(|(t, _)| seen.insert(t.clone()))
+            .cloned()
+            .collect())
     }
 }
 
 impl Available for Registries {
-    fn available(&self, image: &ImageRef, timed: bool) -> anyhow::Result<Vec<(String, Option<SystemTime>)>> {
+    fn available(
+        &self,
+        image: &ImageRef,
+        timed: bool,
+    ) -> anyhow::Result<Vec<(String, Option<SystemTime>)>> {
         let tags = self
             .list_tags(image)
             .with_context(|| format!("listing the tags of {}", image.name()))?;
@@ -420,7 +443,11 @@ fn registries(t: &TagSource) -> anyhow::Result<Registries> {
         Some(p) => Keychain::from_docker_config_file(p)?,
         None => Keychain::from_default_docker_config()?,
     };
-    Registries::new(keychain, Duration::from_secs(60), t.insecure_registry.clone())
+    Registries::new(
+        keychain,
+        Duration::from_secs(60),
+        t.insecure_registry.clone(),
+    )
 }
 
 /// `02 Jan 06 15:04 UTC` (Go's RFC822 in UTC).
@@ -509,7 +536,11 @@ fn images(a: &ImagesArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 })).collect::<Vec<_>>(),
                 "error": error,
             }));
-            let id = if first { w.id.to_string() } else { String::new() };
+            let id = if first {
+                w.id.to_string()
+            } else {
+                String::new()
+            };
             first = false;
             let image = c.image.name().to_owned();
             match &error {
@@ -550,7 +581,11 @@ fn images(a: &ImagesArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
                 }
             }
             if !found {
-                let tag = if current.is_empty() { "(untagged)" } else { current };
+                let tag = if current.is_empty() {
+                    "(untagged)"
+                } else {
+                    current
+                };
                 rows.push(vec![
                     String::new(),
                     String::new(),
@@ -697,7 +732,9 @@ fn run_edit(
                     last = Some(e);
                     Ok::<_, EditError>(change)
                 })
-                .map_err(|e| anyhow::anyhow!("{}", crate::output::error_chain(&anyhow::Error::new(e))))?;
+                .map_err(|e| {
+                    anyhow::anyhow!("{}", crate::output::error_chain(&anyhow::Error::new(e)))
+                })?;
                 let edit = last.context("the change was never computed")?;
                 (edit, Some(outcome))
             }
@@ -742,7 +779,8 @@ fn run_edit(
                 }
                 Some(_) => writeln!(out, "up to date: nothing to commit")?,
                 None => {
-                    let files: Vec<String> = edit.files.iter().map(|f| f.path.to_string()).collect();
+                    let files: Vec<String> =
+                        edit.files.iter().map(|f| f.path.to_string()).collect();
                     writeln!(out, "updated {}", files.join(", "))?;
                 }
             }
@@ -819,15 +857,17 @@ fn policy_cmd(
 /// The tag chooser of `--update-all-images`.
 enum Chooser {
     Table(TagTable),
-    Registry(Registries),
+    Registry(Box<Registries>),
 }
 
 impl TagChooser for Chooser {
     type Error = ChooserError;
     fn choose(&self, image: &ImageRef, filter: &str) -> Result<Option<Tag>, ChooserError> {
         match self {
-            Chooser::Table(t) => t.choose(image, filter).map_err(|e| ChooserError(e.to_string())),
-            Chooser::Registry(r) => gitops_source::automate::RegistryChooser::new(r)
+            Chooser::Table(t) => t
+                .choose(image, filter)
+                .map_err(|e| ChooserError(e.to_string())),
+            Chooser::Registry(r) => gitops_source::automate::RegistryChooser::new(r.as_ref())
                 .choose(image, filter)
                 .map_err(|e| ChooserError(format!("{:#}", anyhow::Error::new(e)))),
         }
@@ -861,13 +901,17 @@ fn release_cmd(a: &ReleaseArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         );
     }
     let spec = ReleaseSpec {
-        workloads: if a.all { Workloads::All } else { Workloads::Ids(ids) },
+        workloads: if a.all {
+            Workloads::All
+        } else {
+            Workloads::Ids(ids)
+        },
         image,
         excludes,
         force: a.force,
     };
     let chooser = if a.tags.registry {
-        Chooser::Registry(registries(&a.tags)?)
+        Chooser::Registry(Box::new(registries(&a.tags)?))
     } else {
         Chooser::Table(load_tags(&a.tags.tags)?)
     };
@@ -875,7 +919,11 @@ fn release_cmd(a: &ReleaseArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
     let compute = |repo: &Repository| -> anyhow::Result<Edit> {
         let r = release::release(repo, &spec, &Patterns, &chooser, message.as_deref())?;
         let mut text = Vec::new();
-        let mut rows = vec![vec!["WORKLOAD".to_owned(), "STATUS".into(), "UPDATES".into()]];
+        let mut rows = vec![vec![
+            "WORKLOAD".to_owned(),
+            "STATUS".into(),
+            "UPDATES".into(),
+        ]];
         for w in &r.results {
             let status = match w.status {
                 release::Status::Success => "success",
@@ -892,8 +940,16 @@ fn release_cmd(a: &ReleaseArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
             for (i, c) in w.containers.iter().enumerate() {
                 let target_tag = c.target.rsplit_once(':').map_or(c.target.as_str(), |x| x.1);
                 rows.push(vec![
-                    if i == 0 { w.workload.to_string() } else { String::new() },
-                    if i == 0 { status.to_owned() } else { String::new() },
+                    if i == 0 {
+                        w.workload.to_string()
+                    } else {
+                        String::new()
+                    },
+                    if i == 0 {
+                        status.to_owned()
+                    } else {
+                        String::new()
+                    },
                     format!("{}: {} -> {target_tag}", c.container, c.current),
                 ]);
             }
@@ -945,7 +1001,13 @@ fn gc(a: &GcArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let report = |w: &mut dyn Write| -> anyhow::Result<()> {
         writeln!(w, "sync set {set}")?;
         for d in &decisions {
-            writeln!(w, "{} {} ({})", d.action.as_str(), d.id, d.reason.describe())?;
+            writeln!(
+                w,
+                "{} {} ({})",
+                d.action.as_str(),
+                d.id,
+                d.reason.describe()
+            )?;
         }
         if let Some(inv) = &inventory {
             writeln!(w, "inventory:")?;
@@ -960,7 +1022,10 @@ fn gc(a: &GcArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     } else {
         let mut err = std::io::stderr();
         report(&mut err)?;
-        for d in decisions.iter().filter(|d| d.action == v1gc::Action::Delete) {
+        for d in decisions
+            .iter()
+            .filter(|d| d.action == v1gc::Action::Delete)
+        {
             let o = by_id.get(d.id.as_str());
             let doc = d.identifying_yaml(
                 o.and_then(|o| o.namespace.as_deref()),

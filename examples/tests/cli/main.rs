@@ -16,7 +16,9 @@ mod papercuts;
 mod policy;
 mod setters;
 mod source;
+mod ssh;
 mod values;
+mod v1;
 mod version;
 
 /// Test servers that stop with every process they started.

@@ -508,7 +508,13 @@ mod tests {
                 x ^= x << 17;
                 match x % 4 {
                     0 => format!("{}.{}.{}", x % 5, (x >> 8) % 60, (x >> 16) % 300),
-                    1 => format!("v{}.{}.{}-rc.{}", x % 5, (x >> 8) % 60, (x >> 16) % 300, x % 7),
+                    1 => format!(
+                        "v{}.{}.{}-rc.{}",
+                        x % 5,
+                        (x >> 8) % 60,
+                        (x >> 16) % 300,
+                        x % 7
+                    ),
                     2 => format!("main-{:x}", x >> 20),
                     _ => format!("sha256-{:x}.sig", x >> 4),
                 }
@@ -569,7 +575,10 @@ mod tests {
             .iter()
             .map(|t| (*t).to_owned())
             .collect();
-        assert_eq!(semver(&below_two, &tags, None, None), Ok(Winner { index: 1 }));
+        assert_eq!(
+            semver(&below_two, &tags, None, None),
+            Ok(Winner { index: 1 })
+        );
         let caret = Range::parse("^1.2.3-0").unwrap();
         assert_eq!(semver(&caret, &tags, None, None), Ok(Winner { index: 1 }));
         assert_eq!(

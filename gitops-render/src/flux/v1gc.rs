@@ -289,7 +289,12 @@ fn ignore_policy(obj: &Json) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn effective_namespace(kind: &str, ns: Option<&str>, default: &str, extra: &[&str]) -> Option<String> {
+fn effective_namespace(
+    kind: &str,
+    ns: Option<&str>,
+    default: &str,
+    extra: &[&str],
+) -> Option<String> {
     if CLUSTER_SCOPED.contains(&kind) || extra.contains(&kind) {
         None
     } else {
@@ -415,7 +420,11 @@ pub fn cluster_objects(text: &str, origin: &str) -> Result<Vec<ClusterObject>, E
     let mut out = Vec::new();
     let mut one = |node: &Node| -> Result<(), Error> {
         let o = node.to_json(Schema::Core);
-        let kind = o.get("kind").and_then(Json::as_str).unwrap_or("").to_owned();
+        let kind = o
+            .get("kind")
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_owned();
         let Some(name) = meta_str(&o, &["name"]).map(str::to_owned) else {
             return Err(Error::NotAnObject {
                 origin: origin.to_owned(),
@@ -571,12 +580,27 @@ impl Decision {
 fn rank(kind: &str) -> u8 {
     match kind.to_ascii_lowercase().as_str() {
         "namespace" => 0,
-        "customresourcedefinition" | "serviceaccount" | "clusterrole" | "role"
-        | "persistentvolume" | "service" => 1,
-        "resourcequota" | "limitrange" | "secret" | "configmap" | "rolebinding"
-        | "clusterrolebinding" | "persistentvolumeclaim" | "ingress" => 2,
-        "daemonset" | "deployment" | "replicationcontroller" | "replicaset" | "job"
-        | "cronjob" | "statefulset" => 3,
+        "customresourcedefinition"
+        | "serviceaccount"
+        | "clusterrole"
+        | "role"
+        | "persistentvolume"
+        | "service" => 1,
+        "resourcequota"
+        | "limitrange"
+        | "secret"
+        | "configmap"
+        | "rolebinding"
+        | "clusterrolebinding"
+        | "persistentvolumeclaim"
+        | "ingress" => 2,
+        "daemonset"
+        | "deployment"
+        | "replicationcontroller"
+        | "replicaset"
+        | "job"
+        | "cronjob"
+        | "statefulset" => 3,
         _ => 4,
     }
 }
@@ -585,7 +609,11 @@ fn rank(kind: &str) -> u8 {
 /// the `rendered` set of the sync set `sync_set` (fluxd `collectGarbage`).
 /// Deletions come first, in fluxd's deletion order (reverse kind rank,
 /// then reverse name); kept objects follow, by id.
-pub fn prune(rendered: &[SyncResource], cluster: &[ClusterObject], sync_set: &str) -> Vec<Decision> {
+pub fn prune(
+    rendered: &[SyncResource],
+    cluster: &[ClusterObject],
+    sync_set: &str,
+) -> Vec<Decision> {
     let checksums: BTreeMap<&str, &str> = rendered
         .iter()
         .map(|r| (r.id.as_str(), r.checksum.as_str()))
@@ -593,7 +621,9 @@ pub fn prune(rendered: &[SyncResource], cluster: &[ClusterObject], sync_set: &st
     let mut out: Vec<(Decision, &ClusterObject)> = cluster
         .iter()
         .map(|o| {
-            let reason = if o.api_version == "v1" && matches!(o.kind.as_str(), "ComponentStatus" | "Endpoints") {
+            let reason = if o.api_version == "v1"
+                && matches!(o.kind.as_str(), "ComponentStatus" | "Endpoints")
+            {
                 Reason::Excluded
             } else if o.owned {
                 Reason::Owned
@@ -645,7 +675,9 @@ pub fn prune(rendered: &[SyncResource], cluster: &[ClusterObject], sync_set: &st
 /// The objects of a v1-managed set as a Flux v2 Kustomization inventory
 /// (`status.inventory`), in kustomize-controller's apply order: what a
 /// Kustomization taking over the set should start from.
-pub fn to_inventory(rendered: &[SyncResource]) -> Result<super::plan::Inventory, super::plan::Error> {
+pub fn to_inventory(
+    rendered: &[SyncResource],
+) -> Result<super::plan::Inventory, super::plan::Error> {
     let objects: Vec<Json> = rendered
         .iter()
         .map(|r| {
@@ -676,7 +708,11 @@ mod tests {
     #[test]
     fn marks_match_hand_computed_values() {
         // base64url(sha256(b"ssh://git@github.com/org/fleet" b"master" b"clusters/prod"))
-        let set = sync_set_name("ssh://git@github.com/org/fleet", "master", &["clusters/prod"]);
+        let set = sync_set_name(
+            "ssh://git@github.com/org/fleet",
+            "master",
+            &["clusters/prod"],
+        );
         assert_eq!(set, SET);
         // "sha256." + base64url(sha256(SET + "apps:deployment/web"))
         assert_eq!(gc_mark(&set, "apps:deployment/web"), MARK_WEB);
@@ -698,7 +734,10 @@ mod tests {
         assert_eq!(rendered[1].id, "<cluster>:namespace/apps");
         let marked = rendered[0].marked(SET);
         assert!(marked.contains("namespace: default\n"), "{marked}");
-        assert!(marked.contains(&format!("{GC_MARK_LABEL}: {}", gc_mark(SET, "default:configmap/keep"))));
+        assert!(marked.contains(&format!(
+            "{GC_MARK_LABEL}: {}",
+            gc_mark(SET, "default:configmap/keep")
+        )));
         assert!(marked.contains(&format!("{CHECKSUM_ANNOTATION}: {}", rendered[0].checksum)));
         let obj = |ns: &str, kind: &str, name: &str, extra: &str| {
             let id = make_id(Some(ns), kind, name);
@@ -709,11 +748,29 @@ mod tests {
         };
         let cluster = format!(
             "apiVersion: v1\nkind: List\nitems:\n{}{}{}{}{}- apiVersion: v1\n  kind: Secret\n  metadata: {{name: plain, namespace: default}}\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: copied\n    namespace: default\n    labels: {{{GC_MARK_LABEL}: {}}}\n",
-            obj("default", "ConfigMap", "keep", &format!("    annotations: {{{CHECKSUM_ANNOTATION}: {}}}\n", rendered[0].checksum)),
+            obj(
+                "default",
+                "ConfigMap",
+                "keep",
+                &format!(
+                    "    annotations: {{{CHECKSUM_ANNOTATION}: {}}}\n",
+                    rendered[0].checksum
+                )
+            ),
             obj("default", "Service", "gone", ""),
             obj("default", "Deployment", "gone", ""),
-            obj("default", "Secret", "held", "    annotations: {fluxcd.io/ignore: 'true'}\n"),
-            obj("default", "Secret", "synconly", "    annotations: {flux.weave.works/ignore: sync_only}\n"),
+            obj(
+                "default",
+                "Secret",
+                "held",
+                "    annotations: {fluxcd.io/ignore: 'true'}\n"
+            ),
+            obj(
+                "default",
+                "Secret",
+                "synconly",
+                "    annotations: {flux.weave.works/ignore: sync_only}\n"
+            ),
             gc_mark(SET, "default:secret/other"),
         );
         let cluster = cluster_objects(&cluster, "c.yaml").unwrap();
@@ -726,13 +783,25 @@ mod tests {
             d,
             [
                 // Deployments (rank 3) are deleted before Services (rank 1).
-                (s("default:deployment/gone"), Action::Delete, Reason::Orphaned),
+                (
+                    s("default:deployment/gone"),
+                    Action::Delete,
+                    Reason::Orphaned
+                ),
                 (s("default:service/gone"), Action::Delete, Reason::Orphaned),
                 (s("default:configmap/keep"), Action::Keep, Reason::InSyncSet),
-                (s("default:secret/copied"), Action::Keep, Reason::OtherSyncSet),
+                (
+                    s("default:secret/copied"),
+                    Action::Keep,
+                    Reason::OtherSyncSet
+                ),
                 (s("default:secret/held"), Action::Keep, Reason::Ignored),
                 (s("default:secret/plain"), Action::Keep, Reason::NotMarked),
-                (s("default:secret/synconly"), Action::Keep, Reason::IgnoreSyncOnly),
+                (
+                    s("default:secret/synconly"),
+                    Action::Keep,
+                    Reason::IgnoreSyncOnly
+                ),
             ]
         );
         // A rendered object whose cluster checksum is stale is not updated.

@@ -141,7 +141,9 @@ impl WorkloadId {
         };
         qualified
             .or_else(unqualified)
-            .ok_or_else(|| Error::InvalidId { input: s.to_owned() })
+            .ok_or_else(|| Error::InvalidId {
+                input: s.to_owned(),
+            })
     }
 }
 
@@ -211,7 +213,11 @@ impl Policy {
     }
 
     fn from_annotations(a: &BTreeMap<String, String>) -> Policy {
-        let get = |p: &str| PREFIXES.iter().find_map(|x| a.get(&format!("{x}{p}")).cloned());
+        let get = |p: &str| {
+            PREFIXES
+                .iter()
+                .find_map(|x| a.get(&format!("{x}{p}")).cloned())
+        };
         let mut tags = BTreeMap::new();
         // Lowest precedence first, so that the winner is inserted last.
         for (k, v) in a {
@@ -274,7 +280,7 @@ pub enum Error {
     #[error("workload {id} not found{}", hint(.similar))]
     UnknownWorkload {
         /// The id asked for.
-        id: WorkloadId,
+        id: Box<WorkloadId>,
         /// Ids of workloads with the same name, to suggest.
         similar: Vec<WorkloadId>,
     },
@@ -282,7 +288,7 @@ pub enum Error {
     #[error("{file}:{line}: {id} is a {kind}, not a workload Flux v1 updates")]
     NotAWorkload {
         /// The id.
-        id: WorkloadId,
+        id: Box<WorkloadId>,
         /// Its kind as written.
         kind: String,
         /// The file.
@@ -294,7 +300,7 @@ pub enum Error {
     #[error("duplicate definition of {id} ({first}:{first_line} and {second}:{second_line})")]
     Duplicate {
         /// The id.
-        id: WorkloadId,
+        id: Box<WorkloadId>,
         /// The first file.
         first: RelPath,
         /// Its line.
@@ -308,7 +314,7 @@ pub enum Error {
     #[error("{file}:{line}: {id}: {problem}")]
     Malformed {
         /// The workload.
-        id: WorkloadId,
+        id: Box<WorkloadId>,
         /// The file.
         file: RelPath,
         /// 1-based line of the offending node.
@@ -320,7 +326,7 @@ pub enum Error {
     #[error("{id}: invalid tag pattern {pattern:?} for container {container:?}")]
     InvalidPattern {
         /// The workload.
-        id: WorkloadId,
+        id: Box<WorkloadId>,
         /// The container.
         container: String,
         /// The pattern.
@@ -333,7 +339,7 @@ pub enum Error {
     #[error("{id} has no container {container:?} (containers: {})", .containers.join(", "))]
     UnknownContainer {
         /// The workload.
-        id: WorkloadId,
+        id: Box<WorkloadId>,
         /// The container asked for.
         container: String,
         /// The containers it has.
@@ -346,7 +352,7 @@ pub enum Error {
     )]
     Locked {
         /// The workload.
-        id: WorkloadId,
+        id: Box<WorkloadId>,
         /// The file.
         file: RelPath,
         /// 1-based line.
@@ -470,7 +476,7 @@ impl Repository {
                 if let Some(&j) = seen.get(&info.id) {
                     let first = &workloads[j].info;
                     return Err(Error::Duplicate {
-                        id: info.id,
+                        id: Box::new(info.id),
                         first: first.file.clone(),
                         first_line: first.line,
                         second: info.file,
@@ -517,7 +523,7 @@ impl Repository {
         }
         if let Some((file, line, kind)) = self.others.get(id) {
             return Err(Error::NotAWorkload {
-                id: id.clone(),
+                id: Box::new(id.clone()),
                 kind: kind.clone(),
                 file: self.files[*file].path.clone(),
                 line: *line,
@@ -530,7 +536,7 @@ impl Repository {
             .map(|l| l.info.id.clone())
             .collect();
         Err(Error::UnknownWorkload {
-            id: id.clone(),
+            id: Box::new(id.clone()),
             similar,
         })
     }
@@ -562,7 +568,11 @@ fn collect_objects(
     file: usize,
     out: &mut HashMap<WorkloadId, (usize, usize, String)>,
 ) {
-    let s = |p: &[&str]| tree.get_path(node, p).and_then(|n| tree.str(n)).unwrap_or("");
+    let s = |p: &[&str]| {
+        tree.get_path(node, p)
+            .and_then(|n| tree.str(n))
+            .unwrap_or("")
+    };
     let kind = s(&["kind"]);
     if kind.ends_with("List") {
         if let Some(items) = tree.get(node, "items") {
@@ -579,8 +589,11 @@ fn collect_objects(
     let ns = Some(s(&["metadata", "namespace"]))
         .filter(|n| !n.is_empty())
         .unwrap_or(namespace);
-    out.entry(WorkloadId::new(ns, kind, name))
-        .or_insert((file, tree.nodes[node].line, kind.to_owned()));
+    out.entry(WorkloadId::new(ns, kind, name)).or_insert((
+        file,
+        tree.nodes[node].line,
+        kind.to_owned(),
+    ));
 }
 
 fn info_of(tree: &Tree<'_>, w: &FoundWorkload, namespace: &str) -> WorkloadInfo {
@@ -625,14 +638,27 @@ mod tests {
         let id: WorkloadId = "default:Deployment/web".parse().unwrap();
         assert_eq!(id, WorkloadId::new("default", "deployment", "web"));
         assert_eq!(
-            WorkloadId::parse_in("helmrelease/a.b", "x").unwrap().to_string(),
+            WorkloadId::parse_in("helmrelease/a.b", "x")
+                .unwrap()
+                .to_string(),
             "x:helmrelease/a.b"
         );
         assert_eq!(
-            "<cluster>:namespace/x".parse::<WorkloadId>().unwrap().namespace,
+            "<cluster>:namespace/x"
+                .parse::<WorkloadId>()
+                .unwrap()
+                .namespace,
             "<cluster>"
         );
-        for bad in ["", "web", "a:b", "ns:/x", "ns:kind/", "a b:c/d", "ns:kind/x y"] {
+        for bad in [
+            "",
+            "web",
+            "a:b",
+            "ns:/x",
+            "ns:kind/",
+            "a b:c/d",
+            "ns:kind/x y",
+        ] {
             assert!(bad.parse::<WorkloadId>().is_err(), "{bad}");
         }
         // Colons are allowed in names (RBAC objects).

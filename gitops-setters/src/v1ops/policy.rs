@@ -333,7 +333,7 @@ pub fn update_with_message<F: FilterCheck>(
             && !containers.iter().any(|n| n == c)
         {
             return Err(Error::UnknownContainer {
-                id: id.clone(),
+                id: Box::new(id.clone()),
                 container: c.to_owned(),
                 containers,
             });
@@ -351,14 +351,12 @@ pub fn update_with_message<F: FilterCheck>(
     }
     for (p, v) in &changes {
         if let (Some(c), Some(pattern)) = (p.strip_prefix("tag."), v) {
-            check
-                .check(pattern)
-                .map_err(|e| Error::InvalidPattern {
-                    id: id.clone(),
-                    container: c.to_owned(),
-                    pattern: pattern.clone(),
-                    source: Box::new(e),
-                })?;
+            check.check(pattern).map_err(|e| Error::InvalidPattern {
+                id: Box::new(id.clone()),
+                container: c.to_owned(),
+                pattern: pattern.clone(),
+                source: Box::new(e),
+            })?;
         }
     }
     let (file, changes) = repo.with_workload(id, |file, tree, found| {
@@ -368,7 +366,11 @@ pub fn update_with_message<F: FilterCheck>(
     let (edits, report) = changes;
     let mut files = Vec::new();
     if !edits.is_empty() {
-        let old = repo.files.iter().find(|f| f.path == file).map(|f| f.text.clone());
+        let old = repo
+            .files
+            .iter()
+            .find(|f| f.path == file)
+            .map(|f| f.text.clone());
         let old = old.unwrap_or_default();
         let new = apply::splice(&old, &edits);
         files.push(FileEdit {
@@ -404,7 +406,7 @@ struct Ctx<'t, 'a> {
 impl Ctx<'_, '_> {
     fn malformed(&self, node: NodeId, problem: impl Into<String>) -> Error {
         Error::Malformed {
-            id: self.id.clone(),
+            id: Box::new(self.id.clone()),
             file: self.file.clone(),
             line: self.tree.nodes[node].line,
             problem: problem.into(),
@@ -417,9 +419,9 @@ impl Ctx<'_, '_> {
     }
 
     fn is_null(&self, node: NodeId) -> bool {
-        self.tree.nodes[node]
-            .scalar()
-            .is_some_and(|(v, s)| s == ScalarStyle::Plain && matches!(v, "" | "~" | "null" | "Null" | "NULL"))
+        self.tree.nodes[node].scalar().is_some_and(|(v, s)| {
+            s == ScalarStyle::Plain && matches!(v, "" | "~" | "null" | "Null" | "NULL")
+        })
     }
 
     /// The end of the last byte belonging to `node`.
@@ -449,7 +451,9 @@ impl Ctx<'_, '_> {
         if pos > 0 && self.src.as_bytes()[pos - 1] == b'\n' {
             return pos;
         }
-        self.src[pos..].find('\n').map_or(self.src.len(), |i| pos + i + 1)
+        self.src[pos..]
+            .find('\n')
+            .map_or(self.src.len(), |i| pos + i + 1)
     }
 
     fn line_start(&self, pos: usize) -> usize {
@@ -464,14 +468,19 @@ impl Ctx<'_, '_> {
     }
 
     fn newline(&self) -> &'static str {
-        if self.src.contains("\r\n") { "\r\n" } else { "\n" }
+        if self.src.contains("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        }
     }
 
     /// Insert `lines` (each without line break) at a line boundary `pos`.
     fn insert_lines(&self, pos: usize, lines: &[String]) -> Edit {
         let nl = self.newline();
         let mut text = String::new();
-        let at_eof_without_break = pos == self.src.len() && !self.src.is_empty() && !self.src.ends_with('\n');
+        let at_eof_without_break =
+            pos == self.src.len() && !self.src.is_empty() && !self.src.ends_with('\n');
         for l in lines {
             if at_eof_without_break {
                 text.push_str(nl);
@@ -557,7 +566,9 @@ fn plan(
                     let (k, val) = pairs[i];
                     let current = tree.nodes[val].scalar().map(|(s, _)| s.to_owned());
                     if !matches!(tree.nodes[val].kind, Kind::Scalar { .. }) {
-                        return Err(cx.malformed(val, format!("annotation {} is not a string", keys[i])));
+                        return Err(
+                            cx.malformed(val, format!("annotation {} is not a string", keys[i]))
+                        );
                     }
                     let is_string = tree.nodes[val]
                         .scalar()
@@ -620,7 +631,10 @@ fn plan(
         )
     };
     match ann {
-        Some(a) if matches!(tree.nodes[a].kind, Kind::Map(_)) && is_flow_open(cx.src, tree.nodes[a].range.start) => {
+        Some(a)
+            if matches!(tree.nodes[a].kind, Kind::Map(_))
+                && is_flow_open(cx.src, tree.nodes[a].range.start) =>
+        {
             // A flow mapping: written again as one `{k: v, …}`.
             let mut parts = Vec::new();
             for (i, &(k, v)) in pairs.iter().enumerate() {
@@ -647,7 +661,9 @@ fn plan(
                 let n = &tree.nodes[val];
                 if cx.is_empty_scalar(val) {
                     let key_end = tree.nodes[k].range.end;
-                    let colon = cx.src[key_end..].find(':').map_or(key_end, |c| key_end + c + 1);
+                    let colon = cx.src[key_end..]
+                        .find(':')
+                        .map_or(key_end, |c| key_end + c + 1);
                     let text = quote::render(v, ScalarStyle::Plain, false).unwrap_or_default();
                     edits.push(Edit {
                         range: colon..colon,
@@ -662,7 +678,9 @@ fn plan(
                         text: quote::double_quoted(v),
                     });
                 } else {
-                    return Err(cx.malformed(val, format!("annotation {} is a block scalar", keys[*i])));
+                    return Err(
+                        cx.malformed(val, format!("annotation {} is a block scalar", keys[*i]))
+                    );
                 }
             }
             let all_gone = removed.len() == pairs.len() && added.is_empty();
@@ -679,7 +697,10 @@ fn plan(
                     let (k, v) = pairs[i];
                     let start = cx.line_start(tree.nodes[k].range.start);
                     if cx.src[start..tree.nodes[k].range.start].trim() != "" {
-                        return Err(cx.malformed(k, format!("annotation {} does not start its line", keys[i])));
+                        return Err(cx.malformed(
+                            k,
+                            format!("annotation {} does not start its line", keys[i]),
+                        ));
                     }
                     let end = cx.line_end(cx.pair_end(k, v));
                     edits.push(Edit {
@@ -689,7 +710,10 @@ fn plan(
                 }
                 if !added.is_empty() {
                     let indent = cx.indent_of(a).unwrap_or(0);
-                    let lines: Vec<String> = added.iter().map(|(k, v)| block_entry(indent, k, v)).collect();
+                    let lines: Vec<String> = added
+                        .iter()
+                        .map(|(k, v)| block_entry(indent, k, v))
+                        .collect();
                     edits.push(cx.insert_lines(cx.line_end(cx.last_end(a)), &lines));
                 }
             }
@@ -744,7 +768,8 @@ fn plan(
                             .map(|(k, v)| block_entry(akey_indent + step, k, v))
                             .collect();
                         let _ = a;
-                        edits.push(cx.insert_lines(cx.line_end(tree.nodes[akey].range.end), &lines));
+                        edits
+                            .push(cx.insert_lines(cx.line_end(tree.nodes[akey].range.end), &lines));
                     }
                     None => {
                         let mut all = vec![format!("{}annotations:", " ".repeat(meta_indent))];

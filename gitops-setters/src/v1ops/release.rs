@@ -240,7 +240,11 @@ pub fn release<F: TagFilter, C: TagChooser + ?Sized>(
         }
         if let ImageSpec::Image(target) = &spec.image {
             let name = target.normalized_name();
-            if !w.containers.iter().any(|c| c.image.normalized_name() == name) {
+            if !w
+                .containers
+                .iter()
+                .any(|c| c.image.normalized_name() == name)
+            {
                 results.push(result(Status::Ignored, "a different image"));
                 continue;
             }
@@ -249,7 +253,7 @@ pub fn release<F: TagFilter, C: TagChooser + ?Sized>(
             if w.policy.locked {
                 if named {
                     return Err(Error::Locked {
-                        id: w.id.clone(),
+                        id: Box::new(w.id.clone()),
                         file: w.file.clone(),
                         line: w.line,
                         user: w.policy.locked_user.clone(),
@@ -280,7 +284,7 @@ pub fn release<F: TagFilter, C: TagChooser + ?Sized>(
                     let tag = target.tag().expect("ImageSpec::parse requires a tag");
                     let ok = filters.matches(filter, tag.as_str()).map_err(|e| {
                         Error::InvalidPattern {
-                            id: w.id.clone(),
+                            id: Box::new(w.id.clone()),
                             container: c.name.clone(),
                             pattern: filter.to_owned(),
                             source: Box::new(e),

@@ -533,6 +533,13 @@ pub fn public_key_from_secret(yaml: &str, origin: &str) -> Result<String, Public
     }
 }
 
+/// The SHA-256 fingerprint of a public key line (`SHA256:<base64>`, as
+/// `ssh-keygen -l` prints it).
+pub fn fingerprint(public_key: &str) -> Result<String, KeyError> {
+    let key = ssh_key::PublicKey::from_openssh(public_key.trim()).map_err(format_err)?;
+    Ok(key.fingerprint(ssh_key::HashAlg::Sha256).to_string())
+}
+
 /// `<algorithm> <base64>` of an `authorized_keys` line (no comment).
 fn key_body(line: &str) -> String {
     line.split_whitespace()

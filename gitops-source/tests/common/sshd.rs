@@ -30,6 +30,7 @@ pub struct Sshd {
     pub known_hosts: String,
     /// Its log file (`-E`), for failure messages.
     pub log: PathBuf,
+    authorized: PathBuf,
 }
 
 /// Skip (one line on stderr) or, under `CI=true`, fail.
@@ -59,9 +60,9 @@ impl Sshd {
         if !rustix::process::geteuid().is_root() {
             return unavailable("not running as root");
         }
-        let Some(git_shell) = which("git-shell") else {
+        if which("git-shell").is_none() {
             return unavailable("git-shell is not on PATH");
-        };
+        }
         // The privilege separation directory sshd insists on.
         if let Err(e) = std::fs::create_dir_all("/run/sshd") {
             return unavailable(&format!("cannot create /run/sshd: {e}"));
@@ -77,15 +78,7 @@ impl Sshd {
         let host_pub = std::fs::read_to_string(host_key.with_extension("pub")).expect("host key");
         let host_pub: Vec<&str> = host_pub.split_whitespace().take(2).collect();
         let authorized = dir.join("authorized_keys");
-        std::fs::write(
-            &authorized,
-            format!(
-                "command=\"{} -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty {}\n",
-                git_shell.display(),
-                authorized_key.trim()
-            ),
-        )
-        .expect("authorized_keys");
+        write_authorized(&authorized, authorized_key);
         let log = dir.join("sshd.log");
         let mut last = String::new();
         for _ in 0..5 {
@@ -117,6 +110,7 @@ impl Sshd {
                         port,
                         known_hosts: format!("[127.0.0.1]:{port} {} {}", host_pub[0], host_pub[1]),
                         log,
+                        authorized,
                     });
                 }
                 if let Ok(Some(s)) = server.try_wait() {
@@ -138,6 +132,12 @@ impl Sshd {
         unavailable(&last)
     }
 
+    /// Let in `authorized_key` (in place of the key given to [`Sshd::start`];
+    /// sshd reads the file at each connection).
+    pub fn authorize(&self, authorized_key: &str) {
+        write_authorized(&self.authorized, authorized_key);
+    }
+
     /// `ssh://root@127.0.0.1:PORT<path>` (an absolute path on this machine).
     pub fn url(&self, path: &Path) -> String {
         format!("ssh://root@127.0.0.1:{}{}", self.port, path.display())
@@ -155,4 +155,22 @@ fn which(program: &str) -> Option<PathBuf> {
             .map(|p| p.join(program))
             .find(|p| p.is_file())
     })
+}
+
+/// Write `authorized_keys`: each key line of `keys` forced through
+/// `git-shell`, no forwarding, no terminal.
+fn write_authorized(path: &Path, keys: &str) {
+    let git_shell = which("git-shell").expect("git-shell on PATH");
+    let text: String = keys
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|k| {
+            format!(
+                "command=\"{} -c \\\"$SSH_ORIGINAL_COMMAND\\\"\",no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty {}\n",
+                git_shell.display(),
+                k.trim()
+            )
+        })
+        .collect();
+    std::fs::write(path, text).expect("authorized_keys");
 }

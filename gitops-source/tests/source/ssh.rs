@@ -12,8 +12,8 @@ use gitops_source::git::{Auth, CheckoutOptions, CheckoutOutcome, Client, Error};
 
 use crate::support::{Repos, git};
 
-#[path = "../common/server.rs"]
-mod server;
+// `sshd` finds `server` beside it.
+use crate::support::server;
 #[path = "../common/sshd.rs"]
 mod sshd;
 

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 #[path = "../common/server.rs"]
-mod server;
+pub mod server;
 use server::ServerProcess;
 
 /// Run `git` in `dir` with an isolated configuration and fixed identities;
