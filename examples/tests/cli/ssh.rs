@@ -89,7 +89,8 @@ spec:
 }
 
 /// Push one small OCI artifact per tag of `repo`.
-fn seed(reg: &Registry, repo: &str, tags: &[&str]) {
+/// Push one small artifact per tag to `repo` on `reg`.
+pub(crate) fn seed(reg: &Registry, repo: &str, tags: &[&str]) {
     let client = Client::new(Keychain::anonymous(), registry::Options::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     for tag in tags {

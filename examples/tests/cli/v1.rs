@@ -419,3 +419,55 @@ keep default:configmap/manual (no sync-gc-mark label)
         "---\napiVersion: v1\ndata:\n  a: \"1\"\nkind: ConfigMap\nmetadata:\n  annotations:\n    flux.weave.works/sync-checksum: 9945f4c39eb6952887ee0a8fd85b3433c9d8c403\n  labels:\n    flux.weave.works/sync-gc-mark: sha256.Ihfsvnm8zKjGIRxK-cmlabe7mPkEjq-yP4OUHbyAbnU\n  name: kept\n  namespace: default\n"
     );
 }
+
+/// `images --registry` and `release --update-all-images --registry` ask a
+/// real registry (Debian's docker-registry) for the tags.
+#[test]
+fn images_and_releases_from_a_registry() {
+    let reg = crate::image::start_registry();
+    crate::ssh::seed(&reg, "team/web", &["1.0.0", "1.1.0", "2.0.0"]);
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("web.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: prod
+  annotations:
+    fluxcd.io/automated: \"true\"
+    fluxcd.io/tag.app: semver:~1
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: {}/team/web:1.0.0
+",
+            reg.host
+        ),
+    )
+    .unwrap();
+    let o = gitops(&["v1", "images", s(d.path()), "--registry"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("'-> 1.0.0"), "{text}");
+    assert!(text.contains("1.1.0"), "{text}");
+    let o = gitops(&[
+        "v1",
+        "release",
+        s(d.path()),
+        "-w",
+        "prod:deployment/web",
+        "--update-all-images",
+        "--registry",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let after = read(d.path(), "web.yaml");
+    assert!(
+        after.contains(&format!("image: {}/team/web:1.1.0\n", reg.host)),
+        "{after}"
+    );
+}
