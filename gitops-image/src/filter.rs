@@ -374,11 +374,17 @@ impl Exclusions {
 
     /// Whether some pattern excludes `tag`.
     #[must_use]
-    #[inline]
+    #[inline(always)]
     pub fn is_excluded(&self, tag: &str) -> bool {
+        // The default list inline, in every selection loop; regexes out of line.
         if self.sig_only {
             return is_sig(tag);
         }
+        self.is_excluded_by_patterns(tag)
+    }
+
+    #[inline(never)]
+    fn is_excluded_by_patterns(&self, tag: &str) -> bool {
         self.matching(tag).is_some()
     }
 }

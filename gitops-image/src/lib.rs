@@ -46,10 +46,12 @@
 //! # Performance
 //! Selection is a single pass that keeps only the current best; versions
 //! are parsed into a [`VersionRef`] borrowing the tag text, so no memory is
-//! allocated per tag. On a 2-core machine, 1,000,000 tags take about 50 ms
-//! for a SemVer range, 12 ms alphabetical and 11 ms numerical (lists of
-//! 100,000 tags or more are split over the cores); the crate README has the
-//! numbers and the command that measures them.
+//! allocated per tag. SemVer drops a tag after reading its leading numbers
+//! when they are below the current best or above the range's ceiling, and
+//! long lists are split over the cores with the sequential answer. On a
+//! 2-core machine, 1,000,000 tags take about 10 ms for a SemVer range, 6 ms
+//! alphabetical and 12 ms numerical; the crate README has the numbers and
+//! the command that measures them.
 //!
 //! # Deviation
 //! See the `# Deviation` sections of [`policy`], [`filter`] and [`v1`]:

@@ -216,8 +216,8 @@ impl Policy {
     /// Pick the latest tag, as Flux's ImagePolicy controller does with the
     /// tags the ImageRepository stored (no exclusion list is applied here;
     /// see [`Policy::select_excluding`]). One pass, no allocation per tag;
-    /// 100,000 tags or more are split over the available cores (hence
-    /// `S: Sync`), with the same result as one pass.
+    /// 100,000 tags or more (500,000 for Alphabetical) are split over the
+    /// available cores (hence `S: Sync`), with the same result as one pass.
     ///
     /// ```
     /// use gitops_image::{select, Policy};

@@ -1,7 +1,8 @@
 //! The selection engine behind [`Policy::select`]: one pass over the tags,
-//! keeping only the current best, without allocating per tag; lists of
-//! [`split::PARALLEL_MIN`] tags or more are split over the available cores,
-//! each slice one pass, combined so the answer is the sequential one.
+//! keeping only the current best, without allocating per tag; long lists
+//! ([`split::PARALLEL_MIN`] tags, 500,000 for Alphabetical) are split over
+//! the available cores, each slice one pass, combined so the answer is the
+//! sequential one.
 
 use crate::filter::{Exclusions, TagFilter};
 use crate::policy::{Order, Policy, Rule};

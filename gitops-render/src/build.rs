@@ -1,6 +1,7 @@
 //! Loading kustomizations and running a build.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use gitops_core::fs::{EntryKind, FileTree, RelPath};
@@ -347,7 +348,7 @@ pub(crate) fn resources_from_text(text: &str, origin: &str) -> Result<Vec<Resour
         if doc.is_empty() {
             continue;
         }
-        let v = Value::from_node_in(&doc.root, &src);
+        let v = Value::from_node_in(doc.root, &src);
         push_resource(v, origin, &mut out)?;
     }
     Ok(out)
@@ -416,7 +417,9 @@ pub(crate) struct IdIndex {
     seen: HashSet<IdKey>,
 }
 
-type IdKey = (String, String, String, String, String);
+/// Group, version, kind, name and effective namespace, each preceded by
+/// its length (unambiguous; one allocation per resource).
+type IdKey = String;
 
 impl IdIndex {
     /// Index the resources of `ra`.
@@ -447,9 +450,15 @@ impl IdIndex {
 }
 
 fn key(r: &Resource) -> IdKey {
-    let id = r.cur_id();
-    let ns = id.effective_namespace().to_owned();
-    (id.gvk.group, id.gvk.version, id.gvk.kind, id.name, ns)
+    let id = r.id_ref();
+    let ns = id.effective_namespace();
+    let parts = [id.group, id.version, id.kind, id.name, ns];
+    let mut key = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for part in parts {
+        // Writing to a String cannot fail.
+        let _ = write!(key, "{}:{part}", part.len());
+    }
+    key
 }
 
 impl Builder<'_, '_> {

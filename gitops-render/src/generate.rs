@@ -328,7 +328,12 @@ pub(crate) fn absorb(ra: &mut Vec<Resource>, mut res: Resource) -> Result<(), Er
                 &id.name,
                 format!("id {id} does not exist; cannot merge or replace"),
             )),
-            Behavior::Create => crate::build::append_all(ra, vec![res]),
+            // No resource has this id as its current one (or any
+            // previous one): nothing to conflict with.
+            Behavior::Create => {
+                ra.push(res);
+                Ok(())
+            }
         },
         [i] => {
             let old = &ra[*i];

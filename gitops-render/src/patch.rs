@@ -319,21 +319,22 @@ pub(crate) fn select(ra: &[Resource], s: &Selector) -> Result<Vec<usize>, Error>
     let annotations = parse_selector(&s.annotation_selector)?;
     let m = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|r| r.is_match(v));
     let mut out = Vec::new();
+    // Every test is a pure predicate: the cheap ones (borrowed ids) go
+    // first, the label and annotation maps are read only when selected on.
     for (i, r) in ra.iter().enumerate() {
-        let cur = r.cur_id();
-        let org = r.org_id();
-        if !m(&ns, org.effective_namespace()) && !m(&ns, cur.effective_namespace()) {
+        let cur = r.id_ref();
+        if !m(&group, cur.group) || !m(&version, cur.version) || !m(&kind, cur.kind) {
             continue;
         }
-        if !m(&name, &org.name) && !m(&name, &cur.name) {
+        let (_, org_name, org_ns) = r.org_parts();
+        if !m(&ns, org_ns) && !m(&ns, cur.effective_namespace()) {
             continue;
         }
-        let gvk = r.gvk();
-        if !m(&group, &gvk.group) || !m(&version, &gvk.version) || !m(&kind, &gvk.kind) {
+        if !m(&name, org_name) && !m(&name, cur.name) {
             continue;
         }
-        if !matches_selector(&labels, &r.labels())
-            || !matches_selector(&annotations, &r.annotations())
+        if (!labels.is_empty() && !matches_selector(&labels, &r.labels()))
+            || (!annotations.is_empty() && !matches_selector(&annotations, &r.annotations()))
         {
             continue;
         }
@@ -440,7 +441,7 @@ pub(crate) fn json_ops_from_text(text: &str) -> Result<Vec<Op>, Error> {
     let Some(doc) = docs.into_iter().find(|d| !d.is_empty()) else {
         return Err(perr("empty JSON patch"));
     };
-    let v = Value::from_node_in(&doc.root, &src);
+    let v = Value::from_node_in(doc.root, &src);
     let Value::Seq(items) = v else {
         return Err(perr("a JSON patch must be a list of operations"));
     };

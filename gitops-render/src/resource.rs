@@ -41,7 +41,19 @@ impl Gvk {
 
     /// True for kinds that live outside namespaces (Kubernetes v1.21 API).
     pub fn is_cluster_scoped(&self) -> bool {
-        let groups: &[&str] = match self.kind.as_str() {
+        is_cluster_scoped(&self.group, &self.kind)
+    }
+}
+
+/// Split an `apiVersion` into group and version (no allocation).
+pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.rsplit_once('/').unwrap_or(("", api_version))
+}
+
+/// [`Gvk::is_cluster_scoped`] on borrowed parts.
+pub(crate) fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    {
+        let groups: &[&str] = match kind {
             "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus" => &[""],
             "ClusterRole" | "ClusterRoleBinding" => &["rbac.authorization.k8s.io"],
             "CustomResourceDefinition" => &["apiextensions.k8s.io"],
@@ -63,7 +75,35 @@ impl Gvk {
             }
             _ => return false,
         };
-        groups.contains(&self.group.as_str())
+        groups.contains(&group)
+    }
+}
+
+/// [`ResId::effective_namespace`] on borrowed parts.
+pub(crate) fn effective_namespace<'a>(group: &str, kind: &str, namespace: &'a str) -> &'a str {
+    if is_cluster_scoped(group, kind) {
+        NOT_NAMESPACEABLE
+    } else if namespace.is_empty() || namespace == "default" {
+        "default"
+    } else {
+        namespace
+    }
+}
+
+/// A resource's current id, borrowed from it (no allocation).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdRef<'a> {
+    pub group: &'a str,
+    pub version: &'a str,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub namespace: &'a str,
+}
+
+impl<'a> IdRef<'a> {
+    /// [`ResId::effective_namespace`].
+    pub(crate) fn effective_namespace(&self) -> &'a str {
+        effective_namespace(self.group, self.kind, self.namespace)
     }
 }
 
@@ -82,13 +122,7 @@ impl ResId {
     /// The namespace kustomize compares with: `default` for unset, a
     /// placeholder for cluster-scoped kinds.
     pub fn effective_namespace(&self) -> &str {
-        if self.gvk.is_cluster_scoped() {
-            NOT_NAMESPACEABLE
-        } else if self.namespace.is_empty() || self.namespace == "default" {
-            "default"
-        } else {
-            &self.namespace
-        }
+        effective_namespace(&self.gvk.group, &self.gvk.kind, &self.namespace)
     }
 
     /// kustomize's `ResId.Equals`.
@@ -217,6 +251,32 @@ impl Resource {
         Gvk::new(self.api_version(), self.kind())
     }
 
+    /// The current id, borrowed.
+    pub(crate) fn id_ref(&self) -> IdRef<'_> {
+        let (group, version) = split_api_version(self.api_version());
+        IdRef {
+            group,
+            version,
+            kind: self.kind(),
+            name: self.name(),
+            namespace: self.namespace(),
+        }
+    }
+
+    /// The kind, name and effective namespace of [`Resource::org_id`]
+    /// (whose group and version are the current ones), borrowed.
+    pub(crate) fn org_parts(&self) -> (&str, &str, &str) {
+        let id = self.id_ref();
+        match self.prev.first() {
+            Some(p) => (
+                &p.kind,
+                &p.name,
+                effective_namespace(id.group, &p.kind, &p.namespace),
+            ),
+            None => (id.kind, id.name, id.effective_namespace()),
+        }
+    }
+
     /// The current id.
     pub fn cur_id(&self) -> ResId {
         ResId {
@@ -251,17 +311,28 @@ impl Resource {
     }
 
     pub(crate) fn store_previous_id(&mut self) {
-        let id = self.cur_id();
-        self.prev.push(PrevId {
-            kind: id.gvk.kind.clone(),
-            name: id.name.clone(),
+        let id = self.id_ref();
+        let prev = PrevId {
+            kind: id.kind.to_owned(),
+            name: id.name.to_owned(),
             namespace: id.effective_namespace().to_owned(),
-        });
+        };
+        self.prev.push(prev);
     }
 
     /// True when any previous id or the current one equals `id`.
     pub(crate) fn matches_any_id(&self, id: &ResId) -> bool {
-        self.cur_id().equals(id) || self.prev_ids().iter().any(|p| p.equals(id))
+        let cur = self.id_ref();
+        if cur.group != id.gvk.group || cur.version != id.gvk.version {
+            return false;
+        }
+        let ns = id.effective_namespace();
+        (cur.kind == id.gvk.kind && cur.name == id.name && cur.effective_namespace() == ns)
+            || self.prev.iter().any(|p| {
+                p.kind == id.gvk.kind
+                    && p.name == id.name
+                    && effective_namespace(cur.group, &p.kind, &p.namespace) == ns
+            })
     }
 
     pub(crate) fn metadata_mut(&mut self) -> &mut Map {

@@ -626,7 +626,7 @@ mod tests {
     fn fields_written_empty_go_where_the_merge_walks() {
         let src = "apiVersion: v1\nkind: Pod\nspec:\n  a:\n  b: null\n  c: ~\n  containers:\n  - name: x\n    image:\n    command:\n    - x:\n";
         let doc = &parse_documents(src, "t").unwrap()[0].root;
-        let dest = Value::from_node_in(doc, &crate::value::Source::new(src));
+        let dest = Value::from_node_in(doc.clone(), &crate::value::Source::new(src));
         let patch = v("apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {l: v}\n");
         let out = merge(Some(dest), Some(&patch), None, Schemas::Builtin)
             .unwrap()

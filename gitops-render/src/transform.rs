@@ -76,10 +76,7 @@ pub(crate) fn run_late(
     for r in &k.replicas {
         replicas(r, &cfg.replicas, ra)?;
     }
-    for image in &k.images {
-        images(image, &cfg.images, ra)?;
-    }
-    Ok(())
+    images_all(&k.images, &cfg.images, ra)
 }
 
 /// How a namespace change treats RoleBinding subjects.
@@ -265,6 +262,8 @@ pub(crate) fn set_entries(
                 message: "labels and annotations must be set on a mapping".into(),
             });
         };
+        let new = pairs.iter().filter(|(k, _)| !m.contains_key(k)).count();
+        m.reserve_exact(new);
         for (k, val) in pairs {
             m.insert(k.clone(), Value::Str(val.clone()));
         }
@@ -401,29 +400,48 @@ fn update_image(value: &str, img: &Image, pattern: &Regex) -> Option<String> {
     Some(name)
 }
 
+/// kustomize's image transformer for one `images` entry.
 pub(crate) fn images(img: &Image, fss: &[FieldSpec], ra: &mut [Resource]) -> Result<(), Error> {
-    let pattern = Regex::new(&format!(
-        "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$",
-        img.name
-    ));
-    let Ok(pattern) = pattern else {
+    images_all(std::slice::from_ref(img), fss, ra)
+}
+
+/// The image transformers of `imgs`, one after the other, as kustomize
+/// runs them. Each resource takes every entry in turn while it is in
+/// cache: a transformer changes image strings only, never the structure
+/// its walks follow, so this gives the result (and the first error) of
+/// running each entry over all resources.
+fn images_all(imgs: &[Image], fss: &[FieldSpec], ra: &mut [Resource]) -> Result<(), Error> {
+    let patterns: Vec<(&Image, Regex)> = imgs
+        .iter()
+        .filter_map(|img| {
+            Regex::new(&format!(
+                "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@[a-zA-Z0-9]+([.+_-][a-zA-Z0-9]+)*:[a-zA-Z0-9_.{{}}-]*)?$",
+                img.name
+            ))
+            .ok()
+            .map(|p| (img, p))
+        })
+        .collect();
+    if patterns.is_empty() {
         return Ok(());
-    };
+    }
     for r in ra.iter_mut() {
         if r.kind() == "CustomResourceDefinition" {
             continue;
         }
-        legacy_containers(&mut r.value, img, &pattern);
         let gvk = r.gvk();
-        let mut set = |v: &mut Value| -> Result<(), Error> {
-            if let Value::Str(s) = v
-                && let Some(new) = update_image(s, img, &pattern)
-            {
-                *s = new;
-            }
-            Ok(())
-        };
-        apply_specs(&mut r.value, &gvk, fss, Create::No, &mut set)?;
+        for (img, pattern) in &patterns {
+            legacy_containers(&mut r.value, img, pattern);
+            let mut set = |v: &mut Value| -> Result<(), Error> {
+                if let Value::Str(s) = v
+                    && let Some(new) = update_image(s, img, pattern)
+                {
+                    *s = new;
+                }
+                Ok(())
+            };
+            apply_specs(&mut r.value, &gvk, fss, Create::No, &mut set)?;
+        }
     }
     Ok(())
 }

@@ -58,6 +58,14 @@ impl Map {
         Map::default()
     }
 
+    /// An empty mapping with room for `n` entries.
+    pub(crate) fn with_capacity(n: usize) -> Map {
+        Map {
+            entries: Vec::with_capacity(n),
+            null_texts: None,
+        }
+    }
+
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -69,6 +77,11 @@ impl Map {
             .iter_mut()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
+    }
+
+    /// Make room for exactly `n` more entries.
+    pub(crate) fn reserve_exact(&mut self, n: usize) {
+        self.entries.reserve_exact(n);
     }
 
     /// Set `key` (replacing in place, or appending).
@@ -223,8 +236,10 @@ impl Value {
     /// [`Value::from_node`] for a node read from `src`, which tells a null
     /// written with no value (`key:`) from one written `~` (the reader
     /// gives both as `~`).
-    pub(crate) fn from_node_in(node: &Node, src: &Source<'_>) -> Value {
-        convert(node, Some(src))
+    ///
+    /// The node is consumed: its strings move into the value (no copy).
+    pub(crate) fn from_node_in(node: Node, src: &Source<'_>) -> Value {
+        convert_owned(node, Some(src))
     }
 
     /// The string, when this is one.
@@ -407,6 +422,52 @@ fn convert(node: &Node, src: Option<&Source<'_>>) -> Value {
     }
 }
 
+/// [`convert`] of a node that is consumed: scalars and keys move their
+/// strings into the value, and every collection is allocated at its final
+/// size. Mappings with `<<` merge keys go through [`convert`].
+fn convert_owned(node: Node, src: Option<&Source<'_>>) -> Value {
+    match node.kind {
+        NodeKind::Scalar(s) => scalar_value_owned(s),
+        NodeKind::Seq(items) => {
+            Value::Seq(items.into_iter().map(|i| convert_owned(i, src)).collect())
+        }
+        NodeKind::Map(entries) => {
+            let has_merge = entries.iter().any(|(k, _)| {
+                k.as_scalar()
+                    .is_some_and(|s| s.value == "<<" && s.style == ScalarStyle::Plain)
+            });
+            if has_merge {
+                let node = Node {
+                    kind: NodeKind::Map(entries),
+                    ..node
+                };
+                return convert(&node, src);
+            }
+            let mut map = Map::with_capacity(entries.len());
+            for (k, v) in entries {
+                let key = match k.kind {
+                    NodeKind::Scalar(s) => s.value,
+                    _ => continue,
+                };
+                let odd_null = match &v.kind {
+                    NodeKind::Scalar(s) if s.value != "null" => scalar_typed(s)
+                        .is_some_and(|t| t.is_null())
+                        .then(|| null_text(s, &v, src).to_owned()),
+                    _ => None,
+                };
+                match odd_null {
+                    Some(text) => {
+                        map.insert(key.clone(), Value::Null);
+                        map.set_null_text(&key, &text);
+                    }
+                    None => map.insert(key, convert_owned(v, src)),
+                }
+            }
+            Value::Map(map)
+        }
+    }
+}
+
 fn write_go_json(v: &Value, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
@@ -464,77 +525,90 @@ pub(crate) fn go_json_string(s: &str, out: &mut String) {
 }
 
 fn scalar_value(s: &Scalar) -> Value {
+    scalar_typed(s).unwrap_or_else(|| Value::Str(s.value.clone()))
+}
+
+/// [`scalar_value`] of a scalar that is consumed (a string moves).
+fn scalar_value_owned(s: Scalar) -> Value {
+    scalar_typed(&s).unwrap_or(Value::Str(s.value))
+}
+
+/// The typed value of a scalar, `None` when it is a string.
+fn scalar_typed(s: &Scalar) -> Option<Value> {
     if let Some(tag) = &s.tag {
         let short = tag.strip_prefix("tag:yaml.org,2002:").unwrap_or(tag);
-        match short {
-            "str" | "binary" | "timestamp" => return Value::Str(s.value.clone()),
-            "null" => return Value::Null,
-            "bool" | "int" | "float" => {
-                let v = resolve_plain_v3(&s.value);
-                if !matches!(v, Value::Str(_) | Value::Null) {
-                    return v;
-                }
-                return Value::Str(s.value.clone());
-            }
-            _ => return Value::Str(s.value.clone()),
-        }
+        return match short {
+            "null" => Some(Value::Null),
+            "bool" | "int" | "float" => plain_typed(&s.value).filter(|v| !v.is_null()),
+            _ => None,
+        };
     }
     if s.style != ScalarStyle::Plain {
-        return Value::Str(s.value.clone());
+        return None;
     }
-    resolve_plain_v3(&s.value)
+    plain_typed(&s.value)
 }
 
 /// Type a plain scalar the way Go's yaml.v3 does when decoding into `interface{}`.
 pub(crate) fn resolve_plain_v3(v: &str) -> Value {
+    plain_typed(v).unwrap_or_else(|| Value::Str(v.to_owned()))
+}
+
+/// [`resolve_plain_v3`], `None` for a string.
+fn plain_typed(v: &str) -> Option<Value> {
     match v {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
-        "true" | "True" | "TRUE" => return Value::Bool(true),
-        "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        ".nan" | ".NaN" | ".NAN" => return Some(Value::Float(f64::NAN)),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY);
+            return Some(Value::Float(f64::INFINITY));
         }
-        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Some(Value::Float(f64::NEG_INFINITY)),
         _ => {}
     }
     let first = v.as_bytes()[0];
     match first {
         b'.' => {
             if let Some(f) = go_parse_float(v) {
-                return float_value(f);
+                return Some(float_value(f));
             }
         }
         b'+' | b'-' | b'0'..=b'9' => {
             // yaml.v3 keeps timestamps as strings when decoding into interface{}.
-            let plain = v.replace('_', "");
-            if let Some(i) = go_parse_int(&plain) {
-                return Value::Int(i);
+            let plain = if v.contains('_') {
+                std::borrow::Cow::Owned(v.replace('_', ""))
+            } else {
+                std::borrow::Cow::Borrowed(v)
+            };
+            let plain = plain.as_ref();
+            if let Some(i) = go_parse_int(plain) {
+                return Some(Value::Int(i));
             }
-            if is_yaml_style_float(&plain)
-                && let Some(f) = go_parse_float(&plain)
+            if is_yaml_style_float(plain)
+                && let Some(f) = go_parse_float(plain)
             {
-                return float_value(f);
+                return Some(float_value(f));
             }
             if let Some(b) = plain.strip_prefix("0b")
                 && let Ok(i) = i64::from_str_radix(b, 2)
             {
-                return Value::Int(i);
+                return Some(Value::Int(i));
             }
             if let Some(b) = plain.strip_prefix("-0b")
                 && let Ok(i) = i64::from_str_radix(b, 2)
             {
-                return Value::Int(-i);
+                return Some(Value::Int(-i));
             }
             if let Some(o) = plain.strip_prefix("0o")
                 && let Ok(i) = i64::from_str_radix(o, 8)
             {
-                return Value::Int(i);
+                return Some(Value::Int(i));
             }
         }
         _ => {}
     }
-    Value::Str(v.to_owned())
+    None
 }
 
 fn float_value(f: f64) -> Value {

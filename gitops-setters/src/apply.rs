@@ -41,6 +41,8 @@ use std::path::Path;
 use gitops_core::ImageRef;
 use gitops_core::fs::{self, FileTree, OsTree, RelPath};
 use gitops_core::yaml::{self, Budget};
+
+use crate::scan::RunBudget;
 use serde::Serialize;
 
 use crate::marker::{Field, PolicyId};
@@ -331,7 +333,13 @@ pub fn apply_tree(
     policies: &Policies,
     on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
 ) -> Result<Report, Error> {
-    apply_tree_with(tree, dir, policies, &Budget::default(), on_change)
+    apply_tree_run(
+        tree,
+        dir,
+        policies,
+        &RunBudget::PerFile(gitops_core::yaml::BudgetLimits::default()),
+        on_change,
+    )
 }
 
 /// [`apply_tree`], counting every parsed file against the run's YAML
@@ -341,6 +349,24 @@ pub fn apply_tree_with(
     dir: &RelPath,
     policies: &Policies,
     budget: &Budget,
+    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
+) -> Result<Report, Error> {
+    apply_tree_run(
+        tree,
+        dir,
+        policies,
+        &RunBudget::Shared(budget.clone()),
+        on_change,
+    )
+}
+
+/// [`apply_tree`] with the YAML bounded as `budget` says ([`apply_tree`]
+/// gives each file a budget of its own with the default limits).
+pub fn apply_tree_run(
+    tree: &(dyn FileTree + Sync),
+    dir: &RelPath,
+    policies: &Policies,
+    budget: &RunBudget,
     on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
 ) -> Result<Report, Error> {
     let files: Vec<RelPath> = fs::walk_files(tree, dir)
@@ -354,7 +380,7 @@ pub fn apply_tree_with(
     };
     let work = |p: &RelPath, bytes: Vec<u8>| {
         let one = match std::str::from_utf8(&bytes) {
-            Ok(src) => apply_in(p, src, policies, budget)?,
+            Ok(src) => apply_in(p, src, policies, &budget.for_file())?,
             Err(_) => apply_bytes(p, &bytes, policies),
         };
         let old = one.contents.is_some().then_some(bytes);

@@ -105,7 +105,7 @@ mod quote;
 mod syntax;
 mod walk;
 
-pub use apply::{Policies, apply_dir, apply_str, apply_tree, apply_tree_with};
+pub use apply::{Policies, apply_dir, apply_str, apply_tree, apply_tree_run, apply_tree_with};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
@@ -113,7 +113,7 @@ pub use apply::{Policies, apply_dir, apply_str, apply_tree, apply_tree_with};
 pub struct ReadmeDoctests;
 pub use marker::{Field, PolicyId, Setter};
 pub use report::{Change, Report};
-pub use scan::{Marker, Scan, Warning, scan, scan_with};
+pub use scan::{Marker, RunBudget, Scan, Warning, scan, scan_run, scan_with};
 
 /// Differential check of the YAML fast path against the full parser, for
 /// the fuzz target and the sweep tests: `Ok(true)` when the fast path read

@@ -43,7 +43,7 @@ use std::ops::Range;
 
 use gitops_core::ObjectId;
 use gitops_core::fs::{self, FileTree, RelPath};
-use gitops_core::yaml::{self, Budget, Exhausted};
+use gitops_core::yaml::{self, Budget, BudgetLimits, Exhausted};
 use serde::Serialize;
 
 use crate::marker::{self, MARKER_KEY, Setter};
@@ -334,8 +334,42 @@ pub fn mentions_marker(bytes: &[u8]) -> bool {
 /// Files are read one at a time; memory stays proportional to the largest
 /// file plus the markers found. Symlinks are never followed (the listing of a
 /// [`FileTree`] reports them and they are skipped).
+///
+/// Each file is bounded by a YAML budget of its own with the default limits
+/// ([`RunBudget::PerFile`]): nothing is kept from one file to the next.
 pub fn scan(tree: &(dyn FileTree + Sync), dir: &RelPath) -> Result<Scan, Error> {
-    scan_with(tree, dir, &Budget::default())
+    scan_run(tree, dir, &RunBudget::PerFile(BudgetLimits::default()))
+}
+
+/// How the YAML of a scan or an apply is bounded.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum RunBudget {
+    /// Every file counts against one budget: the run's total is bounded.
+    Shared(Budget),
+    /// Each file counts against a budget of its own with these limits. The
+    /// setters keep nothing of a file once it is done (its markers aside),
+    /// so this bounds memory per file, and the run by the tree's size.
+    PerFile(BudgetLimits),
+}
+
+impl RunBudget {
+    /// The budget the next file counts against.
+    pub(crate) fn for_file(&self) -> Budget {
+        match self {
+            RunBudget::Shared(b) => b.clone(),
+            RunBudget::PerFile(limits) => Budget::new(*limits),
+        }
+    }
+}
+
+/// [`scan`] with the YAML bounded as `budget` says.
+pub fn scan_run(
+    tree: &(dyn FileTree + Sync),
+    dir: &RelPath,
+    budget: &RunBudget,
+) -> Result<Scan, Error> {
+    scan_impl(tree, dir, budget)
 }
 
 /// [`scan`], counting every parsed file against the run's YAML `budget`
@@ -344,6 +378,14 @@ pub fn scan_with(
     tree: &(dyn FileTree + Sync),
     dir: &RelPath,
     budget: &Budget,
+) -> Result<Scan, Error> {
+    scan_impl(tree, dir, &RunBudget::Shared(budget.clone()))
+}
+
+fn scan_impl(
+    tree: &(dyn FileTree + Sync),
+    dir: &RelPath,
+    budget: &RunBudget,
 ) -> Result<Scan, Error> {
     let files: Vec<RelPath> = fs::walk_files(tree, dir)
         .map_err(Error::Walk)?
@@ -358,7 +400,7 @@ pub fn scan_with(
         tree,
         &files,
         mentions_marker,
-        &|p, bytes| scan_bytes_in(p, &bytes, budget),
+        &|p, bytes| scan_bytes_in(p, &bytes, &budget.for_file()),
         &mut |p, r| {
             let r = r.map_err(|source| Error::Read {
                 path: p.clone(),

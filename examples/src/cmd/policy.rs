@@ -375,8 +375,8 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             text.push_str(pieces[(x % pieces.len() as u64) as usize]);
-            text.push_str(if x % 11 == 0 { "\r\n" } else { "\n" });
-            if text.len() < 3000 || x % 200_000 == 0 {
+            text.push_str(if x.is_multiple_of(11) { "\r\n" } else { "\n" });
+            if text.len() < 3000 || x.is_multiple_of(200_000) {
                 for t in [&text[..], &text[..text.len() - 1]] {
                     assert_eq!(split_tags(t.as_bytes()).unwrap(), reference(t));
                     checked += 1;

@@ -23,7 +23,7 @@ use gitops_setters::message::{self, AutomationObject, TemplateData};
 use gitops_setters::v1::{self, TagChooser};
 use gitops_setters::{Policies, Report, Warning, apply};
 
-use crate::cmd::yaml_budget::{BudgetArgs, hint};
+use crate::cmd::yaml_budget::{BudgetArgs, hint_in_chain};
 use crate::output::OutputFormat;
 
 /// Find and rewrite Flux image setter markers.
@@ -50,7 +50,8 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
-    /// The YAML budget of the scan (one for all the files it parses).
+    /// The YAML budget of each file (the scan keeps nothing of a file but
+    /// its markers, so each file is bounded on its own).
     #[command(flatten)]
     pub yaml: BudgetArgs,
 }
@@ -70,8 +71,10 @@ pub struct ApplyArgs {
     /// Print a unified diff of what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Skip `fsync` of each rewritten file (faster for large rewrites; not
-    /// durable across a crash).
+    /// Do not flush the rewritten files to disk before returning (by
+    /// default: one `syncfs` before the renames and one after; without it
+    /// the kernel writes them later, as after `sed -i`; not durable across
+    /// a crash).
     #[arg(long)]
     pub no_fsync: bool,
     /// Print a commit message rendered from this MiniJinja template (`-` for
@@ -81,7 +84,7 @@ pub struct ApplyArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
-    /// The YAML budget of the run (one for all the files it parses).
+    /// The YAML budget of each file (bounded on its own, as for `scan`).
     #[command(flatten)]
     pub yaml: BudgetArgs,
 }
@@ -130,10 +133,10 @@ fn print_warnings(warnings: &[Warning]) {
 
 fn scan(a: &ScanArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let tree = open(&a.dir)?;
-    let budget = a.yaml.budget();
-    let found = gitops_setters::scan_with(&tree, &RelPath::root(), &budget)
+    let budget = a.yaml.per_file();
+    let found = gitops_setters::scan_run(&tree, &RelPath::root(), &budget)
         .with_context(|| format!("cannot scan {}", a.dir.display()))
-        .map_err(|e| hint(e, &budget))?;
+        .map_err(hint_in_chain)?;
     match a.output {
         OutputFormat::Json => {
             serde_json::to_writer_pretty(&mut *out, &found)?;
@@ -295,11 +298,11 @@ fn apply_cmd(a: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             bail!("policy {id} is given twice (first as {prev})");
         }
     }
-    let budget = a.yaml.budget();
+    let budget = a.yaml.per_file();
     let (report, diffs) = run_update(&a.dir, a.dry_run, !a.no_fsync, &mut |tree, on_change| {
-        apply::apply_tree_with(tree, &RelPath::root(), &policies, &budget, on_change)
+        apply::apply_tree_run(tree, &RelPath::root(), &policies, &budget, on_change)
     })
-    .map_err(|e| hint(e, &budget))?;
+    .map_err(hint_in_chain)?;
     let message = match a.message.as_deref() {
         None => None,
         Some(t) => {

@@ -164,3 +164,45 @@ fn setters_file_of_empty_documents_is_refused() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("flux-system:app"), "{out}");
 }
+
+/// The setters keep nothing of a file once it is scanned, so their budget
+/// bounds each file: a repository whose files add up to more nodes than
+/// one budget holds scans and applies with the defaults.
+#[test]
+fn setters_bound_each_file_not_the_repository() {
+    let t = tempfile::tempdir().expect("tempdir");
+    // 30 files of about 40,000 nodes each: 1.2 million in all.
+    let body: String = (0..20_000).map(|i| format!("k{i}: v\n")).collect();
+    for i in 0..30 {
+        std::fs::write(
+            t.path().join(format!("f{i:02}.yaml")),
+            format!(
+                "image: ghcr.io/org/app:1.0.0 # {{\"$imagepolicy\": \"flux-system:app\"}}\n{body}"
+            ),
+        )
+        .expect("write");
+    }
+    let dir = t.path().to_str().expect("utf8");
+    let o = super::gitops(&["setters", "scan", dir]);
+    assert!(o.status.success(), "{}", super::stderr(&o));
+    assert!(
+        super::stdout(&o).contains("30 markers in 30 of 30 files"),
+        "{}",
+        super::stdout(&o)
+    );
+    let o = super::gitops(&[
+        "setters",
+        "apply",
+        dir,
+        "--policy",
+        "flux-system:app=ghcr.io/org/app:1.1.0",
+        "--no-fsync",
+    ]);
+    assert!(o.status.success(), "{}", super::stderr(&o));
+    let f = std::fs::read_to_string(t.path().join("f29.yaml")).expect("read");
+    assert!(
+        f.starts_with("image: ghcr.io/org/app:1.1.0 #"),
+        "{}",
+        &f[..80]
+    );
+}

@@ -2,7 +2,7 @@
 //! decimal tags that cannot win skip the float parse, and large lists are
 //! split over threads whose results combine exactly as the sequential loop.
 
-use super::split::{map_parts, parts_for};
+use super::split::{PARALLEL_MIN, map_parts, parts_for};
 use super::{Counts, Error, Winner, check_counts, numeric_better, scan};
 use crate::filter::{Exclusions, TagFilter};
 use crate::numeric::parse_go_float;
@@ -30,7 +30,7 @@ pub(super) fn numerical<S: AsRef<str> + Sync>(
     excl: Option<&Exclusions>,
     filter: Option<&TagFilter>,
 ) -> Result<Winner, Error> {
-    let parts = parts_for(tags.len());
+    let parts = parts_for(tags.len(), PARALLEL_MIN);
     in_parts(order, tags, excl, filter, parts, parts > 1)
 }
 
@@ -252,11 +252,10 @@ impl Skip {
 mod tests {
     use proptest::prelude::*;
 
-    use super::{in_parts, numerical};
+    use super::{PARALLEL_MIN, in_parts, numerical};
     use crate::filter::{Exclusions, TagFilter};
     use crate::numeric::parse_go_float;
     use crate::policy::Order;
-    use crate::select::split::PARALLEL_MIN;
     use crate::select::{Error, Winner, check_counts, numeric_better, scan};
 
     /// Flux's loop, written plainly: one pass, every candidate parsed.

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use std::convert::Infallible;
 use std::ops::Range as Span;
 
-use super::split::{map_parts, parts_for};
+use super::split::{PARALLEL_MIN, map_parts, parts_for};
 use super::{Counts, Error, Winner, check_counts, scan};
 use crate::filter::{Exclusions, TagFilter};
 use crate::range::Range;
@@ -21,7 +21,7 @@ pub(super) fn semver<S: AsRef<str> + Sync>(
     excl: Option<&Exclusions>,
     filter: Option<&TagFilter>,
 ) -> Result<Winner, Error> {
-    let parts = parts_for(tags.len());
+    let parts = parts_for(tags.len(), PARALLEL_MIN);
     in_parts(range, tags, excl, filter, parts, parts > 1)
 }
 
@@ -359,10 +359,9 @@ mod tests {
 
     use proptest::prelude::*;
 
-    use super::{in_parts, semver};
+    use super::{PARALLEL_MIN, in_parts, semver};
     use crate::filter::{Exclusions, TagFilter};
     use crate::range::Range;
-    use crate::select::split::PARALLEL_MIN;
     use crate::select::{Error, Winner, check_counts, scan};
     use crate::version::Version;
 

@@ -9,13 +9,14 @@ use std::thread;
 /// Lists shorter than this are selected on the calling thread alone.
 pub(crate) const PARALLEL_MIN: usize = 100_000;
 
-/// How many slices a list of `len` tags is split into: one per available
-/// core, each at least `PARALLEL_MIN / 2` tags long.
-pub(crate) fn parts_for(len: usize) -> usize {
-    if len >= PARALLEL_MIN {
+/// How many slices a list of `len` tags is split into when lists of `min`
+/// tags or more pay for a thread ([`PARALLEL_MIN`] where each tag costs a
+/// parse): one per available core, each at least `min / 2` tags long.
+pub(crate) fn parts_for(len: usize, min: usize) -> usize {
+    if len >= min {
         thread::available_parallelism()
             .map_or(1, NonZeroUsize::get)
-            .min(len / (PARALLEL_MIN / 2))
+            .min(len / (min / 2).max(1))
             .max(1)
     } else {
         1
