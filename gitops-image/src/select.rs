@@ -1,6 +1,6 @@
 //! The selection engine behind [`Policy::select`]: one pass over the tags,
 //! keeping only the current best, without allocating per tag; long lists
-//! ([`split::PARALLEL_MIN`] tags, 500,000 for Alphabetical) are split over
+//! (100,000 tags, 500,000 for Alphabetical) are split over
 //! the available cores, each slice one pass, combined so the answer is the
 //! sequential one.
 

@@ -13,8 +13,8 @@
 
 use std::cmp::Ordering;
 
-use gitops_core::fs::RelPath;
 use crate::budget::parse_documents;
+use gitops_core::fs::RelPath;
 
 use crate::Error;
 use crate::build::{Builder, Source, display, read_in_root};

@@ -7,8 +7,8 @@
 //! `x-kubernetes-object-ref-kind` (+ `x-kubernetes-object-ref-name-key`,
 //! default `name`) (a name reference to that kind).
 
-use gitops_core::fs::{FileTree, RelPath};
 use crate::budget::parse_documents;
+use gitops_core::fs::{FileTree, RelPath};
 
 use crate::Error;
 use crate::build::{display, read_in_root};

@@ -12,8 +12,8 @@
 
 use std::sync::Arc;
 
-use gitops_core::fs::RelPath;
 use crate::budget::parse_documents;
+use gitops_core::fs::RelPath;
 
 use crate::Error;
 use crate::build::{Builder, Source, display, read_in_root};

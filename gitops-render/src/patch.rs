@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use gitops_core::fs::{FileTree, RelPath};
 use crate::budget::parse_documents;
+use gitops_core::fs::{FileTree, RelPath};
 use regex::Regex;
 
 use crate::Error;

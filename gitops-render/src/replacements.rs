@@ -7,8 +7,8 @@
 //! `path:` entries to replacements, and [`apply_replacements`] runs them over
 //! the resources.
 
-use gitops_core::fs::{FileTree, RelPath};
 use crate::budget::parse_documents;
+use gitops_core::fs::{FileTree, RelPath};
 use regex::Regex;
 
 use crate::Error;

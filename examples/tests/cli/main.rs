@@ -9,24 +9,24 @@ mod flux_layout;
 mod flux_yaml;
 mod hostile;
 mod hostile_fs;
-mod hostile_yaml;
 mod hostile_sources;
+mod hostile_yaml;
 mod image;
 mod papercuts;
 mod policy;
 mod setters;
 mod source;
 mod ssh;
-mod values;
 mod v1;
+mod values;
 mod version;
 
-/// Test servers that stop with every process they started.
-#[path = "../../../gitops-source/tests/common/server.rs"]
-mod server;
 /// A hostile HTTP server (registries, token services).
 #[path = "../../../gitops-source/tests/common/hostile_http.rs"]
 mod hostile_http;
+/// Test servers that stop with every process they started.
+#[path = "../../../gitops-source/tests/common/server.rs"]
+mod server;
 use server::ServerProcess;
 
 use std::net::{TcpListener, TcpStream};

@@ -48,9 +48,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::budget::parse_documents;
 use gitops_core::flux::{Kustomization, KustomizationSpec};
 use gitops_core::fs::{DirEntry, EntryKind, FileTree, RelPath};
-use crate::budget::parse_documents;
 use gitops_core::yaml::{NodeKind, Schema};
 use serde_json::{Map, Value, json};
 

@@ -31,9 +31,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::budget::parse_documents;
 use gitops_core::ObjectId;
 use gitops_core::flux::Kustomization;
-use crate::budget::parse_documents;
 use gitops_core::yaml::Schema;
 use serde_json::Value;
 

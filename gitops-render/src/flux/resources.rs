@@ -23,8 +23,8 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use crate::budget::parse_documents;
+use base64::Engine as _;
 use gitops_core::yaml::{NodeKind, Schema};
 
 /// Why a resource file could not be read.

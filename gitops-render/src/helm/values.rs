@@ -36,8 +36,8 @@
 
 use std::fmt;
 
-use gitops_core::flux::{HelmRelease, ValuesReference};
 use crate::budget::parse_documents;
+use gitops_core::flux::{HelmRelease, ValuesReference};
 use gitops_core::yaml::Schema;
 use serde_json::{Map, Value};
 

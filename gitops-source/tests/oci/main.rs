@@ -9,6 +9,6 @@ mod support;
 mod artifacts;
 mod bucket;
 mod helm;
-mod partial;
 mod hostile;
+mod partial;
 mod scan;

@@ -21,8 +21,8 @@
 //!                        resources:\n- gotk-sync.yaml\n");
 //! ```
 
-use gitops_core::fs::{self, EntryKind, FileTree, RelPath};
 use crate::budget::parse_documents;
+use gitops_core::fs::{self, EntryKind, FileTree, RelPath};
 
 use super::{GoDuration, map, s};
 use crate::value::{Map, Value};

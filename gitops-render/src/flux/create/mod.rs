@@ -43,8 +43,8 @@
 //!   numbers keep their integer/float kind (Go goes through `float64`).
 
 pub mod bootstrap;
-pub mod secret;
 mod duration;
+pub mod secret;
 mod validate;
 
 pub use duration::{DurationError, GoDuration};
