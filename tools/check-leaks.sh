@@ -38,7 +38,9 @@ usage() {
 # `pid start-time` of every test server, sorted.
 servers() {
     local pids
-    pids="$({ pgrep -x "$SERVERS"; pgrep -f "$SERVER_ARGS"; } | sort -un | paste -sd, -)" || true
+    # One name per pgrep -x: process names are at most 15 characters, and
+    # pgrep warns about (and may not match) a longer pattern.
+    pids="$({ for name in ${SERVERS//|/ }; do pgrep -x "$name"; done; pgrep -f "$SERVER_ARGS"; } | sort -un | paste -sd, -)" || true
     [ -n "$pids" ] || return 0
     { ps -o pid=,lstart= -p "$pids" || true; } | sed 's/^ *//; s/  */ /g' | sort
 }

@@ -3,10 +3,12 @@
 //! shaped like the data Helm renders charts with.
 //!
 //! The aim is byte-identical output and error messages to Go (`helm
-//! template` prints template errors verbatim). Sprig and Helm functions are
-//! not here; they plug in through the [`Funcs`] registry, and
-//! [`Func::with_context`] gives a function what Helm's `include` needs (run
-//! a named template of the same set into a string).
+//! template` prints template errors verbatim). Functions plug in through
+//! the [`Funcs`] registry, and [`Func::with_context`] gives a function what
+//! Helm's `include` needs (run a named template of the same set into a
+//! string). The [`sprig`] module provides most of Sprig v3's function
+//! library; Helm's own functions (`include`, `tpl`, `toYaml`, `required`…)
+//! are not here.
 //!
 //! ```
 //! use gitops_gotemplate::{Template, Value};
@@ -33,7 +35,7 @@
 //! [`Funcs`] / [`Func`] / [`ArgType`] / [`CallContext`], [`Error`] /
 //! [`Limit`], and Go's printing helpers [`sprint`], [`sprintln`],
 //! [`sprintf`], [`go_quote`], [`html_escape`], [`js_escape`],
-//! [`query_escape`]. The crate does no I/O.
+//! [`query_escape`], and [`sprig::funcs`]. The crate does no I/O.
 //!
 //! # Bounds
 //! Template call depth ([`Options::max_depth`]), nesting in the text
@@ -67,6 +69,7 @@ mod funcs;
 mod lex;
 mod number;
 mod parse;
+pub mod sprig;
 mod template;
 mod unquote;
 mod value;

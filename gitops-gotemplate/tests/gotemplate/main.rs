@@ -5,6 +5,7 @@
 mod errors;
 mod exec;
 mod parse;
+mod sprig;
 mod trim;
 
 use gitops_gotemplate::{Error, Template, Value};
