@@ -34,6 +34,19 @@
 //! - `kube` (off by default): derive `kube::CustomResource` and
 //!   `schemars::JsonSchema` on the Flux API spec types, so a kube-rs
 //!   controller can watch them. See [`flux`] for the generated names.
+//!   This crate does not choose a Kubernetes version: as with kube-rs, the
+//!   binary does, on its own k8s-openapi dependency (same version as
+//!   gitops-core's), for example
+//!   `k8s-openapi = { version = "0.29", features = ["latest"] }` or
+//!   `features = ["v1_35"]`. Without one, k8s-openapi's build script stops
+//!   with an error that says so.
+//!
+//! `serde_json` (the [`flux`] types keep version-dependent sub-objects as
+//! [`serde_json::Value`]) is re-exported, and with `kube` so are `kube`,
+//! `k8s_openapi` and `schemars`, so callers name the versions this crate
+//! was built with.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod artifact;
 pub mod flux;
@@ -50,3 +63,14 @@ pub use artifact::Artifact;
 pub use image_ref::{Digest, ImageRef, Tag};
 pub use object_id::ObjectId;
 pub use revision::Revision;
+
+#[cfg(feature = "kube")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
+pub use k8s_openapi;
+#[cfg(feature = "kube")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
+pub use kube;
+#[cfg(feature = "kube")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
+pub use schemars;
+pub use serde_json;

@@ -723,6 +723,11 @@ impl Node {
     }
 
     /// Convert to JSON, typing scalars by `schema` (mapping keys become strings).
+    ///
+    /// The JSON object keeps the document's key order when serde_json's
+    /// `preserve_order` feature is on anywhere in the build (gitops-render
+    /// and gitops-source turn it on); otherwise its keys are sorted. Only
+    /// iteration and printing order differ, never the values.
     pub fn to_json(&self, schema: Schema) -> serde_json::Value {
         use serde_json::Value;
         match &self.kind {

@@ -41,7 +41,8 @@
 //! The public interface is: [`Policy`] ([`Rule`], [`Order`]), [`TagFilter`],
 //! [`Exclusions`], [`Range`] ([`range::Comparator`]), [`Version`] and
 //! [`VersionRef`], the [`explain`] report, and the [`v1`] filters. Each
-//! module has its own `Error`.
+//! module has its own `Error`. The [`semver`] and [`regex`] crates are
+//! re-exported: their types appear in that interface.
 //!
 //! # Performance
 //! Selection is a single pass that keeps only the current best; versions
@@ -73,3 +74,9 @@ pub use filter::{Exclusions, TagFilter};
 pub use policy::{Order, Policy, Rule};
 pub use range::Range;
 pub use version::{Version, VersionRef};
+
+// Foreign crates in the public API: `Version::as_semver` and the
+// `From` conversions use `semver::Version`, and filter errors carry a
+// `regex::Error`.
+pub use regex;
+pub use semver;

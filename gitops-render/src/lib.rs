@@ -59,7 +59,8 @@
 //!
 //! The public interface is: [`build`], [`render`], [`write_yaml`], [`Options`], [`Reorder`],
 //! [`RemoteFetcher`], [`PluginExecutor`], [`ExecutorError`], [`Resource`], [`ResId`], [`Gvk`], [`Value`], [`Map`],
-//! [`Error`].
+//! [`Error`]. [`helm`] and [`flux`] work on `serde_json` values; that crate is
+//! re-exported as [`serde_json`](mod@serde_json).
 
 pub mod budget;
 mod build;
@@ -94,6 +95,9 @@ pub use build::{Options, RemoteFetcher, Reorder, build, render, write_yaml};
 pub use plugins::{ExecutorError, PluginExecutor};
 pub use resource::{Gvk, ResId, Resource};
 pub use value::{Map, Value};
+
+// The `helm` and `flux` modules take and return `serde_json` values.
+pub use serde_json;
 
 /// Why a build failed. Every variant names the file, field or resource.
 #[derive(Debug, Clone, thiserror::Error)]

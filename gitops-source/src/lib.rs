@@ -44,22 +44,44 @@
 //!   Flux events for the loop's outcomes, posted to `generic` /
 //!   `generic-hmac` webhooks (reqwest blocking, ring HMAC-SHA256).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod archive;
 #[cfg(feature = "git")]
+#[cfg_attr(docsrs, doc(cfg(feature = "git")))]
 pub mod git;
 pub mod sourceignore;
 pub mod writeback;
 
 #[cfg(feature = "oci")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
 pub mod bucket;
 #[cfg(feature = "oci")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
 pub mod helm;
 #[cfg(feature = "oci")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
 pub mod oci;
 #[cfg(feature = "oci")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
 pub mod registry;
 
 #[cfg(feature = "automate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "automate")))]
 pub mod automate;
 #[cfg(feature = "notify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "notify")))]
 pub mod notify;
+
+// Foreign crates whose types appear in this crate's public API (error
+// sources), so callers name the same versions.
+#[cfg(feature = "git")]
+#[cfg_attr(docsrs, doc(cfg(feature = "git")))]
+pub use gix;
+pub use ignore;
+#[cfg(feature = "oci")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
+pub use object_store;
+#[cfg(any(feature = "oci", feature = "notify"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "oci", feature = "notify"))))]
+pub use reqwest;

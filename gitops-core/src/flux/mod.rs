@@ -320,6 +320,9 @@ impl Object {
     }
 
     /// Serialise back to JSON.
+    ///
+    /// Object keys follow the field order when serde_json's `preserve_order`
+    /// feature is on in the build, and are sorted otherwise.
     pub fn to_json(&self) -> serde_json::Value {
         let r = match self {
             Object::GitRepository(o) => serde_json::to_value(o),

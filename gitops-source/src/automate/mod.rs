@@ -1,9 +1,10 @@
 //! The image update loop of Flux's image-automation-controller (and of Flux
 //! v1's fluxd), as one call over the core traits (feature `automate`).
 //!
-//! [`run`] takes a [`GitTransport`] (the real [`crate::git::Client`] or
-//! [`gitops_core::git::MemRemote`]) and a [`TagLister`] (the real
-//! `registry::Client` or [`gitops_core::registry::MemRegistry`]) and:
+//! [`run`] takes a [`GitTransport`] (the real `git::Client` of feature
+//! `git`, or [`gitops_core::git::MemRemote`]) and a [`TagLister`] (the real
+//! `registry::Client` of feature `oci`, or
+//! [`gitops_core::registry::MemRegistry`]) and:
 //!
 //! 1. fetches the Git source (a branch) and reads the `ImageUpdateAutomation`,
 //!    `ImagePolicy`, `ImageRepository` and `GitRepository` objects kept in it
