@@ -446,14 +446,9 @@ impl<'a> State<'a, '_> {
                 return Ok(());
             }
             Some(Value::Map(m)) if !m.is_empty() => {
-                let m = m.clone();
-                for (k, v) in m.iter() {
-                    self.one_iteration(
-                        b,
-                        mark,
-                        Rv::Val(Value::from(k.as_str())),
-                        Rv::Iface(v.clone()),
-                    )?;
+                let entries = m.entries();
+                for (k, v) in entries {
+                    self.one_iteration(b, mark, Rv::Val(Value::from(k.as_str())), Rv::Iface(v))?;
                 }
                 return Ok(());
             }
@@ -696,7 +691,7 @@ impl<'a> State<'a, '_> {
                     return self.errorf(format!("{name} is not a method but has arguments"));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(Rv::Iface(v.clone())),
+                    Some(v) => Ok(Rv::Iface(v)),
                     None => match self.opts.missing_key {
                         MissingKey::Default => Ok(Rv::Invalid),
                         MissingKey::Zero => Ok(Rv::Iface(Value::Nil)),
@@ -955,6 +950,12 @@ impl<'a> State<'a, '_> {
             Some(v) => {
                 let s = match v {
                     Value::String(s) => s.to_string(),
+                    Value::List(_) | Value::Map(_) => {
+                        if let Err(e) = v.check_nesting() {
+                            return self.errorf(format!("can't print value: {e}"));
+                        }
+                        sprint(std::slice::from_ref(v))
+                    }
                     _ => sprint(std::slice::from_ref(v)),
                 };
                 self.write(&s)

@@ -265,6 +265,18 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
 }
 
 fn print_value(out: &mut String, v: &Value, verb: char, f: &Flags) {
+    print_value_in(out, v, verb, f, &mut Vec::new());
+}
+
+/// Prints a value; `seen` holds the maps and lists being printed around it,
+/// so a map that contains itself prints `%!(CYCLE)` and nesting beyond
+/// [`MAX_NESTING`](crate::MAX_NESTING) prints `%!(DEPTH)` (the executor
+/// reports both as errors before printing).
+fn print_value_in(out: &mut String, v: &Value, verb: char, f: &Flags, seen: &mut Vec<*const ()>) {
+    if matches!(v, Value::List(_) | Value::Map(_)) && seen.len() >= crate::value::MAX_NESTING {
+        out.push_str("%!(DEPTH)");
+        return;
+    }
     match v {
         Value::Nil => pad(out, "<nil>", f),
         Value::Bool(b) => match verb {
@@ -280,24 +292,32 @@ fn print_value(out: &mut String, v: &Value, verb: char, f: &Flags) {
         },
         Value::List(items) => {
             out.push('[');
+            seen.push(std::ptr::null());
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
                     out.push(' ');
                 }
-                print_value(out, item, verb, f);
+                print_value_in(out, item, verb, f, seen);
             }
+            seen.pop();
             out.push(']');
         }
         Value::Map(m) => {
+            if seen.contains(&m.as_ptr()) {
+                out.push_str("%!(CYCLE)");
+                return;
+            }
             out.push_str("map[");
-            for (i, (k, item)) in m.iter().enumerate() {
+            seen.push(m.as_ptr());
+            for (i, (k, item)) in m.entries().iter().enumerate() {
                 if i > 0 {
                     out.push(' ');
                 }
                 fmt_string(out, k, verb, f, &Value::from(k.as_str()));
                 out.push(':');
-                print_value(out, item, verb, f);
+                print_value_in(out, item, verb, f, seen);
             }
+            seen.pop();
             out.push(']');
         }
     }

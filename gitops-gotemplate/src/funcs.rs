@@ -260,16 +260,23 @@ pub(crate) fn builtin(name: &str) -> Option<Func> {
 
 /// Runs a builtin other than `and`, `or` and `call` (handled by the executor).
 pub(crate) fn call_builtin(b: Builtin, args: &[Rv]) -> Result<Rv, String> {
-    let values = || args.iter().map(Rv::to_value).collect::<Vec<_>>();
+    let values = || -> Result<Vec<Value>, String> {
+        let v = args.iter().map(Rv::to_value).collect::<Vec<_>>();
+        for x in &v {
+            x.check_nesting()
+                .map_err(|e| format!("can't print value: {e}"))?;
+        }
+        Ok(v)
+    };
     Ok(match b {
         Builtin::Not => Rv::Val(Value::Bool(!args[0].truth())),
         Builtin::Len => Rv::Val(Value::Int(length(&args[0])?)),
         Builtin::Index => index(&args[0], &args[1..])?,
         Builtin::Slice => slice(&args[0], &args[1..])?,
-        Builtin::Print => Rv::Val(Value::from(sprint(&values()))),
-        Builtin::Println => Rv::Val(Value::from(sprintln(&values()))),
+        Builtin::Print => Rv::Val(Value::from(sprint(&values()?))),
+        Builtin::Println => Rv::Val(Value::from(sprintln(&values()?))),
         Builtin::Printf => {
-            let v = values();
+            let v = values()?;
             let format = v[0].as_str().unwrap_or_default().to_string();
             Rv::Val(Value::from(sprintf(&format, &v[1..])))
         }
@@ -358,7 +365,7 @@ fn index(item: &Rv, indexes: &[Rv]) -> Result<Rv, String> {
                         ));
                     }
                 };
-                Rv::Iface(m.get(&*key).cloned().unwrap_or(Value::Nil))
+                Rv::Iface(m.get(&key).unwrap_or(Value::Nil))
             }
             other => return Err(format!("can't index item of type {}", other.type_name())),
         };

@@ -31,9 +31,10 @@
 //! ```
 //!
 //! The public interface is: [`Template`] (a set of named templates, with
-//! [`Options`] and [`MissingKey`]), [`Value`] and the [`Object`] extension,
-//! [`Funcs`] / [`Func`] / [`ArgType`] / [`CallContext`], [`Error`] /
-//! [`Limit`], and Go's printing helpers [`sprint`], [`sprintln`],
+//! [`Options`] and [`MissingKey`]), [`Value`] (whose maps are shared,
+//! mutable [`MapRef`]s, as Go maps are references) and the [`Object`]
+//! extension, [`Funcs`] / [`Func`] / [`ArgType`] / [`CallContext`],
+//! [`Error`] / [`Limit`], and Go's printing helpers [`sprint`], [`sprintln`],
 //! [`sprintf`], [`go_quote`], [`html_escape`], [`js_escape`],
 //! [`query_escape`], and [`sprig::funcs`]. The crate does no I/O.
 //!
@@ -59,6 +60,8 @@
 //!   character produce U+FFFD instead of raw bytes.
 //! - `%x`, `%X` and `%b` on floats print as `%g`; `%#v`, argument indexes
 //!   (`%[1]d`) are not supported.
+//! - Printing a map that contains itself, or maps and lists nested deeper
+//!   than [`MAX_NESTING`], is an execution error; Go recurses without end.
 
 #![deny(missing_docs)]
 
@@ -79,4 +82,4 @@ pub use exec::CallContext;
 pub use fmt::{go_quote, sprint, sprintf, sprintln};
 pub use funcs::{ArgType, Func, FuncResult, Funcs, html_escape, js_escape, query_escape};
 pub use template::{MissingKey, Options, Template};
-pub use value::{Object, Value};
+pub use value::{MAX_NESTING, MapRef, Object, Value};

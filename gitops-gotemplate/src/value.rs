@@ -4,13 +4,21 @@
 //! [`Object`] extension for Go values with fields and methods (Helm's
 //! `.Chart`, `.Capabilities`, `.Files`).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// How deep maps and lists may nest when a value is printed, encoded,
+/// compared or deep-copied; a map that contains itself fails with an error
+/// instead of recursing without end.
+pub const MAX_NESTING: usize = 256;
 
 /// A template value.
 ///
-/// Lists and maps are reference-counted, so cloning a value is cheap.
+/// Lists and maps are reference-counted, so cloning a value is cheap. A map
+/// is a reference, as a Go map is: clones share one map, and Sprig's `set`,
+/// `unset` and `merge` change it for every holder (see [`MapRef`]).
 ///
 /// ```
 /// use gitops_gotemplate::Value;
@@ -37,7 +45,7 @@ pub enum Value {
     /// A `[]interface{}`.
     List(Arc<Vec<Value>>),
     /// A `map[string]interface{}`; iteration and printing are in key order.
-    Map(Arc<BTreeMap<String, Value>>),
+    Map(MapRef),
     /// A Go value with fields and methods.
     Object(Arc<dyn Object>),
 }
@@ -67,7 +75,7 @@ pub trait Object: Debug + Send + Sync {
 impl Value {
     /// Builds a map value from key/value pairs.
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(Arc::new(
+        Value::Map(MapRef::new(
             entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
         ))
     }
@@ -118,6 +126,255 @@ impl Value {
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }
+
+    /// The map, if this is a map.
+    pub fn as_map(&self) -> Option<&MapRef> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A copy sharing no map with this value (Sprig's `deepCopy`). Fails on
+    /// a map that contains itself and beyond [`MAX_NESTING`] levels.
+    pub fn deep_copy(&self) -> Result<Value, String> {
+        self.deep_copy_in(&mut Vec::new())
+    }
+
+    fn deep_copy_in(&self, seen: &mut Vec<*const ()>) -> Result<Value, String> {
+        Ok(match self {
+            Value::List(l) => {
+                nesting(seen.len())?;
+                seen.push(std::ptr::null());
+                let out: Result<Vec<_>, String> = l.iter().map(|e| e.deep_copy_in(seen)).collect();
+                seen.pop();
+                Value::List(Arc::new(out?))
+            }
+            Value::Map(m) => {
+                nesting(seen.len())?;
+                if seen.contains(&m.as_ptr()) {
+                    return Err(format!("encountered a cycle via {}", self.type_name()));
+                }
+                seen.push(m.as_ptr());
+                let out = m
+                    .entries()
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, v.deep_copy_in(seen)?)))
+                    .collect::<Result<BTreeMap<_, _>, String>>();
+                seen.pop();
+                Value::Map(MapRef::new(out?))
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Checks that the value can be printed: no map contains itself and
+    /// nesting stays within [`MAX_NESTING`].
+    pub fn check_nesting(&self) -> Result<(), String> {
+        fn walk(v: &Value, seen: &mut Vec<*const ()>) -> Result<(), String> {
+            match v {
+                Value::List(l) => {
+                    nesting(seen.len())?;
+                    seen.push(std::ptr::null());
+                    let r = l.iter().try_for_each(|e| walk(e, seen));
+                    seen.pop();
+                    r
+                }
+                Value::Map(m) => {
+                    nesting(seen.len())?;
+                    if seen.contains(&m.as_ptr()) {
+                        return Err(format!(
+                            "value contains itself (a cycle via {})",
+                            v.type_name()
+                        ));
+                    }
+                    seen.push(m.as_ptr());
+                    let r = m.values().iter().try_for_each(|e| walk(e, seen));
+                    seen.pop();
+                    r
+                }
+                _ => Ok(()),
+            }
+        }
+        walk(self, &mut Vec::new())
+    }
+}
+
+/// The error for a value nested deeper than [`MAX_NESTING`].
+pub(crate) fn nesting(depth: usize) -> Result<(), String> {
+    if depth >= MAX_NESTING {
+        Err(format!("value nested deeper than {MAX_NESTING} levels"))
+    } else {
+        Ok(())
+    }
+}
+
+/// A shared, mutable `map[string]interface{}`: clones refer to the same map,
+/// as copies of a Go map do.
+///
+/// Reads return copies of the entries (cheap: values are reference-counted),
+/// so no lock is held while a template runs.
+///
+/// ```
+/// use gitops_gotemplate::{MapRef, Value};
+///
+/// let m = MapRef::default();
+/// let v = Value::Map(m.clone());
+/// m.insert("a", Value::from(1));
+/// assert_eq!(v.to_string(), "map[a:1]");
+/// ```
+#[derive(Clone, Default)]
+pub struct MapRef(Arc<RwLock<BTreeMap<String, Value>>>);
+
+thread_local! {
+    /// The maps being printed by `Debug` on this thread.
+    static DEBUG_SEEN: RefCell<Vec<*const ()>> = const { RefCell::new(Vec::new()) };
+}
+
+impl MapRef {
+    /// A new map holding the entries.
+    pub fn new(entries: BTreeMap<String, Value>) -> MapRef {
+        MapRef(Arc::new(RwLock::new(entries)))
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Value>> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Value>> {
+        self.0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn as_ptr(&self) -> *const () {
+        Arc::as_ptr(&self.0).cast()
+    }
+
+    /// Whether both refer to the same map.
+    pub fn ptr_eq(a: &MapRef, b: &MapRef) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+
+    /// The value at a key.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.read().get(key).cloned()
+    }
+
+    /// Whether the key is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.read().contains_key(key)
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// Sets a key, returning the value it replaced.
+    pub fn insert(&self, key: impl Into<String>, value: Value) -> Option<Value> {
+        self.write().insert(key.into(), value)
+    }
+
+    /// Removes a key, returning its value.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.write().remove(key)
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// The values, in key order.
+    pub fn values(&self) -> Vec<Value> {
+        self.read().values().cloned().collect()
+    }
+
+    /// A snapshot of the entries, in key order.
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        self.read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// A shallow copy of the entries as a new `BTreeMap`.
+    pub fn to_btree_map(&self) -> BTreeMap<String, Value> {
+        self.read().clone()
+    }
+}
+
+impl Debug for MapRef {
+    /// The entries; a map inside itself, or beyond [`MAX_NESTING`], prints
+    /// as `{..}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ptr = self.as_ptr();
+        let enter = DEBUG_SEEN.with(|s| {
+            let mut s = s.borrow_mut();
+            let ok = s.len() < MAX_NESTING && !s.contains(&ptr);
+            if ok {
+                s.push(ptr);
+            }
+            ok
+        });
+        if !enter {
+            return f.write_str("{..}");
+        }
+        let entries = self.entries();
+        let r = f
+            .debug_map()
+            .entries(entries.iter().map(|(k, v)| (k, v)))
+            .finish();
+        DEBUG_SEEN.with(|s| s.borrow_mut().pop());
+        r
+    }
+}
+
+impl PartialEq for MapRef {
+    /// Same entries (or the same map); maps nested deeper than
+    /// [`MAX_NESTING`] compare unequal.
+    fn eq(&self, other: &Self) -> bool {
+        eq_in(&Value::Map(self.clone()), &Value::Map(other.clone()), 0)
+    }
+}
+
+fn eq_in(a: &Value, b: &Value, depth: usize) -> bool {
+    match (a, b) {
+        (Value::Nil, Value::Nil) => true,
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        (Value::Int(a), Value::Int(b)) => a == b,
+        (Value::Float(a), Value::Float(b)) => a == b,
+        (Value::String(a), Value::String(b)) => a == b,
+        (Value::List(a), Value::List(b)) => {
+            Arc::ptr_eq(a, b)
+                || (depth < MAX_NESTING
+                    && a.len() == b.len()
+                    && a.iter().zip(b.iter()).all(|(x, y)| eq_in(x, y, depth + 1)))
+        }
+        (Value::Map(a), Value::Map(b)) => {
+            if MapRef::ptr_eq(a, b) {
+                return true;
+            }
+            if depth >= MAX_NESTING {
+                return false;
+            }
+            let (a, b) = (a.entries(), b.entries());
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && eq_in(va, vb, depth + 1))
+        }
+        (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
 }
 
 impl std::fmt::Display for Value {
@@ -128,18 +385,10 @@ impl std::fmt::Display for Value {
 }
 
 impl PartialEq for Value {
+    /// Deep equality; maps nested deeper than [`MAX_NESTING`] compare
+    /// unequal.
     fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Value::Nil, Value::Nil) => true,
-            (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
-            (Value::Float(a), Value::Float(b)) => a == b,
-            (Value::String(a), Value::String(b)) => a == b,
-            (Value::List(a), Value::List(b)) => a == b,
-            (Value::Map(a), Value::Map(b)) => a == b,
-            (Value::Object(a), Value::Object(b)) => Arc::ptr_eq(a, b),
-            _ => false,
-        }
+        eq_in(self, other, 0)
     }
 }
 
@@ -180,6 +429,11 @@ impl From<Vec<Value>> for Value {
 }
 impl From<BTreeMap<String, Value>> for Value {
     fn from(v: BTreeMap<String, Value>) -> Self {
-        Value::Map(Arc::new(v))
+        Value::Map(MapRef::new(v))
+    }
+}
+impl From<MapRef> for Value {
+    fn from(v: MapRef) -> Self {
+        Value::Map(v)
     }
 }

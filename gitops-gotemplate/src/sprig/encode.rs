@@ -8,7 +8,13 @@ use crate::value::Value;
 /// `json.Marshal` (`indent` for `MarshalIndent(v, "", "  ")`).
 pub(crate) fn to_json(v: &Value, escape_html: bool, indent: bool) -> Result<String, String> {
     let mut out = String::new();
-    write_json(&mut out, v, escape_html, indent.then_some(0))?;
+    write_json(
+        &mut out,
+        v,
+        escape_html,
+        indent.then_some(0),
+        &mut Vec::new(),
+    )?;
     Ok(out)
 }
 
@@ -21,7 +27,18 @@ fn newline(out: &mut String, depth: Option<usize>) {
     }
 }
 
-fn write_json(out: &mut String, v: &Value, html: bool, depth: Option<usize>) -> Result<(), String> {
+/// `seen` holds the maps and lists being encoded around `v`: a map that
+/// contains itself fails as Go's encoder does, and nesting is bounded.
+fn write_json(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    depth: Option<usize>,
+    seen: &mut Vec<*const ()>,
+) -> Result<(), String> {
+    if matches!(v, Value::List(_) | Value::Map(_)) {
+        crate::value::nesting(seen.len()).map_err(|e| format!("json: unsupported value: {e}"))?;
+    }
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -36,23 +53,33 @@ fn write_json(out: &mut String, v: &Value, html: bool, depth: Option<usize>) -> 
                 return Ok(());
             }
             out.push('[');
+            seen.push(std::ptr::null());
             for (i, e) in l.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
                 newline(out, depth.map(|d| d + 1));
-                write_json(out, e, html, depth.map(|d| d + 1))?;
+                write_json(out, e, html, depth.map(|d| d + 1), seen)?;
             }
+            seen.pop();
             newline(out, depth);
             out.push(']');
         }
         Value::Map(m) => {
-            if m.is_empty() {
+            if seen.contains(&m.as_ptr()) {
+                return Err(format!(
+                    "json: unsupported value: encountered a cycle via {}",
+                    v.type_name()
+                ));
+            }
+            let entries = m.entries();
+            if entries.is_empty() {
                 out.push_str("{}");
                 return Ok(());
             }
             out.push('{');
-            for (i, (k, e)) in m.iter().enumerate() {
+            seen.push(m.as_ptr());
+            for (i, (k, e)) in entries.iter().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -62,8 +89,9 @@ fn write_json(out: &mut String, v: &Value, html: bool, depth: Option<usize>) -> 
                 if depth.is_some() {
                     out.push(' ');
                 }
-                write_json(out, e, html, depth.map(|d| d + 1))?;
+                write_json(out, e, html, depth.map(|d| d + 1), seen)?;
             }
+            seen.pop();
             newline(out, depth);
             out.push('}');
         }

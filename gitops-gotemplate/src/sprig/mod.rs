@@ -15,10 +15,11 @@
 //! ```
 //!
 //! # Deviation
-//! - Values are immutable: `set`, `unset`, `merge`, `mergeOverwrite` (and
-//!   the `must` forms) return the changed map but do not change the map
-//!   passed in, as Go does; `{{ $_ := set $d "k" 1 }}` leaves `$d` as it
-//!   was.
+//! - Printing, `mustToJson` and `deepCopy` of a map that contains itself
+//!   (`{{ $_ := set $d "self" $d }}`) fail with an error (`toJson` gives
+//!   `""`), as does nesting beyond [`MAX_NESTING`](crate::MAX_NESTING)
+//!   levels; Go recurses without end (`encoding/json` reports the cycle, as
+//!   here).
 //! - `keys` and `values` return map order (sorted by key); Go's order is
 //!   random.
 //! - A non-map argument where Sprig declares `map[string]interface{}`
@@ -45,13 +46,12 @@ mod conv;
 mod encode;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use sha1::Digest as _;
 
 use crate::fmt::{go_quote, sprint};
 use crate::funcs::{ArgType, Func, FuncResult, Funcs};
-use crate::value::Value;
+use crate::value::{MapRef, Value};
 use conv::{NIL_DEREF, empty, kind, strval, to_float64, to_int64};
 use encode::Dec;
 
@@ -1066,19 +1066,8 @@ fn lists(f: &mut Funcs) {
 
 const MAP_TYPE: &str = "map[string]interface {}";
 
-/// A `map[string]interface{}` argument (`nil` is an empty map).
-fn as_map(v: &Value) -> Result<BTreeMap<String, Value>, String> {
-    match v {
-        Value::Map(m) => Ok((**m).clone()),
-        Value::Nil => Ok(BTreeMap::new()),
-        other => Err(format!(
-            "wrong type for value; expected {MAP_TYPE}; got {}",
-            other.type_name()
-        )),
-    }
-}
-
-fn map_ref(v: &Value) -> Result<Option<&BTreeMap<String, Value>>, String> {
+/// A `map[string]interface{}` argument (`nil` is no map).
+fn map_ref(v: &Value) -> Result<Option<&MapRef>, String> {
     match v {
         Value::Map(m) => Ok(Some(m)),
         Value::Nil => Ok(None),
@@ -1104,7 +1093,7 @@ fn dicts(f: &mut Funcs) {
         "get",
         Func::new(|a| {
             Ok(map_ref(&a[0])?
-                .and_then(|m| m.get(s(&a[1])).cloned())
+                .and_then(|m| m.get(s(&a[1])))
                 .unwrap_or_else(|| Value::from("")))
         })
         .params([Any, Str]),
@@ -1121,25 +1110,21 @@ fn dicts(f: &mut Funcs) {
     f.insert(
         "set",
         Func::new(|a| {
-            if a[0].is_nil() {
+            let Some(m) = map_ref(&a[0])? else {
                 return Err("assignment to entry in nil map".into());
-            }
-            let mut m = as_map(&a[0])?;
-            m.insert(s(&a[1]).to_string(), a[2].clone());
-            Ok(Value::from(m))
+            };
+            m.insert(s(&a[1]), a[2].clone());
+            Ok(a[0].clone())
         })
         .params([Any, Str, Any]),
     );
     f.insert(
         "unset",
         Func::new(|a| {
-            let mut m = as_map(&a[0])?;
-            m.remove(s(&a[1]));
-            Ok(if a[0].is_nil() {
-                Value::Nil
-            } else {
-                Value::from(m)
-            })
+            if let Some(m) = map_ref(&a[0])? {
+                m.remove(s(&a[1]));
+            }
+            Ok(a[0].clone())
         })
         .params([Any, Str]),
     );
@@ -1149,7 +1134,7 @@ fn dicts(f: &mut Funcs) {
             let mut out = Vec::new();
             for d in &a[1..] {
                 if let Some(v) = map_ref(d)?.and_then(|m| m.get(s(&a[0]))) {
-                    out.push(v.clone());
+                    out.push(v);
                 }
             }
             Ok(Value::list(out))
@@ -1161,7 +1146,7 @@ fn dicts(f: &mut Funcs) {
         let mut out = Vec::new();
         for d in a {
             if let Some(m) = map_ref(d)? {
-                out.extend(m.keys().cloned());
+                out.extend(m.keys());
             }
         }
         Ok(strings_list(out))
@@ -1170,9 +1155,7 @@ fn dicts(f: &mut Funcs) {
         "values",
         Func::new(|a| {
             Ok(Value::list(
-                map_ref(&a[0])?
-                    .into_iter()
-                    .flat_map(|m| m.values().cloned()),
+                map_ref(&a[0])?.map(MapRef::values).unwrap_or_default(),
             ))
         })
         .params([Any]),
@@ -1184,7 +1167,7 @@ fn dicts(f: &mut Funcs) {
             let mut out = BTreeMap::new();
             for k in &a[1..] {
                 if let Some(v) = m.and_then(|m| m.get(s(k))) {
-                    out.insert(s(k).to_string(), v.clone());
+                    out.insert(s(k).to_string(), v);
                 }
             }
             Ok(Value::from(out))
@@ -1195,7 +1178,9 @@ fn dicts(f: &mut Funcs) {
     f.insert(
         "omit",
         Func::new(|a| {
-            let mut m = as_map(&a[0])?;
+            let mut m = map_ref(&a[0])?
+                .map(MapRef::to_btree_map)
+                .unwrap_or_default();
             for k in &a[1..] {
                 m.remove(s(k));
             }
@@ -1213,20 +1198,23 @@ fn dicts(f: &mut Funcs) {
         f.insert(
             name,
             Func::new(move |a| {
-                let mut dst = as_map(&a[0])?;
+                let dst = match map_ref(&a[0])? {
+                    Some(m) => m.clone(),
+                    None => MapRef::default(),
+                };
                 for src in &a[1..] {
                     if let Some(src) = map_ref(src)? {
-                        merge_into(&mut dst, src, overwrite);
+                        merge_into(&dst, src, overwrite, 0)?;
                     }
                 }
-                Ok(Value::from(dst))
+                Ok(Value::Map(dst))
             })
             .params([Any])
             .variadic(Any),
         );
     }
     for name in ["deepCopy", "mustDeepCopy"] {
-        f.insert(name, Func::new(|a| Ok(a[0].clone())).params([Any]));
+        f.insert(name, Func::new(|a| a[0].deep_copy()).params([Any]));
     }
     f.insert_fn("dig", |a| {
         if a.len() < 3 {
@@ -1247,7 +1235,7 @@ fn dicts(f: &mut Funcs) {
             }
         }
         for (n, k) in keys.iter().enumerate() {
-            let Some(step) = m.get(s(k)).cloned() else {
+            let Some(step) = m.get(s(k)) else {
                 return Ok(default.clone());
             };
             if n + 1 == keys.len() {
@@ -1262,27 +1250,31 @@ fn dicts(f: &mut Funcs) {
     });
 }
 
-/// mergo's `Merge` / `MergeWithOverwrite` of one map into another.
-fn merge_into(dst: &mut BTreeMap<String, Value>, src: &BTreeMap<String, Value>, overwrite: bool) {
-    for (k, sv) in src {
+/// mergo's `Merge` / `MergeWithOverwrite` of one map into another, in
+/// place: nested maps present in both are merged into the destination's
+/// nested map, which is changed for every holder, as in Go.
+fn merge_into(dst: &MapRef, src: &MapRef, overwrite: bool, depth: usize) -> Result<(), String> {
+    if MapRef::ptr_eq(dst, src) {
+        // Merging a map into itself changes nothing.
+        return Ok(());
+    }
+    crate::value::nesting(depth)?;
+    for (k, sv) in src.entries() {
         if sv.is_nil() {
             if overwrite {
-                dst.insert(k.clone(), Value::Nil);
+                dst.insert(k, Value::Nil);
             }
             continue;
         }
-        match (dst.get(k), sv) {
-            (Some(Value::Map(d)), Value::Map(s)) => {
-                let mut merged = (**d).clone();
-                merge_into(&mut merged, s, overwrite);
-                dst.insert(k.clone(), Value::Map(Arc::new(merged)));
-            }
-            (Some(d), _) if !overwrite && !empty(d) => {}
+        match (dst.get(&k), &sv) {
+            (Some(Value::Map(d)), Value::Map(s)) => merge_into(&d, s, overwrite, depth + 1)?,
+            (Some(d), _) if !overwrite && !empty(&d) => {}
             _ => {
-                dst.insert(k.clone(), sv.clone());
+                dst.insert(k, sv);
             }
         }
     }
+    Ok(())
 }
 
 fn encoding(f: &mut Funcs) {

@@ -533,3 +533,140 @@ labels: {{- dict "x" "1" "y" (int "2") | toYaml | nindent 2 }}"#,
         .unwrap();
     assert_eq!(t.render("t", &v).unwrap(), "[0 1] 3");
 }
+
+#[test]
+fn maps_are_references() {
+    table(&[
+        (
+            r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "b" 2 }}{{ $d.b }}"#,
+            Ok("2"),
+        ),
+        (
+            r#"{{ $d := dict "a" 1 "b" 2 }}{{ $_ := unset $d "a" }}{{ hasKey $d "a" }} {{ $d }}"#,
+            Ok("false map[b:2]"),
+        ),
+        (
+            r#"{{ $d := dict "a" 1 "n" (dict "x" 1) }}{{ $r := merge $d (dict "a" 2 "b" 3 "n" (dict "y" 2)) }}{{ $d }} {{ $r }}"#,
+            Ok("map[a:1 b:3 n:map[x:1 y:2]] map[a:1 b:3 n:map[x:1 y:2]]"),
+        ),
+        (
+            r#"{{ $d := dict "a" 1 }}{{ $_ := mergeOverwrite $d (dict "a" 2) (dict "c" 4) }}{{ $d.a }} {{ $d.c }}"#,
+            Ok("2 4"),
+        ),
+        (
+            r#"{{ $d := dict "a" 1 }}{{ $_ := mustMerge $d $d (dict "b" 2) }}{{ $d }}"#,
+            Ok("map[a:1 b:2]"),
+        ),
+        (
+            r#"{{ $n := dict "x" 1 }}{{ $d := dict "n" $n }}{{ $_ := merge $d (dict "n" (dict "y" 2)) }}{{ $n }}"#,
+            Ok("map[x:1 y:2]"),
+        ),
+        (
+            r#"{{ $d := dict "n" (dict "x" 1) }}{{ $c := deepCopy $d }}{{ $_ := set $c.n "x" 2 }}{{ $_ := set $c "y" 3 }}{{ $d }} {{ $c }}"#,
+            Ok("map[n:map[x:1]] map[n:map[x:2] y:3]"),
+        ),
+        (
+            r#"{{ $d := dict }}{{ $e := $d }}{{ $_ := set $e "k" "v" }}{{ $d.k }}"#,
+            Ok("v"),
+        ),
+        (
+            r#"{{ $d := dict "n" (dict) }}{{ $_ := set $d.n "x" 1 }}{{ $d }} {{ dig "n" "x" 0 $d }}"#,
+            Ok("map[n:map[x:1]] 1"),
+        ),
+        (
+            r#"{{ $a := dict }}{{ $b := dict }}{{ $_ := set $a "k" 1 }}{{ $b }}"#,
+            Ok("map[]"),
+        ),
+        (
+            r#"{{ $d := dict "a" 1 "b" 2 }}{{ range $k, $v := $d }}{{ $_ := set $d "z" 0 }}{{ $k }}{{ end }} {{ len $d }}"#,
+            Ok("ab 3"),
+        ),
+        (
+            r#"{{ $d := dict }}{{ $_ := set $d "k" 1 }}{{ index $d "k" }} {{ len $d }} {{ keys $d }} {{ values $d }} {{ $d | toJson }} {{ get $d "k" }} {{ pick $d "k" }} {{ omit $d "k" }}"#,
+            Ok(r#"1 1 [k] [1] {"k":1} 1 map[k:1] map[]"#),
+        ),
+        (
+            r#"{{ $d := dict "a" 1 }}{{ $o := omit $d "a" }}{{ $_ := set $o "b" 2 }}{{ $d }}"#,
+            Ok("map[a:1]"),
+        ),
+        (
+            r#"{{ $_ := set .MSI "x" 1 }}{{ .MSI.x }} {{ $_ := unset $.MSI "one" }}{{ .MSI }}"#,
+            Ok("1 map[three:3 two:2 x:1]"),
+        ),
+    ]);
+}
+
+#[test]
+fn caller_data_is_changed_in_place() {
+    let values = Value::map([("replicas", Value::from(1))]);
+    let top = Value::map([("Values", values.clone())]);
+    let mut t = Template::with_funcs("t", sprig::funcs());
+    t.parse(
+        "t",
+        r#"{{ define "read" }}{{ .Values.x }}{{ end }}{{ $_ := set .Values "x" "set" }}{{ template "read" . }} {{ .Values }}"#,
+    )
+    .unwrap();
+    assert_eq!(t.render("t", &top).unwrap(), "set map[replicas:1 x:set]");
+    // The caller's map is the template's map.
+    assert_eq!(values.as_map().unwrap().get("x"), Some(Value::from("set")));
+}
+
+#[test]
+fn cyclic_maps_are_bounded() {
+    let cycle = r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "self" $d }}"#;
+    let with = |rest: &str| format!("{cycle}{rest}");
+    let cases = [
+        (
+            with("{{ $d }}"),
+            Err("can't print value: value contains itself (a cycle via map[string]interface {})"),
+        ),
+        (
+            with("{{ print $d }}"),
+            Err(
+                "error calling print: can't print value: value contains itself (a cycle via map[string]interface {})",
+            ),
+        ),
+        (
+            with("{{ mustToJson $d }}"),
+            Err(
+                "error calling mustToJson: json: unsupported value: encountered a cycle via map[string]interface {}",
+            ),
+        ),
+        (with("{{ toJson $d | quote }}"), Ok(r#""""#)),
+        (
+            with("{{ deepCopy $d }}"),
+            Err("error calling deepCopy: encountered a cycle via map[string]interface {}"),
+        ),
+        (
+            with(r#"{{ $_ := set $d "b" $d }}{{ toString $d }}"#),
+            Ok("map[a:1 b:%!(CYCLE) self:%!(CYCLE)]"),
+        ),
+        (
+            with("{{ $d.self.self.a }} {{ len $d.self }} {{ hasKey $d.self \"self\" }}"),
+            Ok("1 2 true"),
+        ),
+        (with("{{ $_ := merge $d $d.self }}{{ len $d }}"), Ok("2")),
+        (
+            r#"{{ $d := dict }}{{ range until 300 }}{{ $d = dict "x" $d }}{{ end }}{{ $d }}"#
+                .to_string(),
+            Err("can't print value: value nested deeper than 256 levels"),
+        ),
+    ];
+    let cases: Vec<(&str, Result<&str, &str>)> =
+        cases.iter().map(|(t, w)| (t.as_str(), *w)).collect();
+    table(&cases);
+}
+
+#[test]
+fn cyclic_map_debug_and_thread_safety() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Value>();
+    let m = gitops_gotemplate::MapRef::default();
+    m.insert("a", Value::Map(m.clone()));
+    m.insert("b", Value::Map(m.clone()));
+    assert_eq!(format!("{m:?}"), r#"{"a": Map({..}), "b": Map({..})}"#);
+    assert_eq!(Value::Map(m.clone()), Value::Map(m.clone()));
+    // Break the cycle so the map is freed.
+    m.remove("a");
+    m.remove("b");
+}
