@@ -57,6 +57,7 @@ pub mod object_id;
 pub mod quote;
 pub mod registry;
 pub mod revision;
+pub mod url;
 pub mod yaml;
 
 pub use artifact::Artifact;

@@ -201,7 +201,7 @@ where
 {
     let target = opts.target_branch();
     let attempts = opts.max_attempts.max(1);
-    let shown = split_credentials(url).0;
+    let shown = gitops_core::url::redact(url);
     let transport = |source| Error::Transport {
         url: shown.clone(),
         source,
@@ -411,7 +411,7 @@ mod tests {
             |_: &MemTree| Ok::<_, Infallible>(set("a.yaml", "a: 3\n", "x")),
         )
         .unwrap_err();
-        assert_eq!(err.to_string(), "git operation on mem://bot@r failed");
+        assert_eq!(err.to_string(), "git operation on mem://r failed");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, bail};
 use gitops_core::fs::{FileTree, OsTree, RelPath};
 use gitops_core::git::Signature;
+use gitops_core::url::redact;
 use gitops_render::flux::create::bootstrap::{self, Manifest, SyncOptions};
 use gitops_render::flux::create::{GoDuration, safe_relative_path, split_list};
 use gitops_source::git::Client;
@@ -90,7 +91,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     };
     let sync_url = match (&args.sync_url, &args.url, &args.repo) {
         (Some(u), _, _) => u.clone(),
-        (None, Some(u), _) => strip_password(u),
+        (None, Some(u), _) => redact(u),
         (None, None, Some(dir)) => origin_url(dir)?,
         (None, None, None) => bail!("one of --url or --repo is required"),
     };
@@ -160,22 +161,6 @@ fn report(
     Ok(())
 }
 
-/// `scheme://user:password@host/…` without the password.
-fn strip_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}@{host}{path}")
-        }
-        None => url.to_owned(),
-    }
-}
-
 fn push_to_url(
     url: &str,
     branch: &str,
@@ -202,7 +187,7 @@ fn push_to_url(
             message: message.to_owned(),
         })
     })
-    .with_context(|| format!("bootstrapping {}", strip_password(url)))?;
+    .with_context(|| format!("bootstrapping {}", redact(url)))?;
     Ok(match outcome {
         Outcome::Pushed { commit, .. } => Done {
             commit: Some(commit),
@@ -235,7 +220,7 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
 
 fn origin_url(dir: &Path) -> anyhow::Result<String> {
     git(dir, &["remote", "get-url", "origin"])
-        .map(|u| strip_password(&u))
+        .map(|u| redact(&u))
         .context("--sync-url is required when the repository has no origin remote")
 }
 
@@ -314,9 +299,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn passwords_are_stripped() {
-        assert_eq!(strip_password("https://u:p@h/r.git"), "https://u@h/r.git");
-        assert_eq!(strip_password("ssh://git@h/r"), "ssh://git@h/r");
-        assert_eq!(strip_password("git://h/r.git"), "git://h/r.git");
+    fn credentials_are_stripped() {
+        assert_eq!(redact("https://u:p@h/r.git"), "https://h/r.git");
+        assert_eq!(redact("ssh://git@h/r"), "ssh://git@h/r");
+        assert_eq!(redact("git://h/r.git"), "git://h/r.git");
     }
 }

@@ -491,18 +491,7 @@ impl Report {
     }
 }
 
-/// `url` without user info (`scheme://user:pass@host/…` → `scheme://host/…`).
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let end = rest.find('/').unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(end);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://{host}{path}"),
-        None => url.to_owned(),
-    }
-}
+pub use gitops_core::url::redact;
 
 /// The user and password of `url`'s user info (raw and percent-decoded),
 /// which must never be shown.

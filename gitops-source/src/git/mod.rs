@@ -313,10 +313,7 @@ impl Auth {
     }
 }
 
-/// `url` without the password part of its user info, for messages.
-pub fn redact_url(url: &str) -> String {
-    split_credentials(url).0
-}
+pub use gitops_core::url::redact as redact_url;
 
 /// What to check out.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -524,19 +524,7 @@ fn is_retryable(status: StatusCode) -> bool {
         || status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED
 }
 
-/// Drop `user:password@` from a URL before it goes into an error.
-pub(crate) fn redact(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let end = rest.find('/').unwrap_or(rest.len());
-            match rest[..end].rfind('@') {
-                Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
-                None => url.to_owned(),
-            }
-        }
-        None => url.to_owned(),
-    }
-}
+pub(crate) use gitops_core::url::redact;
 
 /// `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in
 /// the past means "now". Anything else is ignored (the computed backoff applies).
