@@ -101,9 +101,13 @@ fn is_host_port(authority: &str) -> bool {
 /// password removed; `None` when `url` is not of that form.
 fn redact_scp(url: &str) -> Option<String> {
     let head = &url[..url.find('/').unwrap_or(url.len())];
-    let at = head.find('@')?;
-    // A `:` must follow the host, or this is not an scp-like address.
-    head[at + 1..].find(':')?;
+    // The user info ends at the last `@` that a `:` still follows (a
+    // password may hold an `@`; a path after the `:` may too).
+    let at = head
+        .match_indices('@')
+        .map(|(i, _)| i)
+        .rev()
+        .find(|&i| head[i + 1..].contains(':'))?;
     let (userinfo, rest) = (&url[..at], &url[at + 1..]);
     Some(match login(userinfo) {
         Some(user) => format!("{user}@{rest}"),
@@ -114,6 +118,13 @@ fn redact_scp(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn scp_passwords_with_at_signs_never_show() {
+        assert_eq!(redact("u:p@ss@host:org/r.git"), "u@host:org/r.git");
+        assert_eq!(redact("git@host:org@x/r.git"), "git@host:org@x/r.git");
+        assert_eq!(redact("git@host:r.git"), "git@host:r.git");
+    }
 
     #[test]
     fn user_info_is_dropped() {
