@@ -23,6 +23,21 @@ for c in "${crates[@]}"; do
     [ -f "$c/README.md" ] || { echo "error: $c has no README.md" >&2; exit 1; }
 done
 
+# Cargo unpacks the sibling packages it verifies against into
+# $CARGO_HOME/registry/src/-<hash>/NAME-VERSION and reuses such a directory
+# when it exists: with an unchanged version number, a later run would build
+# against the sources of an earlier one. Remove those copies first.
+# Their builds are likewise reused (registry sources are taken as
+# immutable), so the packages are verified in a target directory of their
+# own that starts empty (default features only: about a minute on two cores).
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+for c in "${crates[@]}"; do
+    rm -rf "$cargo_home"/registry/src/-*/"$c"-[0-9]*
+done
+target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+export CARGO_TARGET_DIR="$target/package-verify"
+rm -rf "$CARGO_TARGET_DIR"
+
 args=()
 for c in "${crates[@]}"; do args+=(-p "$c"); done
 # --allow-dirty: the check runs on a working tree, before commit.

@@ -150,6 +150,7 @@ pub enum Error<T: std::error::Error + 'static, A: std::error::Error + 'static> {
 
 /// Split `scheme://user:pass@host/…` into the URL without the password and
 /// the credentials.
+#[cfg(feature = "git")]
 pub(crate) fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
     let Some((scheme, rest)) = url.split_once("://") else {
         return (url.to_owned(), None);
