@@ -24,7 +24,7 @@ step "cargo doc (no warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 
 step "cargo package (every library crate, verified)"
-# About 10 s when warm, 75 s from cold on two cores.
+# About a minute on two cores (verified in a target directory of its own).
 bash tools/package.sh
 
 step "cargo test (all features)"
