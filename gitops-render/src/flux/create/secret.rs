@@ -45,7 +45,7 @@
 //! - `--password` with an SSH URL (a passphrase for `--private-key-file`)
 //!   is refused: encrypted keys are not read.
 
-use super::{Error, Meta, map, s, validate};
+use super::{Error, Meta, map, nonempty, s, validate};
 use crate::value::{Map, Value};
 
 /// Flags of `flux create secret git`.
@@ -90,10 +90,6 @@ pub enum GitSecretKind {
     Ssh,
     /// `http(s)://`: basic auth or a bearer token.
     Http,
-}
-
-fn nonempty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().filter(|s| !s.is_empty())
 }
 
 /// `knownhosts.Normalize` of Go's x/crypto/ssh for the host of a URL:
