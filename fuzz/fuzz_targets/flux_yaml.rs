@@ -2,11 +2,13 @@
 //! config that parses parses the same way again.
 #![no_main]
 
-use gitops_setters::flux_yaml::parse;
+use gitops_automate::flux_yaml::parse;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(mode) = parse(text, ".flux.yaml") {
         assert_eq!(parse(text, ".flux.yaml").ok(), Some(mode));
     }

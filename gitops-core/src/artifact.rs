@@ -17,6 +17,7 @@ use crate::{Digest, Revision};
 
 /// Where an artifact's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Content {
     /// A tarball on disk.
     Path(PathBuf),

@@ -73,6 +73,7 @@ pub struct CommitRequest {
 
 /// What a push did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PushOutcome {
     /// The branch now points at `commit`.
     Pushed {

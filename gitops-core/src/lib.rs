@@ -16,6 +16,12 @@
 //! - [`flux`]: serde types of the Flux API objects people keep in Git.
 //! - [`fs`], [`registry`], [`git`]: the I/O traits.
 //! - [`quote`]: untrusted text quoted in errors, truncated.
+//! - [`semver`]: Masterminds/semver v3 versions and ranges, and Flux's
+//!   "highest version in range" rule, shared by image policies and source refs.
+//! - [`goregex`]: Go RE2 regular expressions on the `regex` crate.
+//! - [`time`]: RFC 3339 timestamps.
+//! - [`duration`]: Go durations (`1h30m`), as Flux's `interval` and `timeout` fields hold them.
+//! - [`url`]: the one URL redaction rule (user info never printed).
 //!
 //! ```
 //! use gitops_core::{ImageRef, Revision};
@@ -49,14 +55,18 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod artifact;
+pub mod duration;
 pub mod flux;
 pub mod fs;
 pub mod git;
+pub mod goregex;
 pub mod image_ref;
 pub mod object_id;
 pub mod quote;
 pub mod registry;
 pub mod revision;
+pub mod semver;
+pub mod time;
 pub mod url;
 pub mod yaml;
 

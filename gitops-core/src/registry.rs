@@ -38,6 +38,21 @@ pub trait TagLister {
     fn tag_info(&self, image: &ImageRef, tag: &str) -> Result<TagInfo, Self::Error>;
 }
 
+/// Which tags an image repository scan drops: Flux's
+/// `ImageRepository.spec.exclusionList`. gitops-image's `Exclusions`
+/// implements it with Flux's Go regular expressions.
+pub trait TagExclusion {
+    /// Whether `tag` is dropped.
+    fn is_excluded(&self, tag: &str) -> bool;
+}
+
+/// Keep every tag.
+impl TagExclusion for () {
+    fn is_excluded(&self, _tag: &str) -> bool {
+        false
+    }
+}
+
 /// Errors of [`MemRegistry`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

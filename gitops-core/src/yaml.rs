@@ -71,6 +71,7 @@ impl Default for Limits {
 
 /// What the reader does with a mapping key that occurs twice in one mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum DuplicateKeys {
     /// Fail with [`Error::DuplicateKey`] (yaml.v3's behaviour; the default).
     #[default]
@@ -481,6 +482,7 @@ pub struct Scalar {
 
 /// The YAML schema used to type plain scalars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Schema {
     /// YAML 1.2 core schema as Go's yaml.v3 applies it (kustomize, kyaml).
     Core,

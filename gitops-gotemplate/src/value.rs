@@ -70,6 +70,12 @@ pub trait Object: Debug + Send + Sync {
     }
     /// The text `fmt.Sprint` prints for the value.
     fn format(&self) -> String;
+    /// The value as [`Any`](std::any::Any), for functions that take values
+    /// of this type back (Sprig's `time.Time`, `*semver.Version` and
+    /// certificates); `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 impl Value {

@@ -32,7 +32,7 @@ use std::fmt;
 
 use regex::{CaptureLocations, Regex};
 
-use crate::goregex;
+use gitops_core::goregex;
 
 /// Why a filter or exclusion list cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -401,6 +401,12 @@ impl Default for Exclusions {
             patterns: vec![(Self::DEFAULT_PATTERN.to_owned(), Matcher::SigSuffix)],
             sig_only: true,
         }
+    }
+}
+
+impl gitops_core::registry::TagExclusion for Exclusions {
+    fn is_excluded(&self, tag: &str) -> bool {
+        Exclusions::is_excluded(self, tag)
     }
 }
 

@@ -61,13 +61,14 @@
 
 pub mod explain;
 pub mod filter;
-mod goregex;
 mod numeric;
 pub mod policy;
-pub mod range;
 pub mod select;
 pub mod v1;
-pub mod version;
+
+// The Masterminds engine is shared with the source crates (Git and OCI
+// `ref.semver`, Helm chart ranges); it lives in gitops-core.
+pub use gitops_core::semver::{range, version};
 
 pub use explain::{Report, TagReport, Verdict};
 pub use filter::{Exclusions, TagFilter};

@@ -41,9 +41,9 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::goregex;
 use crate::range::{self, Range};
 use crate::version::VersionRef;
+use gitops_core::goregex;
 
 /// Errors of the v1 engine.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

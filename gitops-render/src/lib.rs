@@ -61,38 +61,56 @@
 //! [`RemoteFetcher`], [`PluginExecutor`], [`ExecutorError`], [`Resource`], [`ResId`], [`Gvk`], [`Value`], [`Map`],
 //! [`Error`]. [`helm`] and [`flux`] work on `serde_json` values; that crate is
 //! re-exported as [`serde_json`](mod@serde_json).
+//!
+//! # Source layout
+//! Shared model, used by every part:
+//! - `value.rs`, `emit.rs`: the typed document model and the byte-exact
+//!   YAML printer; `resource.rs`: [`Resource`], [`ResId`], [`Gvk`];
+//!   [`budget`]: the YAML budget of a run; `schema.rs` with the generated
+//!   `schema_table.rs`: merge keys of the built-in Kubernetes schema.
+//!
+//! `kustomize/`: the `kubectl kustomize` engine, from the bottom up:
+//! - `options.rs`: [`Options`], [`Reorder`], [`RemoteFetcher`], [`PluginExecutor`].
+//! - `loader.rs`: reading files under the `rootOnly` restrictor, parsing
+//!   resource files, appending resources with the duplicate-id check.
+//! - `types.rs`: the data of kustomization entries (patches, selectors,
+//!   field specs, generators, replacements, vars, …); `decode.rs`: the Go
+//!   `encoding/json` style mapping reader; `kustomization.rs`: the
+//!   kustomization file parser (parsing only).
+//! - `gvk.rs`: kustomize's group/version/kind strings and kind order;
+//!   `fieldspec.rs`: field specs, their built-in tables and the field walk;
+//!   `nameref_rules.rs`: the default name-reference rules;
+//!   `transformer_config.rs`: `TransformerConfig` (defaults, `configurations`
+//!   files, merging); `crds.rs`: field specs from `crds` files.
+//! - The steps: `generate.rs` (ConfigMap/Secret generators, name hashes),
+//!   `patch.rs` with `smp.rs` (patches, strategic merge), `transform.rs`
+//!   (builtin transformers), `replacements.rs`, `vars.rs`, `nameref.rs`
+//!   (name references), `buildmeta.rs` (`buildMetadata` annotations),
+//!   `openapi.rs` (the `openapi` field), `plugins.rs` (`transformers`,
+//!   `generators`, `validators`, the executor hand-off), `order.rs` (output
+//!   order).
+//! - `build.rs`: [`build`], [`render`], [`write_yaml`] and the builder that
+//!   runs the steps for each kustomization, top-down.
+//!
+//! [`flux`] (Flux semantics around a build, `flux create`, apply plans) and
+//! [`helm`] (Helm values) sit beside it and use only the shared model and
+//! [`build`].
 
 pub mod budget;
-mod build;
-mod buildmeta;
-mod config;
-mod configurations;
-mod crds;
 mod emit;
-mod fieldspec;
 pub mod flux;
-mod generate;
 pub mod helm;
-mod kustomization;
-mod nameref;
-mod openapi;
-mod order;
-mod patch;
-mod plugins;
-mod replacements;
+mod kustomize;
 mod resource;
 mod schema;
 #[rustfmt::skip]
 mod schema_table;
-mod smp;
-mod transform;
 mod value;
-mod vars;
 
 use std::sync::Arc;
 
-pub use build::{Options, RemoteFetcher, Reorder, build, render, write_yaml};
-pub use plugins::{ExecutorError, PluginExecutor};
+pub use kustomize::build::{build, render, write_yaml};
+pub use kustomize::options::{ExecutorError, Options, PluginExecutor, RemoteFetcher, Reorder};
 pub use resource::{Gvk, ResId, Resource};
 pub use value::{Map, Value};
 

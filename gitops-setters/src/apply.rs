@@ -36,9 +36,9 @@
 //! ```
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use gitops_core::ImageRef;
+use gitops_core::fs::atomic::{self, FileOps, Writer};
 use gitops_core::fs::{self, FileTree, OsTree, RelPath};
 use gitops_core::yaml::{self, Budget};
 
@@ -46,11 +46,11 @@ use crate::scan::RunBudget;
 use serde::Serialize;
 
 use crate::marker::{Field, PolicyId};
+use crate::quote;
 use crate::report::{Change, ChangeSource, Report};
 use crate::scan::{self, ObjectRef, Warning, WarningKind};
 use crate::syntax::Tree;
 use crate::walk::{self, Outcome};
-use crate::{quote, write};
 
 /// Why applying policies to a tree failed.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ pub enum Error {
     Open(#[source] fs::Error),
     /// Staging or committing a file failed (every file was left as it was).
     #[error("cannot write the changes")]
-    Write(#[from] write::Error),
+    Write(#[from] atomic::Error),
     /// A `--policy` style assignment is malformed.
     #[error(
         "invalid policy assignment {input:?}: expected <namespace>:<name>=<image>[:<tag>][@<digest>]"
@@ -331,7 +331,7 @@ pub fn apply_tree(
     tree: &(dyn FileTree + Sync),
     dir: &RelPath,
     policies: &Policies,
-    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
+    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), atomic::Error>,
 ) -> Result<Report, Error> {
     apply_tree_run(
         tree,
@@ -349,7 +349,7 @@ pub fn apply_tree_with(
     dir: &RelPath,
     policies: &Policies,
     budget: &Budget,
-    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
+    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), atomic::Error>,
 ) -> Result<Report, Error> {
     apply_tree_run(
         tree,
@@ -367,7 +367,7 @@ pub fn apply_tree_run(
     dir: &RelPath,
     policies: &Policies,
     budget: &RunBudget,
-    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
+    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), atomic::Error>,
 ) -> Result<Report, Error> {
     let files: Vec<RelPath> = fs::walk_files(tree, dir)
         .map_err(|e| Error::Scan(scan::Error::Walk(e)))?
@@ -415,12 +415,16 @@ pub fn apply_tree_run(
     Ok(report)
 }
 
-/// Apply `policies` to the directory `root` on disk, atomically: either every
-/// changed file is replaced or none is (see [`write`](mod@crate::write)). Symlinks are never
-/// followed and nothing outside `root` is read or written.
+/// Apply `policies` to `tree`, a directory on disk, atomically: either every
+/// changed file is replaced or none is. The files are written by
+/// gitops-core's [`Writer`] (see [`atomic`]) over the file-system
+/// operations `ops` ([`atomic::OsOps`] for the real ones). Symlinks are
+/// never followed and nothing outside the tree's root is read or written.
 ///
 /// ```no_run
 /// use gitops_core::ImageRef;
+/// use gitops_core::fs::OsTree;
+/// use gitops_core::fs::atomic::OsOps;
 /// use gitops_setters::apply::{apply_dir, Policies};
 /// use gitops_setters::marker::PolicyId;
 ///
@@ -428,16 +432,20 @@ pub fn apply_tree_run(
 ///     [(PolicyId::new("flux-system", "podinfo"), ImageRef::parse("ghcr.io/stefanprodan/podinfo:6.5.1")?)]
 ///         .into_iter()
 ///         .collect();
-/// let report = apply_dir("./clusters/prod", &policies)?;
+/// let tree = OsTree::new("./clusters/prod")?;
+/// let report = apply_dir(&tree, &policies, Box::new(OsOps::default()))?;
 /// for change in &report.changes {
 ///     println!("{}:{}: {} -> {}", change.file, change.line, change.old_value, change.new_value);
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn apply_dir(root: impl AsRef<Path>, policies: &Policies) -> Result<Report, Error> {
-    let tree = OsTree::new(root.as_ref()).map_err(Error::Open)?;
-    let mut writer = write::Writer::new(tree.root())?;
-    let report = apply_tree(&tree, &RelPath::root(), policies, &mut |path, _, new| {
+pub fn apply_dir(
+    tree: &OsTree,
+    policies: &Policies,
+    ops: Box<dyn FileOps>,
+) -> Result<Report, Error> {
+    let mut writer = Writer::with_ops(tree.root(), ops)?;
+    let report = apply_tree(tree, &RelPath::root(), policies, &mut |path, _, new| {
         writer.stage(path, new.as_bytes())
     })?;
     writer.commit()?;

@@ -11,8 +11,8 @@
 //!   [`FileTree`](gitops_core::fs::FileTree) or a single file.
 //! - [`apply`]: compute new values from `policy → ImageRef` and splice them in,
 //!   in memory ([`apply::apply_str`], [`apply::apply_tree`]) or on disk,
-//!   atomically ([`apply::apply_dir`]).
-//! - [`write`](mod@write): the all-or-nothing, root-confined, symlink-refusing writer.
+//!   atomically ([`apply::apply_dir`], through gitops-core's all-or-nothing,
+//!   root-confined, symlink-refusing [`Writer`](gitops_core::fs::atomic::Writer)).
 //! - [`report`] and [`message`]: the list of changes and commit messages
 //!   rendered from a template (Flux's template data, Rust-native names).
 //! - [`v1`]: Flux v1 workload automation (`fluxcd.io/automated` annotations on
@@ -21,6 +21,12 @@
 //! - [`v1ops`]: the `fluxctl` operations (list workloads and images,
 //!   automate/lock/policy, release) as byte-preserving edits of a config
 //!   repository.
+//! - [`flux_patch`]: the image updates of Flux v1 `.flux.yaml`
+//!   `patchUpdated` configs, written into their patch file.
+//!
+//! The crate is pure: it reads through [`FileTree`](gitops_core::fs::FileTree)s,
+//! hands new contents to a callback or to the writer its caller chooses,
+//! and runs no command.
 //!
 //! Only files that mention `$imagepolicy` are parsed. They go through a fast
 //! reader for the block-structured YAML that manifests are written in
@@ -91,14 +97,13 @@
 //!   scalar has any line comment.
 
 pub mod apply;
-pub mod flux_yaml;
+pub mod flux_patch;
 pub mod marker;
 pub mod message;
 pub mod report;
 pub mod scan;
 pub mod v1;
 pub mod v1ops;
-pub mod write;
 
 mod fastyaml;
 mod quote;

@@ -64,18 +64,18 @@
 //!   listed, can be released and is automated like a Deployment.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
+use gitops_core::fs::atomic::{self, FileOps, Writer};
 use gitops_core::fs::{self, FileTree, OsTree, RelPath};
 use gitops_core::{ImageRef, Tag};
 use serde::Serialize;
 
 use crate::apply::{self, Edit, FileApply};
+use crate::quote;
 use crate::report::{ChangeSource, Report};
 use crate::scan::{self, ObjectRef, Warning, WarningKind};
 use crate::syntax::{Kind, NodeId, Tree};
 use crate::walk::{self, Outcome};
-use crate::{quote, write};
 
 /// The container name Flux v1 gives a HelmRelease's top-level `values.image`.
 pub const CHART_IMAGE: &str = "chart-image";
@@ -741,7 +741,7 @@ pub fn update_tree<C: TagChooser + Sync + ?Sized>(
     tree: &(dyn FileTree + Sync),
     dir: &RelPath,
     chooser: &C,
-    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), write::Error>,
+    on_change: &mut dyn FnMut(&RelPath, &str, &str) -> Result<(), atomic::Error>,
 ) -> Result<Report, apply::Error> {
     let files: Vec<RelPath> = fs::walk_files(tree, dir)
         .map_err(|e| apply::Error::Scan(scan::Error::Walk(e)))?
@@ -788,15 +788,16 @@ pub fn update_tree<C: TagChooser + Sync + ?Sized>(
     Ok(report)
 }
 
-/// Update every automated workload under `root` on disk, atomically (see
-/// [`write`](mod@crate::write)).
+/// Update every automated workload of `tree`, a directory on disk,
+/// atomically, through gitops-core's [`Writer`] over the file-system
+/// operations `ops` (see [`atomic`]).
 pub fn update_dir<C: TagChooser + Sync + ?Sized>(
-    root: impl AsRef<Path>,
+    tree: &OsTree,
     chooser: &C,
+    ops: Box<dyn FileOps>,
 ) -> Result<Report, apply::Error> {
-    let tree = OsTree::new(root.as_ref()).map_err(apply::Error::Open)?;
-    let mut writer = write::Writer::new(tree.root())?;
-    let report = update_tree(&tree, &RelPath::root(), chooser, &mut |path, _, new| {
+    let mut writer = Writer::with_ops(tree.root(), ops)?;
+    let report = update_tree(tree, &RelPath::root(), chooser, &mut |path, _, new| {
         writer.stage(path, new.as_bytes())
     })?;
     writer.commit()?;

@@ -1,16 +1,13 @@
 //! Fetch GitOps sources (Git repositories, OCI artifacts, Helm repositories,
 //! buckets) into verified [`gitops_core::Artifact`]s.
 //!
-//! Without features the crate packs and checks artifacts and writes changes
-//! back over any [`gitops_core::git::GitTransport`]:
+//! Without features the crate packs and checks artifacts:
 //!
 //! - [`archive`]: deterministic tar.gz of a directory (source-controller's
 //!   layout and modes, `sha256:<hex>` digest, byte-identical on any
 //!   machine), digest verification, safe extraction, `include`.
 //! - [`sourceignore`]: `.sourceignore` files + `spec.ignore` + Flux's
 //!   default ignore set.
-//! - [`writeback`]: commit and push without force, re-applying the change
-//!   on the new head when another writer won the race.
 //!
 //! The `git` feature adds the `git` module: a real Git client (gix fetch and
 //! checkout over `file://`, `git://`, HTTP(S) with basic or bearer auth,
@@ -37,12 +34,9 @@
 //! - `git` (off by default): the `git` module — gix (blocking client, reqwest HTTP
 //!   transport with rustls/ring), gitops-image for `semver` refs.
 //! - `oci` (off by default): OCI, Helm repository and bucket sources.
-//! - `automate` (off by default): the `automate` module — Flux's image update
-//!   loop (ImageUpdateAutomation → registry scan → policies → setters and
-//!   Flux v1 workloads → commit → push) over the core traits.
-//! - `notify` (off by default, implies `automate`): the `notify` module —
-//!   Flux events for the loop's outcomes, posted to `generic` /
-//!   `generic-hmac` webhooks (reqwest blocking, ring HMAC-SHA256).
+//!
+//! The image update loop that writes changes back (commit and push over
+//! these clients) is the gitops-automate crate.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -51,7 +45,14 @@ pub mod archive;
 #[cfg_attr(docsrs, doc(cfg(feature = "git")))]
 pub mod git;
 pub mod sourceignore;
-pub mod writeback;
+
+#[cfg(feature = "git")]
+mod credentials;
+/// The path the `git` module imports [`credentials::split_credentials`] by.
+#[cfg(feature = "git")]
+mod writeback {
+    pub(crate) use crate::credentials::split_credentials;
+}
 
 #[cfg(feature = "oci")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
@@ -66,13 +67,6 @@ pub mod oci;
 #[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
 pub mod registry;
 
-#[cfg(feature = "automate")]
-#[cfg_attr(docsrs, doc(cfg(feature = "automate")))]
-pub mod automate;
-#[cfg(feature = "notify")]
-#[cfg_attr(docsrs, doc(cfg(feature = "notify")))]
-pub mod notify;
-
 // Foreign crates whose types appear in this crate's public API (error
 // sources), so callers name the same versions.
 #[cfg(feature = "git")]
@@ -82,6 +76,6 @@ pub use ignore;
 #[cfg(feature = "oci")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
 pub use object_store;
-#[cfg(any(feature = "oci", feature = "notify"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "oci", feature = "notify"))))]
+#[cfg(feature = "oci")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci")))]
 pub use reqwest;

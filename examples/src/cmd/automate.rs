@@ -22,12 +22,12 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, bail};
+use gitops_automate::notify::{self, Webhook};
+use gitops_automate::{self as automate, Options, Outcome, Report};
 use gitops_core::ImageRef;
 use gitops_core::flux::Object;
 use gitops_core::registry::{TagInfo, TagLister};
-use gitops_source::automate::{self, Options, Outcome, Report};
 use gitops_source::git::{Auth, Client as GitClient};
-use gitops_source::notify::{self, Webhook};
 use gitops_source::registry::{self, Client as RegistryClient, Keychain};
 
 use crate::output::OutputFormat;

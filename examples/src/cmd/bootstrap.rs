@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
-use gitops_core::fs::{FileTree, OsTree, RelPath};
+use gitops_automate::writeback::{self, Change, Outcome};
+use gitops_core::fs::{FileTree, OsTree, RelPath, atomic};
 use gitops_core::git::Signature;
 use gitops_core::url::redact;
 use gitops_render::flux::create::bootstrap::{self, Manifest, SyncOptions};
 use gitops_render::flux::create::{GoDuration, safe_relative_path, split_list};
 use gitops_source::git::Client;
-use gitops_source::writeback::{self, Change, Outcome};
 
 use crate::output::OutputFormat;
 
@@ -270,11 +270,14 @@ fn commit_in_dir(
         if !real_parent.starts_with(tree.root()) {
             bail!("{} leaves the repository", m.path);
         }
-        let mut tmp = tempfile::NamedTempFile::new_in(&real_parent)?;
-        tmp.write_all(m.content.as_bytes())?;
-        tmp.persist(real_parent.join(rel.file_name()))
-            .map_err(|e| e.error)
-            .with_context(|| format!("writing {}", m.path))?;
+        atomic::write_file(&real_parent.join(rel.file_name()), m.content.as_bytes()).map_err(
+            |e| match e.step {
+                atomic::FileStep::Rename => {
+                    anyhow::Error::new(e.source).context(format!("writing {}", m.path))
+                }
+                _ => anyhow::Error::new(e.source),
+            },
+        )?;
     }
     let mut add = vec!["add", "--"];
     add.extend(changed.iter().map(|m| m.path.as_str()));

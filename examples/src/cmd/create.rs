@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use gitops_core::fs::atomic;
 use gitops_render::flux::create::secret::{self, GitSecret, GitSecretKind, SshKeyPair};
 use gitops_render::flux::create::{
     self, GitSource, GoDuration, HelmReleaseFlags, HelmSource, ImagePolicyFlags,
@@ -857,16 +858,13 @@ pub fn run(cmd: CreateCmd, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 /// Write `bytes` to `path` through a temporary file in the same directory
 /// (created with mode 0600, which the file keeps).
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    atomic::write_file(path, bytes).map_err(|e| {
+        let context = match e.step {
+            atomic::FileStep::Create => {
+                format!("creating a temporary file in {}", e.dir.display())
+            }
+            _ => format!("writing {}", path.display()),
+        };
+        anyhow::Error::new(e.source).context(context)
+    })
 }

@@ -24,8 +24,8 @@ use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, bail};
+use gitops_automate::{self as automate, Options, Outcome, Report};
 use gitops_core::registry::{MemRegistry, TagLister};
-use gitops_source::automate::{self, Options, Outcome, Report};
 use gitops_source::git::reference::Reference;
 use gitops_source::git::{CheckoutOptions, Client as GitClient};
 use gitops_source::oci::{self, Metadata, OciRef};

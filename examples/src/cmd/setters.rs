@@ -210,7 +210,7 @@ fn diff(path: &RelPath, old: &str, new: &str) -> String {
 
 /// Receives `(path, old, new)` for each changed file.
 type OnChange<'a> =
-    dyn FnMut(&RelPath, &str, &str) -> Result<(), gitops_setters::write::Error> + 'a;
+    dyn FnMut(&RelPath, &str, &str) -> Result<(), gitops_core::fs::atomic::Error> + 'a;
 
 /// Runs the library's tree update with an [`OnChange`] sink.
 type Update<'a> = dyn FnMut(&OsTree, &mut OnChange<'_>) -> Result<Report, apply::Error> + 'a;
@@ -230,8 +230,8 @@ fn run_update(
             Ok(())
         })?
     } else {
-        let ops = Box::new(gitops_setters::write::OsOps { fsync });
-        let mut writer = gitops_setters::write::Writer::with_ops(tree.root(), ops)
+        let ops = Box::new(gitops_core::fs::atomic::OsOps { fsync });
+        let mut writer = gitops_core::fs::atomic::Writer::with_ops(tree.root(), ops)
             .with_context(|| format!("cannot write under {}", dir.display()))?;
         let report = update(&tree, &mut |p, _, new| writer.stage(p, new.as_bytes()))?;
         writer.commit()?;

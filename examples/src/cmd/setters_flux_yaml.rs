@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use gitops_core::fs::{OsTree, RelPath};
-use gitops_setters::flux_yaml::{self, Mode, Runner, Shell};
+use gitops_automate::flux_yaml::{self, Mode, Runner, Shell};
+use gitops_core::fs::{OsTree, RelPath, atomic};
 
 use super::setters::load_tags;
 use crate::output::OutputFormat;
@@ -164,13 +164,10 @@ fn write_atomic(root: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if path.is_symlink() {
         bail!("{} is a symbolic link; not written", path.display());
     }
-    let path = path.as_path();
-    let dir = dir.as_path();
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    atomic::write_file(&path, bytes).map_err(|e| match e.step {
+        atomic::FileStep::Create => anyhow::Error::new(e.source)
+            .context(format!("creating a temporary file in {}", e.dir.display())),
+        atomic::FileStep::Write => anyhow::Error::new(e.source),
+        _ => anyhow::Error::new(e.source).context(format!("writing {}", path.display())),
+    })
 }

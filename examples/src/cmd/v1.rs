@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use gitops_automate::writeback::{self, Change, Outcome};
 use gitops_core::fs::{MemTree, OsTree, RelPath};
 use gitops_core::git::{GitTransport, Signature};
 use gitops_core::registry::TagLister;
@@ -34,7 +35,6 @@ use gitops_setters::v1ops::release::{self, ImageSpec, ReleaseSpec, TagFilter, Wo
 use gitops_setters::v1ops::{FileEdit, Repository, WorkloadId};
 use gitops_source::git::{Auth, Client as GitClient};
 use gitops_source::registry::Keychain;
-use gitops_source::writeback::{self, Change, Outcome};
 
 use super::automate::{Registries, repo_url};
 use super::setters::{TagTable, load_tags};
@@ -674,7 +674,7 @@ fn run_edit(
             let repo = load(dir, &t.namespace)?;
             let edit = compute(&repo)?;
             if !t.dry_run && !edit.files.is_empty() {
-                let mut w = gitops_setters::write::Writer::new(dir)
+                let mut w = gitops_core::fs::atomic::Writer::new(dir)
                     .with_context(|| format!("cannot write under {}", dir.display()))?;
                 for f in &edit.files {
                     w.stage(&f.path, f.new.as_bytes())?;
@@ -867,7 +867,7 @@ impl TagChooser for Chooser {
             Chooser::Table(t) => t
                 .choose(image, filter)
                 .map_err(|e| ChooserError(e.to_string())),
-            Chooser::Registry(r) => gitops_source::automate::RegistryChooser::new(r.as_ref())
+            Chooser::Registry(r) => gitops_automate::RegistryChooser::new(r.as_ref())
                 .choose(image, filter)
                 .map_err(|e| ChooserError(format!("{:#}", anyhow::Error::new(e)))),
         }

@@ -12,7 +12,7 @@ use super::split::{PARALLEL_MIN, map_parts, parts_for};
 use super::{Counts, Error, Winner, check_counts, scan};
 use crate::filter::{Exclusions, TagFilter};
 use crate::range::Range;
-use crate::version::{self, VersionRef};
+use crate::version::VersionRef;
 
 /// Flux's SemVer selection; threads for large lists.
 pub(super) fn semver<S: AsRef<str> + Sync>(
@@ -113,29 +113,28 @@ struct Nums {
 impl Nums {
     /// `v`, parsed from `key`.
     fn of(v: &VersionRef<'_>, key: &str) -> Nums {
-        let pre = if v.pre.is_empty() {
+        let pre = if v.prerelease().is_empty() {
             (0, 0)
         } else {
-            let start = v.pre.as_ptr() as usize - key.as_ptr() as usize;
-            (start, start + v.pre.len())
+            let start = v.prerelease().as_ptr() as usize - key.as_ptr() as usize;
+            (start, start + v.prerelease().len())
         };
         Nums {
-            major: v.major,
-            minor: v.minor,
-            patch: v.patch,
+            major: v.major(),
+            minor: v.minor(),
+            patch: v.patch(),
             pre,
         }
     }
 
     fn view(self, key: &str) -> VersionRef<'_> {
-        VersionRef {
-            major: self.major,
-            minor: self.minor,
-            patch: self.patch,
-            pre: &key[self.pre.0..self.pre.1],
-            meta: "",
-            original: key,
-        }
+        VersionRef::from_parts(
+            self.major,
+            self.minor,
+            self.patch,
+            &key[self.pre.0..self.pre.1],
+            key,
+        )
     }
 }
 
@@ -172,7 +171,7 @@ fn plain<'t, S: AsRef<str>>(
         if bounds.rules_out(key.as_bytes()) {
             continue;
         }
-        let Ok(v) = version::scan_tag(key) else {
+        let Some(v) = VersionRef::try_parse_tag(key) else {
             continue;
         };
         if range.matches(v) && best.is_none_or(|(_, b)| v.compare(&b).is_gt()) {
@@ -182,8 +181,8 @@ fn plain<'t, S: AsRef<str>>(
     }
     let found = best.map(|(index, v)| Found {
         index,
-        key: Cow::Borrowed(v.original),
-        nums: Nums::of(&v, v.original),
+        key: Cow::Borrowed(v.original()),
+        nums: Nums::of(&v, v.original()),
     });
     (
         found,
@@ -210,7 +209,7 @@ fn filtered<'t, S: AsRef<str>>(
         if bounds.rules_out(key.as_bytes()) {
             return Ok::<(), Infallible>(());
         }
-        let Ok(v) = version::scan_tag(key) else {
+        let Some(v) = VersionRef::try_parse_tag(key) else {
             return Ok(());
         };
         if !range.matches(v) {
@@ -284,7 +283,7 @@ impl Bounds {
 
     /// A new best `v`.
     fn raise(&mut self, v: &VersionRef<'_>) {
-        self.lo = (v.major, v.minor, v.patch);
+        self.lo = (v.major(), v.minor(), v.patch());
     }
 
     /// Whether `tag` cannot be selected: it has no leading number (so it

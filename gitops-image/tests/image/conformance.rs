@@ -3,43 +3,20 @@
 //! panics listing every mismatch.
 
 use std::path::PathBuf;
-use std::sync::Once;
+use std::sync::OnceLock;
 
 use gitops_image::range::{Comparator, Op};
 use gitops_image::version::{self, Version};
 use gitops_image::{Order, Policy, Range, TagFilter, select};
 use serde_json::Value;
 
-static ABSENT: Once = Once::new();
-
 /// `$GITOPS_CONFORMANCE_DIR/image`, else `<workspace>/../shared/conformance/image`.
 /// `None` (after one notice) when absent, unless `CI=true`.
 fn image_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("GITOPS_CONFORMANCE_DIR").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/conformance"
-            ))
-        },
-        PathBuf::from,
-    );
-    let dir = base.join("image");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "conformance data missing at {} and CI=true",
-        dir.display()
-    );
-    ABSENT.call_once(|| {
-        println!(
-            "image conformance suites did not run: {} not found (set GITOPS_CONFORMANCE_DIR)",
-            dir.display()
-        );
-    });
-    None
+    static BASE: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BASE.get_or_init(|| gitops_test_support::conformance_dir("image conformance", "image"))
+        .as_ref()
+        .map(|base| base.join("image"))
 }
 
 fn load(file: &str) -> Option<Vec<Value>> {

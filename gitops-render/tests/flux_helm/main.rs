@@ -13,29 +13,7 @@ use serde_json::Value;
 /// The shared conformance directory, or `None` (after printing one line)
 /// when it is absent outside CI. Under `CI=true` an absent directory panics.
 pub fn conformance_dir(suite: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("GITOPS_CONFORMANCE_DIR").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/conformance"
-            ))
-        },
-        PathBuf::from,
-    );
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "{suite}: conformance data not found at {} (set GITOPS_CONFORMANCE_DIR)",
-            dir.display()
-        );
-    }
-    println!(
-        "{suite}: suite did not run: conformance data not found at {} (set GITOPS_CONFORMANCE_DIR)",
-        dir.display()
-    );
-    None
+    gitops_test_support::conformance_dir(suite, "")
 }
 
 /// JSON equality where numbers compare by value (`3.0 == 3`).

@@ -1,4 +1,5 @@
-//! Atomic writes: all or nothing, root-confined, symlinks refused.
+//! Atomic writes of setter changes through gitops-core's writer: all or
+//! nothing, root-confined, symlinks refused.
 
 use std::fs::Permissions;
 use std::io;
@@ -6,9 +7,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use gitops_core::fs::atomic::{self as write, FileOps, OsOps, Writer};
 use gitops_core::fs::{OsTree, RelPath};
 use gitops_setters::apply::{apply_dir, apply_tree};
-use gitops_setters::write::{self, FileOps, OsOps, Writer};
 use tempfile::TempPath;
 
 use crate::{fixture, policies, rel};
@@ -104,7 +105,8 @@ fn fixture_policies() -> gitops_setters::Policies {
 #[test]
 fn apply_dir_writes_every_changed_file() {
     let dir = copy_fixture();
-    let report = apply_dir(dir.path(), &fixture_policies()).unwrap();
+    let tree = OsTree::new(dir.path()).unwrap();
+    let report = apply_dir(&tree, &fixture_policies(), Box::new(OsOps::default())).unwrap();
     assert_eq!(report.files_changed.len(), 6);
     let after = snapshot(dir.path());
     // No temp or backup files are left behind.

@@ -33,7 +33,7 @@ use gitops_core::Revision;
 use gitops_core::flux::GitRepositoryRef;
 use gitops_core::git::RemoteRef;
 use gitops_core::revision::Algorithm;
-use gitops_image::{Range, VersionRef};
+use gitops_core::semver::{Range, VersionRef};
 
 /// The branch Flux checks out when `spec.ref` is empty.
 pub const DEFAULT_BRANCH: &str = "master";
@@ -81,7 +81,7 @@ pub enum Error {
         range: String,
         /// The cause.
         #[source]
-        source: gitops_image::range::Error,
+        source: gitops_core::semver::range::Error,
     },
     /// The commit is not a full lower-case SHA-1.
     #[error("invalid commit {commit:?}: expected 40 lower-case hex digits")]
@@ -93,6 +93,7 @@ pub enum Error {
 
 /// A checkout request, after applying the precedence rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reference {
     /// `spec.ref.commit`, optionally on `spec.ref.branch`.
     Commit {

@@ -95,6 +95,7 @@ pub enum EcdsaCurve {
 
 /// The algorithm of a generated key (`--ssh-key-algorithm`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyAlgorithm {
     /// RSA with this many bits (Flux's default: 2048).
     Rsa {

@@ -6,7 +6,7 @@
 //! - the index is `<url>/index.yaml`, at most [`MAX_INDEX_SIZE`] (50 MiB);
 //!   a bigger one is a clear [`Error::IndexTooLarge`];
 //! - a chart version is picked by an exact version match first, else the
-//!   highest version inside a Masterminds range (gitops-image's [`Range`]);
+//!   highest version inside a Masterminds range ([`Range`]);
 //!   the default `*` excludes prereleases; versions that do not parse are
 //!   skipped, as Helm does when loading an index;
 //! - chart URLs are absolute, or relative to the repository URL;
@@ -38,7 +38,7 @@
 //! ```
 //!
 //! [`Keychain`]: crate::registry::Keychain
-//! [`Range`]: gitops_image::Range
+//! [`Range`]: gitops_core::semver::Range
 //!
 //! # Deviation
 //! Helm drops index entries whose version does not parse and logs them; we
@@ -48,7 +48,7 @@
 use std::collections::BTreeMap;
 
 use gitops_core::Digest;
-use gitops_image::{Range, Version};
+use gitops_core::semver::{Range, Version};
 use reqwest::header;
 
 use crate::oci;
@@ -105,7 +105,7 @@ pub enum Error {
         range: String,
         /// The cause.
         #[source]
-        source: Box<gitops_image::range::Error>,
+        source: Box<gitops_core::semver::range::Error>,
     },
     /// The chart entry has no URL.
     #[error("chart {name:?} version {version} has no download URL")]

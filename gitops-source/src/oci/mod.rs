@@ -46,6 +46,7 @@ use std::time::SystemTime;
 use gitops_core::artifact::Content;
 use gitops_core::flux::OCIRepositorySpec;
 use gitops_core::revision::Algorithm;
+use gitops_core::semver::{Range, VersionRef};
 use gitops_core::{Artifact, Digest, ImageRef, Revision};
 use oci_client::manifest::{OciDescriptor, OciImageManifest};
 
@@ -123,7 +124,16 @@ pub enum Error {
         range: String,
         /// The cause.
         #[source]
-        source: Box<gitops_image::policy::Error>,
+        source: gitops_core::semver::range::Error,
+    },
+    /// The `semverFilter` pattern is not a Go regular expression.
+    #[error("invalid semverFilter pattern {pattern:?}")]
+    SemverFilter {
+        /// The pattern.
+        pattern: String,
+        /// The cause.
+        #[source]
+        source: regex::Error,
     },
     /// No tag satisfies the SemVer range.
     #[error("{image}: no tag matches semver range {range:?}")]
@@ -134,7 +144,7 @@ pub enum Error {
         range: String,
         /// Why.
         #[source]
-        source: Box<gitops_image::select::Error>,
+        source: NoCandidate,
     },
     /// `layerSelector.operation` is not `extract` or `copy`.
     #[error("invalid layer operation {0:?}, must be one of: extract, copy")]
@@ -269,7 +279,7 @@ pub fn push(
     annotations.insert(ANNOTATION_REVISION.to_owned(), meta.revision.clone());
     annotations.insert(
         ANNOTATION_CREATED.to_owned(),
-        registry::created::format_rfc3339(secs(meta.created)),
+        gitops_core::time::format_rfc3339(secs(meta.created)),
     );
     let manifest = OciImageManifest {
         schema_version: 2,
@@ -342,6 +352,7 @@ pub enum Reference {
 
 /// What to do with the selected layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Operation {
     /// Unpack the tar.gz layer into the destination (the default).
     #[default]
@@ -460,27 +471,92 @@ pub fn resolve_semver(
     range: &str,
     filter: Option<&str>,
 ) -> Result<String, Error> {
-    let mut policy = gitops_image::Policy::semver(range).map_err(|source| Error::Range {
+    let parsed = Range::parse(range).map_err(|source| Error::Range {
         range: range.to_owned(),
-        source: Box::new(source),
+        source,
     })?;
-    if let Some(f) = filter {
-        policy = policy
-            .with_filter_tags(f, "")
-            .map_err(|source| Error::Range {
-                range: range.to_owned(),
-                source: Box::new(source),
-            })?;
-    }
+    let filter = filter
+        .map(|pattern| {
+            gitops_core::goregex::compile(pattern)
+                .map(|re| (pattern, re))
+                .map_err(|source| Error::SemverFilter {
+                    pattern: pattern.to_owned(),
+                    source,
+                })
+        })
+        .transpose()?;
     let tags = client.list_tags(image).map_err(registry_err(image))?;
-    policy
-        .select(&tags)
+    highest_in_range(&tags, &parsed, filter.as_ref().map(|(p, re)| (*p, re)))
         .map(str::to_owned)
         .map_err(|source| Error::NoMatchingTag {
             image: image.name().to_owned(),
             range: range.to_owned(),
-            source: Box::new(source),
+            source,
         })
+}
+
+/// Why no tag was selected for a SemVer reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoCandidate {
+    /// The repository has no tags.
+    #[error("the tag list is empty")]
+    EmptyList,
+    /// No tag matches the `semverFilter` pattern.
+    #[error("none of the {count} tags matches the filterTags pattern {pattern:?}")]
+    NoFilterMatch {
+        /// The pattern.
+        pattern: String,
+        /// How many tags were tried.
+        count: usize,
+    },
+    /// No candidate is a version inside the range.
+    #[error("none of the {count} candidate tags is a version in range {range:?}")]
+    NoVersionInRange {
+        /// The range, in canonical form.
+        range: String,
+        /// How many candidates there were.
+        count: usize,
+    },
+}
+
+/// source-controller's `OCIRepository` SemVer rule: keep the tags the
+/// filter matches, read each with Flux's tag parser (at least two dots),
+/// and take the greatest version inside the range; the first seen of equal
+/// versions wins.
+fn highest_in_range<'t>(
+    tags: &'t [String],
+    range: &Range,
+    filter: Option<(&str, &regex::Regex)>,
+) -> Result<&'t str, NoCandidate> {
+    if tags.is_empty() {
+        return Err(NoCandidate::EmptyList);
+    }
+    let mut candidates = 0;
+    let mut best: Option<VersionRef<'t>> = None;
+    for tag in tags {
+        if filter.is_some_and(|(_, f)| !f.is_match(tag)) {
+            continue;
+        }
+        candidates += 1;
+        let Some(v) = VersionRef::try_parse_tag(tag) else {
+            continue;
+        };
+        if range.matches(v) && best.is_none_or(|b| v > b) {
+            best = Some(v);
+        }
+    }
+    match (best, filter) {
+        (Some(v), _) => Ok(v.original()),
+        (None, Some((pattern, _))) if candidates == 0 => Err(NoCandidate::NoFilterMatch {
+            pattern: pattern.to_owned(),
+            count: tags.len(),
+        }),
+        (None, _) => Err(NoCandidate::NoVersionInRange {
+            range: range.to_string(),
+            count: candidates,
+        }),
+    }
 }
 
 /// Pull an artifact; with [`Operation::Extract`] the layer is unpacked into

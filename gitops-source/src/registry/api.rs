@@ -10,7 +10,7 @@ use sha2::Digest as _;
 
 use super::origin::{Host, next_page_url, same_host};
 use super::transport::{Request, Response, Transport, redact};
-use super::{Error, ListingLimit, Options, created};
+use super::{Error, ListingLimit, Options};
 
 /// Media types asked for when reading a manifest.
 pub(crate) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -573,7 +573,7 @@ impl Transport {
         Ok(config
             .get("created")
             .and_then(|c| c.as_str())
-            .and_then(created::parse_rfc3339))
+            .and_then(gitops_core::time::parse_rfc3339))
     }
 }
 

@@ -39,14 +39,14 @@
 //!
 //! ```no_run
 //! use std::time::SystemTime;
-//! use gitops_core::flux::ImageRepositorySpec;
+//! use gitops_core::ImageRef;
 //! use gitops_source::registry::{Client, Keychain, Options};
 //!
 //! let client = Client::new(Keychain::from_default_docker_config()?, Options::default())?;
-//! let spec: ImageRepositorySpec = serde_json::from_str(
-//!     r#"{"image": "ghcr.io/stefanprodan/podinfo", "interval": "5m"}"#,
-//! )?;
-//! let scan = client.scan(&spec, SystemTime::now())?;
+//! let image = ImageRef::parse("ghcr.io/stefanprodan/podinfo")?;
+//! // `()` keeps every tag; gitops-image's `Exclusions` applies a Flux
+//! // `exclusionList`.
+//! let scan = client.scan_excluding(&image, &(), SystemTime::now())?;
 //! println!("{} tags, latest {:?}", scan.tag_count, scan.latest_tags);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -60,14 +60,12 @@
 
 mod api;
 pub mod auth;
-pub(crate) mod created;
 pub(crate) mod origin;
 pub(crate) mod transport;
 
 use std::time::{Duration, SystemTime};
 
-use gitops_core::flux::ImageRepositorySpec;
-use gitops_core::registry::{TagInfo, TagLister};
+use gitops_core::registry::{TagExclusion, TagInfo, TagLister};
 use gitops_core::{Digest, ImageRef};
 
 pub use auth::{Credentials, Keychain};
@@ -439,9 +437,6 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-    /// An exclusion pattern does not compile.
-    #[error("invalid exclusion list")]
-    Exclusions(#[source] gitops_image::filter::Error),
     /// `digestReflectionPolicy` is not `Never`, `IfNotPresent` or `Always`.
     #[error("invalid digestReflectionPolicy {0:?}, must be one of: Never, IfNotPresent, Always")]
     ReflectionPolicy(String),
@@ -449,6 +444,7 @@ pub enum Error {
 
 /// Flux `ImagePolicy.spec.digestReflectionPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum DigestReflectionPolicy {
     /// Never look digests up (the default).
     #[default]
@@ -547,31 +543,16 @@ impl Client {
             .block_on(self.transport.manifest_digest(&ep, reference))
     }
 
-    /// Scan an `ImageRepository`: list the tags and apply its exclusion list.
-    /// `now` becomes the scan time.
-    ///
-    /// # Errors
-    /// [`Error::InvalidImage`], [`Error::Exclusions`], or a listing error.
-    pub fn scan(&self, spec: &ImageRepositorySpec, now: SystemTime) -> Result<ScanResult, Error> {
-        let image = ImageRef::parse(&spec.image).map_err(|source| Error::InvalidImage {
-            input: spec.image.clone(),
-            source,
-        })?;
-        let exclusions = gitops_image::Exclusions::from_spec(spec).map_err(Error::Exclusions)?;
-        let all = self.list_tags(&image)?;
-        Ok(scan_result(&image, all, &exclusions, now))
-    }
-
-    /// Like [`Client::scan`] for `image`, with an exclusion list of the
-    /// caller's (for example [`gitops_image::Exclusions::none`], which a Flux
-    /// spec cannot express: there an empty list means the default).
+    /// Scan an image repository: list its tags and drop those `exclusions`
+    /// names (for a Flux `ImageRepository`, gitops-image's
+    /// `Exclusions::from_spec` of its spec). `now` becomes the scan time.
     ///
     /// # Errors
     /// A listing error.
     pub fn scan_excluding(
         &self,
         image: &ImageRef,
-        exclusions: &gitops_image::Exclusions,
+        exclusions: &impl TagExclusion,
         now: SystemTime,
     ) -> Result<ScanResult, Error> {
         let all = self.list_tags(image)?;
@@ -603,7 +584,7 @@ impl Client {
 fn scan_result(
     image: &ImageRef,
     all: Vec<String>,
-    exclusions: &gitops_image::Exclusions,
+    exclusions: &impl TagExclusion,
     now: SystemTime,
 ) -> ScanResult {
     let before = all.len();
@@ -648,6 +629,13 @@ impl TagLister for Client {
 mod tests {
     use super::*;
 
+    struct SigTags;
+    impl TagExclusion for SigTags {
+        fn is_excluded(&self, tag: &str) -> bool {
+            tag.ends_with(".sig")
+        }
+    }
+
     #[test]
     fn scan_shape() {
         let image = ImageRef::parse("nginx").unwrap();
@@ -655,12 +643,7 @@ mod tests {
             .map(|i| format!("1.{i}.0"))
             .chain(["sha256-x.sig".to_owned()])
             .collect();
-        let r = scan_result(
-            &image,
-            tags,
-            &gitops_image::Exclusions::default(),
-            SystemTime::UNIX_EPOCH,
-        );
+        let r = scan_result(&image, tags, &SigTags, SystemTime::UNIX_EPOCH);
         assert_eq!(r.canonical_image_name, "docker.io/library/nginx");
         assert_eq!(r.tag_count, 15);
         assert_eq!(r.excluded, 1);

@@ -4,7 +4,6 @@
 
 mod artifact;
 mod fetch;
-mod push;
 mod ssh;
 mod submodules;
 mod support;

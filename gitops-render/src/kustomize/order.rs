@@ -1,0 +1,191 @@
+//! Output order: kustomize's legacy kind order or input (fifo) order.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use gitops_core::fs::RelPath;
+
+use crate::Error;
+use crate::kustomize::gvk::{ORDER_FIRST, ORDER_LAST, kind_string, sort_string};
+use crate::kustomize::loader::display;
+use crate::kustomize::options::Reorder;
+use crate::kustomize::types::SortOptions;
+use crate::resource::{Gvk, Resource};
+
+/// Sort `ra` in place for output.
+pub(crate) fn sort(
+    ra: &mut [Resource],
+    reorder: Reorder,
+    options: Option<&SortOptions>,
+    dir: &RelPath,
+) -> Result<(), Error> {
+    let (first, last): (Vec<String>, Vec<String>) = match options {
+        Some(o) => match o.order.as_str() {
+            "fifo" => {
+                if o.order_first.is_some() || o.order_last.is_some() {
+                    return Err(Error::Kustomization {
+                        file: display(dir),
+                        message: "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'".into(),
+                    });
+                }
+                return Ok(());
+            }
+            "legacy" => match (&o.order_first, &o.order_last) {
+                (None, None) => (
+                    ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                    ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+                ),
+                (f, l) => (f.clone().unwrap_or_default(), l.clone().unwrap_or_default()),
+            },
+            _ => {
+                return Err(Error::Kustomization {
+                    file: display(dir),
+                    message: "the field 'sortOptions.order' must be one of [fifo, legacy]".into(),
+                });
+            }
+        },
+        None => match reorder {
+            Reorder::None => return Ok(()),
+            Reorder::Legacy => (
+                ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+            ),
+        },
+    };
+    let mut type_orders: HashMap<String, i64> = HashMap::new();
+    let n = first.len() as i64;
+    for (i, k) in first.iter().enumerate() {
+        type_orders.insert(k.clone(), -n + i as i64);
+    }
+    for (i, k) in last.iter().enumerate() {
+        type_orders.insert(k.clone(), 1 + i as i64);
+    }
+    // Precompute sort keys once per resource (linear), then sort.
+    let keys: Vec<(i64, Gvk, String, String)> = ra
+        .iter()
+        .map(|r| {
+            let id = r.cur_id();
+            let order = type_orders.get(&id.gvk.kind).copied().unwrap_or(0);
+            let ns = if id.namespace.is_empty() {
+                "~X".to_owned()
+            } else {
+                id.namespace.clone()
+            };
+            let nm = if id.name.is_empty() {
+                "~N".to_owned()
+            } else {
+                id.name.clone()
+            };
+            let id_str = format!("{}|{ns}|{nm}", kind_string(&id.gvk));
+            (order, id.gvk.clone(), sort_string(&id.gvk), id_str)
+        })
+        .collect();
+    let mut idx: Vec<usize> = (0..ra.len()).collect();
+    idx.sort_by(|&a, &b| {
+        let (oa, ga, sa, ia) = &keys[a];
+        let (ob, gb, sb, ib) = &keys[b];
+        if ga != gb {
+            if oa != ob {
+                return oa.cmp(ob);
+            }
+            if ga.kind == "Namespace"
+                && gb.kind == "Namespace"
+                && (ga.group.is_empty() || gb.group.is_empty())
+            {
+                return sb.cmp(sa);
+            }
+            return sa.cmp(sb);
+        }
+        ia.cmp(ib).then(Ordering::Equal)
+    });
+    // Move (not clone) the resources into their new order.
+    let sorted: Vec<Resource> = idx
+        .iter()
+        .map(|&i| std::mem::replace(&mut ra[i], Resource::new(crate::value::Value::Null)))
+        .collect();
+    for (slot, r) in ra.iter_mut().zip(sorted) {
+        *slot = r;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kustomize::loader::resources_from_text;
+
+    const MIX: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: b\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n";
+
+    fn kinds(ra: &[Resource]) -> Vec<String> {
+        ra.iter().map(|r| r.kind().to_owned()).collect()
+    }
+
+    fn opts(order: &str, first: Option<&[&str]>, last: Option<&[&str]>) -> SortOptions {
+        let v = |x: Option<&[&str]>| x.map(|s| s.iter().map(|k| k.to_string()).collect());
+        SortOptions {
+            order: order.into(),
+            order_first: v(first),
+            order_last: v(last),
+        }
+    }
+
+    #[test]
+    fn legacy_default_and_fifo() {
+        let root = RelPath::root();
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        sort(&mut ra, Reorder::Legacy, None, &root).unwrap();
+        assert_eq!(
+            kinds(&ra),
+            ["Namespace", "ConfigMap", "Service", "Deployment"]
+        );
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        // fifo in the kustomization wins over the caller's legacy order
+        sort(
+            &mut ra,
+            Reorder::Legacy,
+            Some(&opts("fifo", None, None)),
+            &root,
+        )
+        .unwrap();
+        assert_eq!(
+            kinds(&ra),
+            ["Deployment", "Service", "Namespace", "ConfigMap"]
+        );
+    }
+
+    #[test]
+    fn legacy_custom_first_and_last() {
+        let root = RelPath::root();
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        let o = opts("legacy", Some(&["Service"]), Some(&["Namespace"]));
+        sort(&mut ra, Reorder::None, Some(&o), &root).unwrap();
+        // as kubectl: other kinds sort by group (core last), then kind
+        assert_eq!(
+            kinds(&ra),
+            ["Service", "Deployment", "ConfigMap", "Namespace"]
+        );
+    }
+
+    #[test]
+    fn invalid_sort_options() {
+        let root = RelPath::root();
+        let mut ra = resources_from_text(MIX, "m.yaml").unwrap();
+        let e = sort(
+            &mut ra,
+            Reorder::None,
+            Some(&opts("fifo", Some(&[]), None)),
+            &root,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("'sortOptions.legacySortOptions' is set"),
+            "{e}"
+        );
+        let e = sort(&mut ra, Reorder::None, Some(&opts("", None, None)), &root).unwrap_err();
+        assert!(
+            e.to_string().contains("must be one of [fifo, legacy]"),
+            "{e}"
+        );
+    }
+}
