@@ -12,6 +12,9 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "module import cycles (gitops-render: none spanning more than two files)"
+python3 tools/module-cycles.py gitops-render/src --max 2
+
 step "cargo clippy (all features)"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 

@@ -46,6 +46,9 @@ enum Command {
     /// Compose Helm values like helm-controller.
     #[command(subcommand)]
     Values(cmd::values::ValuesCmd),
+    /// Render local Helm charts like `helm template`.
+    #[command(subcommand)]
+    Helm(cmd::helm::HelmCmd),
     /// Build a kustomization like `kubectl kustomize`.
     Build(cmd::build::Args),
     /// Find and rewrite Flux image setter markers.
@@ -71,12 +74,18 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Image(c) => cmd::image::run(c, out),
         Command::Source(c) => cmd::source::run(c, out),
         Command::Values(c) => cmd::values::run(c, out),
+        Command::Helm(c) => cmd::helm::run(c, out),
         Command::Build(args) => cmd::build::run(&args, out),
         Command::Setters(c) => cmd::setters::run(c, out),
         Command::Policy(c) => cmd::policy::run(c, out),
         Command::V1(c) => cmd::v1::run(c, out),
     }
 }
+
+// mimalloc: a large build allocates millions of small nodes; measured in
+// docs/performance.md (less time and peak memory than glibc's malloc).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

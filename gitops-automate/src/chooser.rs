@@ -28,6 +28,13 @@ pub enum ChooseError {
     /// The selected tag is not a valid tag.
     #[error("invalid tag {0:?}")]
     Tag(String),
+    /// The pattern orders by creation time and the image in use has none (it
+    /// is not in the listing, or its time is unknown): fluxd skips the
+    /// container rather than guess.
+    #[error(
+        "the current image {0} has no creation time, so a time-ordered filter cannot compare it"
+    )]
+    CurrentUndated(String),
 }
 
 type Listing = Result<Arc<Vec<String>>, Arc<dyn std::error::Error + Send + Sync>>;
@@ -35,6 +42,10 @@ type Listing = Result<Arc<Vec<String>>, Arc<dyn std::error::Error + Send + Sync>
 /// A [`TagChooser`] asking a registry: `semver:` patterns need tags only;
 /// `glob:`/`regexp:` ones also the creation time of each matching tag
 /// ([`TagLister::tag_info`]). Listings and times are cached per run.
+///
+/// As fluxd: no change when the latest tag is the one in use, and with a
+/// time-ordered pattern no change when the image in use has no creation
+/// time ([`ChooseError::CurrentUndated`]).
 pub struct RegistryChooser<'r, R> {
     registry: &'r R,
     tags: Mutex<HashMap<String, Listing>>,
@@ -127,6 +138,15 @@ impl<R: TagLister> TagChooser for RegistryChooser<'_, R> {
             })
             .collect();
         let best = pattern.latest(&infos)?;
+        let current = image.tag().map(Tag::as_str);
+        if current == Some(best.tag) {
+            return Ok(None);
+        }
+        if pattern.requires_timestamp()
+            && current.is_none_or(|tag| self.created(image, tag).is_none())
+        {
+            return Err(ChooseError::CurrentUndated(image.to_string()));
+        }
         Tag::parse(best.tag)
             .map(Some)
             .map_err(|_| ChooseError::Tag(best.tag.to_owned()))

@@ -71,9 +71,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use gitops_core::duration::GoDuration;
 use gitops_core::fs::{self as cfs, FileTree, MemTree, RelPath};
 use gitops_core::yaml::{Node, NodeKind, parse_documents};
-use gitops_render::flux::create::GoDuration;
 use gitops_setters::flux_patch::{self, decide_updates};
 use gitops_setters::v1::TagChooser;
 use serde::Serialize;
@@ -382,11 +382,11 @@ fn command(file: &str, node: &Node, field: &str) -> Result<Command, Error> {
             let s = t.as_str().ok_or_else(|| {
                 invalid(file, t, &format!("{field}.timeout"), "a duration string")
             })?;
-            let d: GoDuration =
-                s.parse()
-                    .map_err(|e: gitops_render::flux::create::DurationError| {
-                        invalid(file, t, &format!("{field}.timeout"), &e.to_string())
-                    })?;
+            let d: GoDuration = s
+                .parse()
+                .map_err(|e: gitops_core::duration::DurationError| {
+                    invalid(file, t, &format!("{field}.timeout"), &e.to_string())
+                })?;
             let nanos = u64::try_from(d.0).map_err(|_| {
                 invalid(file, t, &format!("{field}.timeout"), "a positive duration")
             })?;

@@ -300,8 +300,9 @@ impl Error {
     }
 }
 
-/// What [`run`] is told.
+/// What [`run`] is told: [`Options::new`], then set the fields.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// The Git remote (any URL the transport understands).
     pub url: String,

@@ -196,6 +196,12 @@ impl Funcs {
         self
     }
 
+    /// Removes a function, returning it (Helm removes Sprig's `env` and
+    /// `expandenv`).
+    pub fn remove(&mut self, name: &str) -> Option<Func> {
+        self.map.remove(name)
+    }
+
     /// Whether a function of that name is registered (builtins excluded).
     pub fn contains(&self, name: &str) -> bool {
         self.map.contains_key(name)

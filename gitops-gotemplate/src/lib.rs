@@ -6,9 +6,11 @@
 //! template` prints template errors verbatim). Functions plug in through
 //! the [`Funcs`] registry, and [`Func::with_context`] gives a function what
 //! Helm's `include` needs (run a named template of the same set into a
-//! string). The [`sprig`] module provides most of Sprig v3's function
-//! library; Helm's own functions (`include`, `tpl`, `toYaml`, `required`…)
-//! are not here.
+//! string). The [`sprig`] module provides Sprig v3.3's whole function
+//! library (strings, lists, dicts, math, defaults, reflection, regular
+//! expressions with Go's RE2 meaning, semver, URLs, paths, encodings,
+//! dates, random values, keys and certificates); Helm's own functions
+//! (`include`, `tpl`, `toYaml`, `required`…) are not here.
 //!
 //! ```
 //! use gitops_gotemplate::{Template, Value};
@@ -36,7 +38,13 @@
 //! extension, [`Funcs`] / [`Func`] / [`ArgType`] / [`CallContext`],
 //! [`Error`] / [`Limit`], and Go's printing helpers [`sprint`], [`sprintln`],
 //! [`sprintf`], [`go_quote`], [`html_escape`], [`js_escape`],
-//! [`query_escape`], and [`sprig::funcs`]. The crate does no I/O.
+//! [`query_escape`], and [`sprig::funcs`] / [`sprig::funcs_with`] with the
+//! [`sprig::Environment`] that supplies Sprig's clock, entropy, environment
+//! variables and time zones. The crate does no I/O of its own: with the
+//! default feature `os`, [`sprig::funcs`] reads the system clock, the
+//! operating system's random source, the process environment and the
+//! system time zone files ([`sprig::OsEnvironment`]); without it, those
+//! functions fail with an error unless the caller passes an environment.
 //!
 //! # Bounds
 //! Template call depth ([`Options::max_depth`]), nesting in the text
@@ -62,6 +70,11 @@
 //!   (`%[1]d`) are not supported.
 //! - Printing a map that contains itself, or maps and lists nested deeper
 //!   than [`MAX_NESTING`], is an execution error; Go recurses without end.
+//! - Sprig's deviations are listed in [`sprig`]: among them, time zones
+//!   come from the [`sprig::Environment`] (with `os`, the system's zone
+//!   files as Go reads them; otherwise `Local` is UTC and other IANA names
+//!   fall back to UTC as in Sprig), `getHostByName` fails, and `duration`
+//!   treats every integer as Go's `int`.
 
 #![deny(missing_docs)]
 

@@ -86,6 +86,7 @@ impl FromStr for PolicyId {
 /// Which part of the image a marked scalar holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Field {
     /// No suffix: the whole reference, `name:tag` (or `name:tag@digest`).
     Image,

@@ -98,6 +98,7 @@ impl ScalarStyle {
 /// Where the marker comment sits relative to its scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Placement {
     /// At the end of the scalar's line (Flux's line comment).
     Line,

@@ -659,8 +659,10 @@ pub fn update_str<C: TagChooser + ?Sized>(path: &RelPath, src: &str, chooser: &C
                         file: path.clone(),
                         line: c.line,
                         kind: WarningKind::V1(format!(
-                            "{}: container {:?}: cannot choose a tag: {e}",
-                            w.workload.object, c.name
+                            "{}: container {:?}: cannot choose a tag: {}",
+                            w.workload.object,
+                            c.name,
+                            with_causes(&e)
                         )),
                     });
                     continue;
@@ -802,4 +804,20 @@ pub fn update_dir<C: TagChooser + Sync + ?Sized>(
     })?;
     writer.commit()?;
     Ok(report)
+}
+
+/// An error and its causes, `outer: inner: …` (a cause its parent already
+/// ends with is not repeated).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
 }

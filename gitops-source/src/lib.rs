@@ -32,7 +32,8 @@
 //!
 //! # Crate features
 //! - `git` (off by default): the `git` module — gix (blocking client, reqwest HTTP
-//!   transport with rustls/ring), gitops-image for `semver` refs.
+//!   transport with rustls/ring); `semver` refs use gitops-core's
+//!   Masterminds engine.
 //! - `oci` (off by default): OCI, Helm repository and bucket sources.
 //!
 //! The image update loop that writes changes back (commit and push over
@@ -48,11 +49,6 @@ pub mod sourceignore;
 
 #[cfg(feature = "git")]
 mod credentials;
-/// The path the `git` module imports [`credentials::split_credentials`] by.
-#[cfg(feature = "git")]
-mod writeback {
-    pub(crate) use crate::credentials::split_credentials;
-}
 
 #[cfg(feature = "oci")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci")))]

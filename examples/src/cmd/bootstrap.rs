@@ -11,11 +11,12 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, bail};
 use gitops_automate::writeback::{self, Change, Outcome};
+use gitops_core::duration::GoDuration;
 use gitops_core::fs::{FileTree, OsTree, RelPath, atomic};
 use gitops_core::git::Signature;
 use gitops_core::url::redact;
 use gitops_render::flux::create::bootstrap::{self, Manifest, SyncOptions};
-use gitops_render::flux::create::{GoDuration, safe_relative_path, split_list};
+use gitops_render::flux::create::{safe_relative_path, split_list};
 use gitops_source::git::Client;
 
 use crate::output::OutputFormat;
@@ -257,27 +258,7 @@ fn commit_in_dir(
         });
     }
     for m in &changed {
-        let rel = RelPath::new(&m.path)?;
-        let target = rel.to_path(tree.root());
-        let parent = target
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| tree.root().to_path_buf());
-        std::fs::create_dir_all(&parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-        // Recheck confinement now that the directory exists (symlinks).
-        let real_parent = parent.canonicalize()?;
-        if !real_parent.starts_with(tree.root()) {
-            bail!("{} leaves the repository", m.path);
-        }
-        atomic::write_file(&real_parent.join(rel.file_name()), m.content.as_bytes()).map_err(
-            |e| match e.step {
-                atomic::FileStep::Rename => {
-                    anyhow::Error::new(e.source).context(format!("writing {}", m.path))
-                }
-                _ => anyhow::Error::new(e.source),
-            },
-        )?;
+        atomic::write_beneath(tree.root(), &RelPath::new(&m.path)?, m.content.as_bytes())?;
     }
     let mut add = vec!["add", "--"];
     add.extend(changed.iter().map(|m| m.path.as_str()));

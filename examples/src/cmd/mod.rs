@@ -6,6 +6,7 @@ pub mod build;
 pub mod create;
 pub mod demo;
 pub mod flux_build;
+pub mod helm;
 pub mod image;
 pub mod policy;
 pub mod setters;

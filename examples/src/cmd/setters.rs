@@ -8,7 +8,6 @@
 //!
 //! Warnings go to stderr as `warning: file:line: message`.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,11 +15,12 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
+use gitops_automate::RegistryChooser;
+use gitops_core::ImageRef;
 use gitops_core::fs::{OsTree, RelPath};
-use gitops_core::{ImageRef, Tag};
-use gitops_image::v1::{TagInfo, TagPattern};
+use gitops_core::registry::{MemRegistry, TagInfo, TagLister};
 use gitops_setters::message::{self, AutomationObject, TemplateData};
-use gitops_setters::v1::{self, TagChooser};
+use gitops_setters::v1;
 use gitops_setters::{Policies, Report, Warning, apply};
 
 use crate::cmd::yaml_budget::{BudgetArgs, hint_in_chain};
@@ -314,119 +314,86 @@ fn apply_cmd(a: &ApplyArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Tags of each image, read from `--tags IMAGE=FILE`.
+/// Tags of each image, read from `--tags IMAGE=FILE`: an in-memory registry
+/// that a [`RegistryChooser`] asks, as it asks a real one.
 #[derive(Debug, Default)]
-pub(crate) struct TagTable {
-    /// Image name (as written and normalised) → (tag, created).
-    images: HashMap<String, Vec<(String, Option<SystemTime>)>>,
+pub(crate) struct TagFiles {
+    /// Filed under the image name as given and as normalised.
+    registry: MemRegistry,
 }
 
-impl TagTable {
-    /// The `(tag, created)` list given for `image`, by name as written or
-    /// normalised.
-    pub(crate) fn tags_of(&self, image: &ImageRef) -> Option<&[(String, Option<SystemTime>)]> {
-        self.images
-            .get(image.name())
-            .or_else(|| self.images.get(&image.normalized_name()))
-            .map(Vec::as_slice)
-    }
-}
-
-/// Why no tag could be chosen for a container.
+/// A `--tags` lookup failure.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ChooseError {
+pub(crate) enum TagFilesError {
     #[error("no --tags list for image {0}")]
     NoTags(String),
-    #[error(
-        "the current image {0} has no creation time in its tag list, so a time-ordered filter cannot compare it"
-    )]
-    CurrentUndated(String),
-    #[error(transparent)]
-    Pattern(#[from] gitops_image::v1::Error),
-    #[error(transparent)]
-    Tag(#[from] gitops_core::image_ref::Error),
+    #[error("{0}")]
+    Registry(#[from] gitops_core::registry::Error),
 }
 
-impl TagChooser for TagTable {
-    type Error = ChooseError;
+impl TagFiles {
+    /// A Flux v1 tag chooser over these lists.
+    pub(crate) fn chooser(&self) -> RegistryChooser<'_, TagFiles> {
+        RegistryChooser::new(self)
+    }
 
-    fn choose(&self, image: &ImageRef, filter: &str) -> Result<Option<Tag>, ChooseError> {
-        let list = self
-            .images
-            .get(image.name())
-            .or_else(|| self.images.get(&image.normalized_name()))
-            .ok_or_else(|| ChooseError::NoTags(image.name().to_owned()))?;
-        let pattern = TagPattern::parse(filter)?;
-        let infos: Vec<TagInfo<'_>> = list
-            .iter()
-            .map(|(t, c)| TagInfo::new(t.as_str(), *c))
-            .collect();
-        let latest = pattern.latest(&infos)?;
-        let current = image.tag().map(Tag::as_str);
-        if current == Some(latest.tag) {
-            return Ok(None);
+    /// `image` under the spelling its list is filed under.
+    fn filed(&self, image: &ImageRef) -> Result<ImageRef, TagFilesError> {
+        if self.registry.list_tags(image).is_ok() {
+            return Ok(image.clone());
         }
-        if pattern.requires_timestamp() {
-            let current_created = list
-                .iter()
-                .find(|(t, _)| Some(t.as_str()) == current)
-                .and_then(|(_, c)| *c);
-            if current_created.is_none() {
-                return Err(ChooseError::CurrentUndated(image.to_string()));
-            }
-        }
-        Ok(Some(Tag::parse(latest.tag)?))
+        ImageRef::from_name(&image.normalized_name())
+            .ok()
+            .filter(|n| self.registry.list_tags(n).is_ok())
+            .ok_or_else(|| TagFilesError::NoTags(image.name().to_owned()))
+    }
+
+    /// The `(tag, created)` list given for `image`, by name as written or
+    /// normalised.
+    pub(crate) fn tags_of(&self, image: &ImageRef) -> Vec<(String, Option<SystemTime>)> {
+        let Ok(filed) = self.filed(image) else {
+            return Vec::new();
+        };
+        self.registry
+            .list_tags(&filed)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|tag| {
+                let created = self
+                    .registry
+                    .tag_info(&filed, &tag)
+                    .ok()
+                    .and_then(|i| i.created)
+                    .and_then(|secs| u64::try_from(secs).ok())
+                    .map(|secs| UNIX_EPOCH + Duration::from_secs(secs));
+                (tag, created)
+            })
+            .collect()
     }
 }
 
-/// Parse `2024-05-01T10:00:00Z` / `2024-05-01T10:00:00.5+02:00` or Unix seconds.
-fn parse_time(s: &str) -> Option<SystemTime> {
-    if let Ok(secs) = s.parse::<u64>() {
-        return Some(UNIX_EPOCH + Duration::from_secs(secs));
+impl TagLister for TagFiles {
+    type Error = TagFilesError;
+
+    fn list_tags(&self, image: &ImageRef) -> Result<Vec<String>, TagFilesError> {
+        Ok(self.registry.list_tags(&self.filed(image)?)?)
     }
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse().ok() };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
+
+    fn tag_info(&self, image: &ImageRef, tag: &str) -> Result<TagInfo, TagFilesError> {
+        Ok(self.registry.tag_info(&self.filed(image)?, tag)?)
     }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (oh, om) = (
-                rest.get(1..3)?.parse::<i64>().ok()?,
-                rest.get(4..6)?.parse::<i64>().ok()?,
-            );
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    // Days from civil date (proleptic Gregorian), Howard Hinnant's algorithm.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
-    u64::try_from(secs)
-        .ok()
-        .map(|s| UNIX_EPOCH + Duration::from_secs(s))
 }
 
-pub(crate) fn load_tags(specs: &[String]) -> anyhow::Result<TagTable> {
-    let mut table = TagTable::default();
+/// `2024-05-01T10:00:00Z` / `2024-05-01T10:00:00.5+02:00` or Unix seconds.
+fn parse_time(s: &str) -> Option<i64> {
+    match s.parse::<u64>() {
+        Ok(secs) => i64::try_from(secs).ok(),
+        Err(_) => gitops_core::time::parse_rfc3339(s).filter(|secs| *secs >= 0),
+    }
+}
+
+pub(crate) fn load_tags(specs: &[String]) -> anyhow::Result<TagFiles> {
+    let mut files = TagFiles::default();
     for spec in specs {
         let (image, file) = spec
             .split_once('=')
@@ -435,14 +402,13 @@ pub(crate) fn load_tags(specs: &[String]) -> anyhow::Result<TagTable> {
             .with_context(|| format!("invalid --tags {spec:?}: bad image name"))?;
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read tag list {file}"))?;
-        let mut tags = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
                 continue;
             }
             let mut parts = line.split_whitespace();
-            let tag = parts.next().unwrap_or_default().to_owned();
+            let tag = parts.next().unwrap_or_default();
             let created = match parts.next() {
                 None => None,
                 Some(t) => Some(parse_time(t).with_context(|| {
@@ -452,26 +418,21 @@ pub(crate) fn load_tags(specs: &[String]) -> anyhow::Result<TagTable> {
                     )
                 })?),
             };
-            tags.push((tag, created));
+            let normalized = name.normalized_name();
+            files.registry.add(&normalized, tag, created);
+            if name.name() != normalized {
+                files.registry.add(name.name(), tag, created);
+            }
         }
-        table
-            .images
-            .entry(name.normalized_name())
-            .or_default()
-            .extend(tags.iter().cloned());
-        table
-            .images
-            .entry(name.name().to_owned())
-            .or_default()
-            .extend(tags);
     }
-    Ok(table)
+    Ok(files)
 }
 
 fn v1_cmd(a: &V1Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let table = load_tags(&a.tags)?;
+    let tags = load_tags(&a.tags)?;
+    let chooser = tags.chooser();
     let (report, diffs) = run_update(&a.dir, a.dry_run, !a.no_fsync, &mut |tree, on_change| {
-        v1::update_tree(tree, &RelPath::root(), &table, on_change)
+        v1::update_tree(tree, &RelPath::root(), &chooser, on_change)
     })?;
     print_report(out, a.output, &report, &diffs, None, a.dry_run)?;
     Ok(ExitCode::SUCCESS)
@@ -483,11 +444,7 @@ mod tests {
 
     #[test]
     fn times() {
-        let t = |s| {
-            parse_time(s)
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map(|d| d.as_secs())
-        };
+        let t = parse_time;
         assert_eq!(t("0"), Some(0));
         assert_eq!(t("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(t("2024-05-01T10:00:00Z"), Some(1_714_557_600));

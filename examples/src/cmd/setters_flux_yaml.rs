@@ -42,7 +42,8 @@ pub struct FluxYamlArgs {
 
 /// Run `gitops setters flux-yaml`.
 pub fn run(a: &FluxYamlArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let table = load_tags(&a.tags)?;
+    let tags = load_tags(&a.tags)?;
+    let table = tags.chooser();
     let root = a.root.clone().unwrap_or_else(|| a.dir.clone());
     let tree = OsTree::new(&root).with_context(|| format!("opening {}", root.display()))?;
     let dir = relative_dir(tree.root(), &a.dir)?;

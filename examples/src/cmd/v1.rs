@@ -37,7 +37,7 @@ use gitops_source::git::{Auth, Client as GitClient};
 use gitops_source::registry::Keychain;
 
 use super::automate::{Registries, repo_url};
-use super::setters::{TagTable, load_tags};
+use super::setters::{TagFiles, load_tags};
 use crate::output::OutputFormat;
 
 /// Flux v1 operations on a config repository.
@@ -393,21 +393,13 @@ trait Available {
     ) -> anyhow::Result<Vec<(String, Option<SystemTime>)>>;
 }
 
-impl Available for TagTable {
+impl Available for TagFiles {
     fn available(
         &self,
         image: &ImageRef,
         _timed: bool,
     ) -> anyhow::Result<Vec<(String, Option<SystemTime>)>> {
-        // A name given once may be filed under two spellings: keep each tag once.
-        let mut seen = std::collections::HashSet::new();
-        Ok(self
-            .tags_of(image)
-            .unwrap_or_default()
-            .iter()
-            .filter(|(t, _)| seen.insert(t.clone()))
-            .cloned()
-            .collect())
+        Ok(self.tags_of(image))
     }
 }
 
@@ -856,7 +848,7 @@ fn policy_cmd(
 
 /// The tag chooser of `--update-all-images`.
 enum Chooser {
-    Table(TagTable),
+    Table(TagFiles),
     Registry(Box<Registries>),
 }
 
@@ -865,8 +857,9 @@ impl TagChooser for Chooser {
     fn choose(&self, image: &ImageRef, filter: &str) -> Result<Option<Tag>, ChooserError> {
         match self {
             Chooser::Table(t) => t
+                .chooser()
                 .choose(image, filter)
-                .map_err(|e| ChooserError(e.to_string())),
+                .map_err(|e| ChooserError(format!("{:#}", anyhow::Error::new(e)))),
             Chooser::Registry(r) => gitops_automate::RegistryChooser::new(r.as_ref())
                 .choose(image, filter)
                 .map_err(|e| ChooserError(format!("{:#}", anyhow::Error::new(e)))),
@@ -925,11 +918,7 @@ fn release_cmd(a: &ReleaseArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode>
             "UPDATES".into(),
         ]];
         for w in &r.results {
-            let status = match w.status {
-                release::Status::Success => "success",
-                release::Status::Skipped => "skipped",
-                release::Status::Ignored => "ignored",
-            };
+            let status = w.status.as_str();
             if w.containers.is_empty() {
                 rows.push(vec![
                     w.workload.to_string(),

@@ -15,12 +15,7 @@ use sha2::Digest as _;
 use crate::image::{Registry, start_registry};
 use crate::{Daemon, git, stderr, stdout};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
+use gitops_test_support::free_port;
 
 /// Push one small OCI artifact per tag of `repo`.
 fn seed(reg: &Registry, repo: &str, tags: &[&str]) {

@@ -214,3 +214,39 @@ resources:
     );
     assert!(!work.join("flux-system").exists());
 }
+
+#[test]
+fn bootstrap_never_writes_through_a_symlink_out_of_the_work_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    git(
+        tmp.path(),
+        &["init", "-q", "-b", "main", work.to_str().unwrap()],
+    );
+    std::fs::write(work.join("README.md"), "# fleet\n").unwrap();
+    // `clusters` leads out of the repository.
+    std::os::unix::fs::symlink(&outside, work.join("clusters")).unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "init"]);
+    let before = git(&work, &["rev-parse", "HEAD"]);
+
+    let o = gitops(&[
+        "bootstrap",
+        "--repo",
+        work.to_str().unwrap(),
+        "--sync-url",
+        "ssh://git@example.com/org/fleet",
+        "--path",
+        "clusters/prod",
+    ]);
+    assert!(!o.status.success(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("refusing to write through a symlink"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+    assert_eq!(git(&work, &["rev-parse", "HEAD"]), before);
+}

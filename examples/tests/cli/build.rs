@@ -2,11 +2,7 @@
 
 use super::gitops;
 
-fn write(dir: &std::path::Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use gitops_test_support::write;
 
 fn fixture() -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");

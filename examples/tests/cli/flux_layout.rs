@@ -7,11 +7,7 @@ use std::process::Command;
 
 use super::{gitops, stderr, stdout};
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use gitops_test_support::write;
 
 /// The kubectl oracle; a missing one fails the test (never a silent skip).
 fn kubectl() -> PathBuf {

@@ -10,11 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::{stderr, stdout};
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use gitops_test_support::write;
 
 /// Run `gitops args…` with a secret in the environment, killed after 20 s
 /// (a hang is a failure, not a stuck test run).

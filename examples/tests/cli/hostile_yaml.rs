@@ -2,8 +2,6 @@
 //! a setters file of empty documents — is refused by the run's YAML budget,
 //! quickly, in bounded memory, with an error naming the file and the limit.
 
-use std::path::Path;
-
 use super::hostile::run_measured;
 
 /// Max RSS (KiB) a refused run may reach in a debug build.
@@ -24,9 +22,7 @@ fn bomb(name: &str, indent: usize) -> String {
     s
 }
 
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).expect("write");
-}
+use gitops_test_support::write;
 
 #[test]
 fn build_of_many_small_alias_bombs_is_refused() {

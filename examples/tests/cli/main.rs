@@ -21,12 +21,7 @@ mod v1;
 mod values;
 mod version;
 
-/// A hostile HTTP server (registries, token services).
-#[path = "../../../gitops-source/tests/common/hostile_http.rs"]
-mod hostile_http;
-/// Test servers that stop with every process they started.
-#[path = "../../../gitops-source/tests/common/server.rs"]
-mod server;
+use gitops_test_support::{hostile_http, server};
 use server::ServerProcess;
 
 use std::net::{TcpListener, TcpStream};
@@ -52,27 +47,7 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// Run `git` in `dir` with a fixed identity and no user or system config;
-/// stdout without its trailing newline.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "T")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "T")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .args(args)
-        .output()
-        .expect("the git binary must be installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
-}
+pub use gitops_test_support::git;
 
 /// `git daemon` serving `root` on loopback with push enabled; stopped on
 /// drop, with every process it started (see `server`).

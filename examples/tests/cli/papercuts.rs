@@ -6,11 +6,7 @@ use std::path::Path;
 
 use super::{gitops, stderr, stdout};
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
+use gitops_test_support::write;
 
 fn arg(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")

@@ -18,9 +18,7 @@ use crate::image::{Registry, start_registry};
 use crate::{git, gitops, stderr, stdout};
 
 // `sshd` finds `server` beside it.
-use crate::server;
-#[path = "../../../gitops-source/tests/common/sshd.rs"]
-mod sshd;
+use gitops_test_support::sshd;
 use sshd::Sshd;
 
 /// A bare repository `fleet.git` with an image policy and a workload using

@@ -227,6 +227,75 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), FileError> {
     Ok(())
 }
 
+/// Write `contents` to `root/rel` like [`write_file`], creating missing
+/// parent directories, with the same confinement as a [`Writer`]: every
+/// directory on the way must be a real directory beneath `root` and an
+/// existing target a regular file; symlinks are refused, never followed.
+///
+/// ```
+/// use gitops_core::fs::RelPath;
+/// use gitops_core::fs::atomic::write_beneath;
+///
+/// let dir = tempfile::tempdir()?;
+/// write_beneath(dir.path(), &RelPath::new("clusters/dev/sync.yaml")?, b"kind: Kustomization\n")?;
+/// assert_eq!(std::fs::read(dir.path().join("clusters/dev/sync.yaml"))?, b"kind: Kustomization\n");
+///
+/// std::os::unix::fs::symlink("/tmp", dir.path().join("out"))?;
+/// assert!(write_beneath(dir.path(), &RelPath::new("out/x.yaml")?, b"").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Symlink`] or [`Error::NotAFile`] for a path that leaves the root
+/// or is not a file; [`Error::Inspect`] when a directory cannot be read or
+/// created; [`Error::Stage`] when the file cannot be written.
+pub fn write_beneath(root: &Path, rel: &RelPath, contents: &[u8]) -> Result<(), Error> {
+    if rel.is_root() {
+        return Err(Error::NotAFile {
+            path: rel.clone(),
+            reason: "is the root directory",
+        });
+    }
+    let inspect = |source| Error::Inspect {
+        path: rel.clone(),
+        source,
+    };
+    let mut p = root.to_path_buf();
+    let comps: Vec<&str> = rel.components().collect();
+    for (i, c) in comps.iter().enumerate() {
+        p.push(c);
+        let last = i + 1 == comps.len();
+        match fs::symlink_metadata(&p) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(Error::Symlink { path: rel.clone() });
+            }
+            Ok(meta) if !last && !meta.is_dir() => {
+                return Err(Error::NotAFile {
+                    path: rel.clone(),
+                    reason: "a parent is not a directory",
+                });
+            }
+            Ok(meta) if last && !meta.is_file() => {
+                return Err(Error::NotAFile {
+                    path: rel.clone(),
+                    reason: "not a regular file",
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if !last {
+                    fs::create_dir(&p).map_err(inspect)?;
+                }
+            }
+            Err(e) => return Err(inspect(e)),
+        }
+    }
+    write_file(&p, contents).map_err(|e| Error::Stage {
+        path: rel.clone(),
+        source: io::Error::new(e.source.kind(), e),
+    })
+}
+
 /// The file-system operations a [`Writer`] performs, so tests can inject
 /// failures (see [`OsOps`] for the real ones). They are called from several
 /// threads at once.

@@ -96,7 +96,22 @@ fn write_json(
             out.push('}');
         }
         Value::Object(o) => {
-            return Err(format!("json: unsupported type: {}", o.type_name()));
+            if o.has_method("MarshalJSON") {
+                let text = o.call_method("MarshalJSON", &[]).map_err(|e| {
+                    format!(
+                        "json: error calling MarshalJSON for type {}: {e}",
+                        o.type_name()
+                    )
+                })?;
+                out.push_str(text.as_str().unwrap_or("null"));
+            } else if let (Some(cert), Some(key)) = (o.field("Cert"), o.field("Key"))
+                && o.type_name() == "sprig.certificate"
+            {
+                let m = Value::map([("Cert", cert), ("Key", key)]);
+                write_json(out, &m, html, depth, seen)?;
+            } else {
+                return Err(format!("json: unsupported type: {}", o.type_name()));
+            }
         }
     }
     Ok(())

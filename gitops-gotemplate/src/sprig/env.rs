@@ -81,10 +81,7 @@ impl Environment for NoEnvironment {
     }
 
     fn fill_random(&self, _buf: &mut [u8]) -> Result<(), String> {
-        Err(
-            "no entropy: this Sprig function set has no environment (see sprig::funcs_with)"
-                .into(),
-        )
+        Err("no entropy: this Sprig function set has no environment (see sprig::funcs_with)".into())
     }
 }
 

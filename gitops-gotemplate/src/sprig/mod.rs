@@ -26,24 +26,58 @@
 //!   fails as `error calling NAME: wrong type for value; expected
 //!   map[string]interface {}; got T`; Go reports it without the
 //!   `error calling` prefix. `nil` is taken as an empty map.
-//! - Regular expressions use the `regex` crate (RE2 syntax, like Go's
-//!   `regexp`); compile error texts differ from Go's.
+//! - Regular expressions have Go's RE2 meaning (`\d`, `\w`, `\s`, `\b`
+//!   ASCII-only, Go's character classes), run by the `regex` crate;
+//!   compile error texts differ from Go's.
 //! - `until`, `untilStep`, `seq` and `repeat` fail beyond 2^24 elements or
 //!   bytes instead of allocating without bound.
 //!
-//! Not provided: the random and crypto functions (`randAlphaNum`,
-//! `randAlpha`, `randNumeric`, `randAscii`, `randBytes`, `randInt`,
-//! `shuffle`, `uuidv4`, `bcrypt`, `htpasswd`, `genPrivateKey`,
-//! `derivePassword`, `buildCustomCert`, `genCA*`, `genSelfSignedCert*`,
-//! `genSignedCert*`, `encryptAES`, `decryptAES`), dates (`now`, `date`,
-//! `dateInZone`, `dateModify`, `toDate`, `duration`, `durationRound`,
-//! `ago`, `htmlDate*`, `unixEpoch`), `snakecase`, `camelcase`,
-//! `kebabcase`, `semver`, `semverCompare`, `env`, `expandenv`,
-//! `getHostByName`, `urlParse`, `urlJoin`, `typeIsLike`, `toDecimal`, and
-//! `fromJson`/`mustFromJson` (Helm registers its own).
+//! - `now`, `date`, `randAlphaNum`, `uuidv4`, `genCA` and the other
+//!   functions that need a clock, entropy, environment variables or time
+//!   zones take them from an [`Environment`] ([`funcs_with`]); [`funcs`]
+//!   uses the operating system's ([`OsEnvironment`], feature `os`).
+//! - `env` and `expandenv` read the environment's variables; Helm removes
+//!   both from its function map (see [`Funcs::remove`]).
+//! - `getHostByName` fails with an error: no DNS lookups while rendering
+//!   (Sprig returns a random address of the name, or panics with
+//!   `invalid argument to Intn` when the lookup fails).
+//! - `genPrivateKey`, `genCAWithKey` and the other `…WithKey` functions
+//!   read RSA, P-256 ECDSA, Ed25519 and DSA keys; other elliptic curves
+//!   (P-224, P-384, P-521, which Go also reads) fail with an error naming
+//!   the supported kinds. Certificates are built as Go 1.25's
+//!   `x509.CreateCertificate` does (extension order, criticality, the
+//!   truncated SHA-256 subject key id of CA certificates).
+//! - Time values (`now`, `toDate`, `dateModify`) print as Go's
+//!   `time.Time` (`2019-06-13 20:39:39 +0000 UTC`, with `m=+…` for `now`)
+//!   and offer the methods `Format`, `Unix`, `UnixMilli`, `UnixMicro`,
+//!   `UnixNano`, `UTC`, `Local`, `Year`, `Month`, `Day`, `Hour`, `Minute`,
+//!   `Second`, `Nanosecond`, `YearDay`, `Weekday`, `IsZero`, `AddDate`,
+//!   `Before`, `After`, `Equal`; `Month` and `Weekday` return their names
+//!   as strings (Go: `time.Month` and `time.Weekday` numbers that print as
+//!   names).
+//! - `duration` and `durationRound` read an `int64` in Sprig; template
+//!   numbers are Go `int`s, which Sprig turns into `0s`, and so does this
+//!   implementation for every integer (including `int64`'s result, which
+//!   Go would honour).
+//! - `randAlphaNum`, `randAlpha`, `randNumeric`, `randAscii` and
+//!   `randBytes` fail beyond 2^24 characters.
+//! - `osBase`, `osDir`, `osClean`, `osExt` and `osIsAbs` follow Unix path
+//!   rules (as Helm on Linux and macOS).
 
 mod conv;
+mod crypto;
 mod encode;
+mod env;
+mod extra;
+mod json;
+mod text;
+mod time;
+#[cfg(feature = "os")]
+mod zone;
+
+#[cfg(feature = "os")]
+pub use env::OsEnvironment;
+pub use env::{Environment, NoEnvironment};
 
 use std::collections::BTreeMap;
 
@@ -60,10 +94,23 @@ use ArgType::{Any, Bool, Float, Int, String as Str};
 /// Bound on elements or bytes built by `until`, `seq`, `repeat`.
 const MAX_BUILD: i64 = 1 << 24;
 
-/// All Sprig functions implemented here, ready to pass to
+/// Every Sprig v3 function, ready to pass to
 /// [`Template::with_funcs`](crate::Template::with_funcs) or
-/// [`Funcs::extend`].
+/// [`Funcs::extend`]. The clock, entropy, environment variables and time
+/// zones are the operating system's ([`OsEnvironment`]) with the `os`
+/// feature; without it, functions that need them fail with an error (use
+/// [`funcs_with`]).
 pub fn funcs() -> Funcs {
+    #[cfg(feature = "os")]
+    let env: env::Env = std::sync::Arc::new(OsEnvironment::new());
+    #[cfg(not(feature = "os"))]
+    let env: env::Env = std::sync::Arc::new(NoEnvironment);
+    funcs_with(env)
+}
+
+/// Every Sprig v3 function, with the clock, entropy, environment variables
+/// and time zones taken from `env`.
+pub fn funcs_with(env: std::sync::Arc<dyn Environment>) -> Funcs {
     let mut f = Funcs::new();
     strings(&mut f);
     logic(&mut f);
@@ -72,6 +119,10 @@ pub fn funcs() -> Funcs {
     dicts(&mut f);
     encoding(&mut f);
     regexes(&mut f);
+    extra::dates(&mut f, &env);
+    extra::randoms(&mut f, &env);
+    extra::cryptos(&mut f, &env);
+    extra::others(&mut f, &env);
     f
 }
 
@@ -1328,7 +1379,7 @@ fn encoding(f: &mut Funcs) {
 /// Compiles a regular expression; `must` gives `regexp.Compile`'s error,
 /// otherwise `regexp.MustCompile`'s panic.
 fn compile(re: &str, must: bool) -> Result<regex::Regex, String> {
-    regex::Regex::new(re).map_err(|e| {
+    gitops_core::goregex::compile(re).map_err(|e| {
         let msg = e.to_string();
         let last = msg
             .lines()

@@ -388,7 +388,9 @@ fn unescape(s: &str, mode: Enc) -> Result<String, String> {
     while i < b.len() {
         match b[i] {
             b'%' => {
-                if i + 2 >= b.len() || !b[i + 1].is_ascii_hexdigit() || !b[i + 2].is_ascii_hexdigit()
+                if i + 2 >= b.len()
+                    || !b[i + 1].is_ascii_hexdigit()
+                    || !b[i + 2].is_ascii_hexdigit()
                 {
                     let end = (i + 3).min(b.len());
                     return Err(format!(
@@ -588,18 +590,19 @@ impl Url {
             buf.push(':');
         }
         if self.opaque.is_empty() {
-            if !self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some() {
-                if !(self.omit_host && self.host.is_empty() && self.user.is_none()) {
-                    if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
-                        buf.push_str("//");
-                    }
-                    if self.user.is_some() {
-                        buf.push_str(&self.userinfo());
-                        buf.push('@');
-                    }
-                    if !self.host.is_empty() {
-                        buf.push_str(&escape(&self.host, Enc::Host));
-                    }
+            let has_authority =
+                !self.scheme.is_empty() || !self.host.is_empty() || self.user.is_some();
+            let omit = self.omit_host && self.host.is_empty() && self.user.is_none();
+            if has_authority && !omit {
+                if !self.host.is_empty() || !self.path.is_empty() || self.user.is_some() {
+                    buf.push_str("//");
+                }
+                if self.user.is_some() {
+                    buf.push_str(&self.userinfo());
+                    buf.push('@');
+                }
+                if !self.host.is_empty() {
+                    buf.push_str(&escape(&self.host, Enc::Host));
                 }
             }
             let path = escape(&self.path, Enc::Path);
@@ -697,12 +700,11 @@ mod tests {
                 u.fragment.as_str(),
                 u.userinfo().as_str()
             ),
-            ("proto", "host:80", "host", "/path", "query", "fragment", "auth")
+            (
+                "proto", "host:80", "host", "/path", "query", "fragment", "auth"
+            )
         );
-        assert_eq!(
-            u.to_go_string(),
-            "proto://auth@host:80/path?query#fragment"
-        );
+        assert_eq!(u.to_go_string(), "proto://auth@host:80/path?query#fragment");
         assert_eq!(
             parse_url(":x").unwrap_err(),
             "parse \":x\": missing protocol scheme"

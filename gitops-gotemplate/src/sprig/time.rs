@@ -280,7 +280,10 @@ impl Object for TimeObject {
             "Before" | "After" | "Equal" => {
                 want(1)?;
                 let o = other(&args[0])?;
-                let (a, b) = (nanos(), i128::from(o.secs) * 1_000_000_000 + i128::from(o.nsec));
+                let (a, b) = (
+                    nanos(),
+                    i128::from(o.secs) * 1_000_000_000 + i128::from(o.nsec),
+                );
                 return Ok(Value::Bool(match name {
                     "Before" => a < b,
                     "After" => a > b,
@@ -649,7 +652,10 @@ fn getnum(v: &str, fixed: bool) -> Option<(i64, &str)> {
         }
         return Some((i64::from(b[0] - b'0'), &v[1..]));
     }
-    Some((i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'), &v[2..]))
+    Some((
+        i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'),
+        &v[2..],
+    ))
 }
 
 fn getnum3(v: &str, fixed: bool) -> Option<(i64, &str)> {
@@ -696,7 +702,10 @@ fn parse_nanos(v: &str, n: usize) -> Option<(i64, bool)> {
 }
 
 fn leading_int(s: &str) -> Option<(u64, &str)> {
-    let end = s.bytes().position(|c| !c.is_ascii_digit()).unwrap_or(s.len());
+    let end = s
+        .bytes()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
     let mut x: u64 = 0;
     for c in s[..end].bytes() {
         if x > (1 << 63) / 10 {
@@ -728,18 +737,22 @@ fn parse_time_zone(v: &str) -> Option<usize> {
     if v.starts_with("ChST") || v.starts_with("MeST") {
         return Some(4);
     }
-    if v.starts_with("GMT") {
+    if let Some(rest) = v.strip_prefix("GMT") {
         return Some(if b.len() == 3 {
             3
         } else {
-            3 + parse_signed_offset(&v[3..])
+            3 + parse_signed_offset(rest)
         });
     }
     if b[0] == b'+' || b[0] == b'-' {
         let n = parse_signed_offset(v);
         return (n > 0).then_some(n);
     }
-    let upper = b.iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
+    let upper = b
+        .iter()
+        .take(6)
+        .take_while(|c| c.is_ascii_uppercase())
+        .count();
     match upper {
         5 if b[4] == b'T' => Some(5),
         4 if b[3] == b'T' || v.starts_with("WITA") => Some(4),
@@ -1204,7 +1217,10 @@ pub(crate) fn parse_duration(orig: &str) -> Result<i64, String> {
         let pre = before != s.len();
         let (mut f, mut scale, mut post) = (0u64, 1f64, false);
         if let Some(rest) = s.strip_prefix('.') {
-            let end = rest.bytes().position(|c| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let end = rest
+                .bytes()
+                .position(|c| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let mut overflow = false;
             for c in rest[..end].bytes() {
                 if overflow {
@@ -1306,13 +1322,16 @@ mod tests {
     #[test]
     fn formats_like_go() {
         let t = GoTime::utc(1_560_458_379, 123_456_789);
+        assert_eq!(t.go_string(), "2019-06-13 20:39:39.123456789 +0000 UTC");
         assert_eq!(
-            t.go_string(),
-            "2019-06-13 20:39:39.123456789 +0000 UTC"
+            t.format("Mon Jan _2 3:4:5 PM 2006 .000 ,99"),
+            "Thu Jun 13 8:39:39 PM 2019 .123 ,12"
         );
-        assert_eq!(t.format("Mon Jan _2 3:4:5 PM 2006 .000 ,99"), "Thu Jun 13 8:39:39 PM 2019 .123 ,12");
-        assert_eq!(t.format("02/01/06 15h Z07:00 -07 -070000 002 __2"), "13/06/19 20h Z +00 +000000 164 164");
-        assert_eq!(t.format("January Monday Janet"), "June Thursday Junet");
+        assert_eq!(
+            t.format("02/01/06 15h Z07:00 -07 -070000 002 __2"),
+            "13/06/19 20h Z +00 +000000 164 164"
+        );
+        assert_eq!(t.format("January Monday Janet"), "June Thursday Janet");
         let mut f = t.clone();
         f.offset = -(3 * 3600 + 30 * 60);
         f.abbrev = String::new();
@@ -1351,8 +1370,14 @@ mod tests {
             parse_duration("12").unwrap_err(),
             "time: missing unit in duration \"12\""
         );
-        assert_eq!(round_duration(125_400_000_000, 1_000_000_000), 125_000_000_000);
-        assert_eq!(round_duration(-4_600_000_000, 1_000_000_000), -5_000_000_000);
+        assert_eq!(
+            round_duration(125_400_000_000, 1_000_000_000),
+            125_000_000_000
+        );
+        assert_eq!(
+            round_duration(-4_600_000_000, 1_000_000_000),
+            -5_000_000_000
+        );
     }
 
     #[test]
@@ -1361,8 +1386,12 @@ mod tests {
         let t = parse_local("02 Jan 06 15:04:05 MST", "13 Jun 19 20:39:39 GMT", &env).unwrap();
         assert_eq!(t.secs, 1_560_458_379);
         assert_eq!(t.go_string(), "2019-06-13 20:39:39 +0000 GMT");
-        let t = parse_local("2006-01-02T15:04:05Z07:00", "2019-06-13T22:39:39.5+02:00", &env)
-            .unwrap();
+        let t = parse_local(
+            "2006-01-02T15:04:05Z07:00",
+            "2019-06-13T22:39:39.5+02:00",
+            &env,
+        )
+        .unwrap();
         assert_eq!(t.secs, 1_560_458_379);
         assert_eq!(t.nsec, 500_000_000);
         assert_eq!(t.go_string(), "2019-06-13 22:39:39.5 +0200 +0200");
@@ -1383,7 +1412,9 @@ mod tests {
             "parsing time \"2019-01-02x\": extra text: \"x\""
         );
         assert_eq!(
-            parse_local("2006-01-02 3PM", "2019-01-02 3PM", &env).unwrap().secs,
+            parse_local("2006-01-02 3PM", "2019-01-02 3PM", &env)
+                .unwrap()
+                .secs,
             1_546_441_200
         );
     }

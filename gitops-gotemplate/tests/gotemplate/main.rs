@@ -6,6 +6,7 @@ mod errors;
 mod exec;
 mod parse;
 mod sprig;
+mod sprig_world;
 mod trim;
 
 use gitops_gotemplate::{Error, Template, Value};

@@ -82,6 +82,7 @@ pub enum Error {
 
 /// The apply stages of `ApplyAllStaged`; each waits for the previous one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
 pub enum Stage {
     /// CRDs, Namespaces and ClusterRoles.
     Definitions,
@@ -368,6 +369,7 @@ pub fn prune_set(
 
 /// How an object differs between two builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Change {
     /// Only in the new build.
     Added,

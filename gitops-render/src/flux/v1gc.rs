@@ -471,6 +471,7 @@ pub fn cluster_objects(text: &str, origin: &str) -> Result<Vec<ClusterObject>, E
 
 /// What garbage collection does with a cluster object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Action {
     /// Deleted.
     Delete,
@@ -480,6 +481,7 @@ pub enum Action {
 
 /// Why an object is kept (or deleted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reason {
     /// Marked by this sync set and no longer rendered.
     Orphaned,

@@ -103,6 +103,25 @@ pub fn coalesce_values(chart: &Chart, user: &Map<String, Value>) -> Result<Coale
     })
 }
 
+/// Helm `CoalesceValues` alone: the chart's defaults (already merged with
+/// its subcharts' by dependency processing) are not merged again.
+pub fn coalesce_processed(chart: &Chart, user: &Map<String, Value>) -> Result<Coalesced, Error> {
+    let mut warnings = Vec::new();
+    let mut dest = user.clone();
+    coalesce(&mut warnings, chart, &mut dest, "", false)?;
+    Ok(Coalesced {
+        values: dest,
+        warnings,
+    })
+}
+
+/// Helm `MergeTables`: `src` merged into `dst` (which wins), `null`s kept.
+pub fn merge_tables(dst: &mut Map<String, Value>, src: Map<String, Value>) -> Vec<String> {
+    let mut warnings = Vec::new();
+    coalesce_tables(&mut warnings, dst, src, "", true);
+    warnings
+}
+
 /// Helm `MergeValues`: like coalescing, but `null`s are kept.
 pub fn merge_values(chart: &Chart, user: &Map<String, Value>) -> Result<Coalesced, Error> {
     let mut warnings = Vec::new();

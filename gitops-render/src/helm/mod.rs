@@ -4,6 +4,7 @@
 //!   `--set-json` expression parser, and Flux's `targetPath` setters.
 //! - [`values`]: HelmRelease `valuesFrom` (ConfigMaps/Secrets from a
 //!   [`Resources`] store) merged with inline `values`.
+//! - [`chart`]: Helm chart loading and rendering (`helm template`).
 //! - [`coalesce`]: user values coalesced with chart defaults and subcharts
 //!   (`null` deletes, `global` flows down), i.e. what templates see as `.Values`.
 //!
@@ -22,8 +23,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod chart;
 pub mod coalesce;
 mod goval;
+pub mod schema;
 pub mod strvals;
 pub mod values;
 

@@ -7,6 +7,7 @@ use gitops_core::yaml::Budget;
 
 /// Output order of the resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Reorder {
     /// kustomize's legacy kind order (kubectl's default).
     #[default]

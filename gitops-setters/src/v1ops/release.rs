@@ -147,6 +147,7 @@ impl TagChooser for NoRegistry {
 /// fluxd's release status of a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Status {
     /// Released.
     Success,
@@ -154,6 +155,18 @@ pub enum Status {
     Skipped,
     /// Not concerned (a different image, excluded).
     Ignored,
+}
+
+impl Status {
+    /// fluxd's name of the status: `success`, `skipped`, `ignored`.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Skipped => "skipped",
+            Status::Ignored => "ignored",
+        }
+    }
 }
 
 /// One container moved to a new image.

@@ -54,7 +54,7 @@ use gitops_core::revision::Algorithm;
 pub use push::{SignError, Signer, SshSigner};
 
 use crate::archive;
-use crate::writeback::split_credentials;
+use crate::credentials::split_credentials;
 use reference::{Reference, Resolved};
 
 type Connection<'a, 'r> = gix::remote::Connection<

@@ -18,8 +18,7 @@ const PASSWORD: &str = "s3cret-pw-7d1e";
 /// `Basic` of `USER:PASSWORD`.
 const BASIC: &str = "Basic YWxpY2U6czNjcmV0LXB3LTdkMWU=";
 
-#[path = "../common/hostile_http.rs"]
-mod hostile_http;
+use gitops_test_support::hostile_http;
 use hostile_http::{Answer, Hostile};
 
 fn tags_json(tags: &[&str]) -> String {

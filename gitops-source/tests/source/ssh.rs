@@ -13,9 +13,7 @@ use gitops_source::git::{Auth, CheckoutOptions, CheckoutOutcome, Client, Error};
 use crate::support::{Repos, git};
 
 // `sshd` finds `server` beside it.
-use crate::support::server;
-#[path = "../common/sshd.rs"]
-mod sshd;
+use gitops_test_support::sshd;
 
 use sshd::Sshd;
 

@@ -13,41 +13,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-#[path = "../common/server.rs"]
-pub mod server;
+pub use gitops_test_support::server;
 use server::ServerProcess;
 
 /// Run `git` in `dir` with an isolated configuration and fixed identities;
 /// panics with git's stderr on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_cmd(dir)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("the git binary must be installed to run these tests: {e}"));
-    assert!(
-        out.status.success(),
-        "git {args:?} in {} failed: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    let mut cmd = git_cmd(dir);
+    cmd.args(args);
+    gitops_test_support::output_of(cmd).trim().to_owned()
 }
 
-/// A `git` command with isolated configuration.
+/// A `git` command with isolated configuration, a fixed identity and
+/// fixed dates (so commit ids are the same on every run).
 pub fn git_cmd(dir: &Path) -> Command {
-    let mut c = Command::new("git");
-    c.current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_AUTHOR_NAME", "Test")
+    let mut c = gitops_test_support::git_cmd(dir);
+    c.env("GIT_AUTHOR_NAME", "Test")
         .env("GIT_AUTHOR_EMAIL", "test@example.com")
         .env("GIT_COMMITTER_NAME", "Test")
         .env("GIT_COMMITTER_EMAIL", "test@example.com")
         .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_INDEX_FILE");
+        .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z");
     c
 }
 
@@ -141,10 +127,7 @@ impl Work {
     }
 }
 
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
-}
+use gitops_test_support::free_port;
 
 /// `git daemon` serving `root` on loopback, push enabled. Stopped on drop,
 /// with every process it started (see `server`).

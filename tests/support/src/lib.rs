@@ -7,6 +7,14 @@
 //! - [`write`]: a file with its parent directories.
 //! - [`git`], [`git_cmd`]: the `git` binary with no user or system
 //!   configuration and a fixed identity.
+//! - [`server`]: test servers (git daemon, registries, sshd, moto) that
+//!   stop with every process they started.
+//! - [`hostile_http`]: an HTTP server that misbehaves on purpose.
+//! - [`sshd`]: a real OpenSSH server on loopback for Git over SSH.
+
+pub mod hostile_http;
+pub mod server;
+pub mod sshd;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -100,14 +108,23 @@ pub fn git_cmd(dir: &Path) -> Command {
 /// # Panics
 /// When git is missing or fails (with git's standard error).
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_cmd(dir)
-        .args(args)
+    let mut cmd = git_cmd(dir);
+    cmd.args(args);
+    output_of(cmd)
+}
+
+/// Run a `git` command built by the caller (for example [`git_cmd`] with
+/// other variables); its standard output without the trailing newline.
+///
+/// # Panics
+/// When git is missing or fails (with git's standard error).
+pub fn output_of(mut cmd: Command) -> String {
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("the git binary must be installed to run these tests: {e}"));
     assert!(
         out.status.success(),
-        "git {args:?} in {} failed: {}",
-        dir.display(),
+        "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim_end().to_owned()

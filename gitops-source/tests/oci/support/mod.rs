@@ -8,20 +8,12 @@
 pub mod http;
 pub mod registry;
 pub mod s3;
-#[path = "../../common/server.rs"]
-pub mod server;
+pub use gitops_test_support::server;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// A free loopback port (bound then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
+pub use gitops_test_support::free_port;
 
 /// Wait until `addr` accepts TCP connections, or panic after `limit`.
 pub fn wait_for_port(addr: &str, limit: Duration, what: &str) {

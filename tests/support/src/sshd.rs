@@ -6,18 +6,14 @@
 //! When it cannot run (no `/usr/sbin/sshd`, not root) [`Sshd::start`]
 //! returns `None` after printing one line, and panics instead under
 //! `CI=true`, where `.ci/run` installs `openssh-server`.
-//!
-//! Shared through `#[path]` by gitops-source's `source` tests and the
-//! `gitops` CLI tests; needs `server.rs` as a sibling module `server`.
 
-#![allow(dead_code)]
-
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::server::ServerProcess;
+use crate::free_port;
+use crate::server::ServerProcess;
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -40,11 +36,6 @@ fn unavailable(why: &str) -> Option<Sshd> {
     }
     eprintln!("skipped: the SSH test needs a local sshd: {why}");
     None
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
 }
 
 impl Sshd {

@@ -3,8 +3,6 @@
 //! (with the `Authorization` header, to prove what credentials reached
 //! it). Stopped and joined, bounded in time, when the handle drops.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,19 +13,26 @@ use std::time::{Duration, Instant};
 /// A request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
+    /// The request target (path and query).
     pub target: String,
+    /// The `Authorization` header, if any.
     pub authorization: Option<String>,
 }
 
 /// An answer: status, headers, body, and an optional delay before it.
 pub struct Answer {
+    /// The HTTP status code.
     pub status: u16,
+    /// Extra response headers.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Vec<u8>,
+    /// How long to wait before answering.
     pub delay: Duration,
 }
 
 impl Answer {
+    /// `status` with `body`, no extra header, no delay.
     pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Answer {
         Answer {
             status,
@@ -37,12 +42,14 @@ impl Answer {
         }
     }
 
+    /// Add a response header.
     pub fn header(mut self, name: &str, value: &str) -> Answer {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 }
 
+/// Answers each request.
 pub type Handler = Box<dyn Fn(&Seen) -> Answer + Send>;
 
 /// A one-connection-at-a-time HTTP/1.1 server on a loopback address. Its
@@ -60,6 +67,7 @@ impl Hostile {
         TcpListener::bind((ip, 0)).expect("bind a loopback address")
     }
 
+    /// Serve `listener` with `handler` on a thread of its own.
     pub fn serve(listener: TcpListener, handler: Handler) -> Hostile {
         let addr = listener.local_addr().expect("addr");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -82,14 +90,17 @@ impl Hostile {
         }
     }
 
+    /// [`Hostile::bind`] then [`Hostile::serve`].
     pub fn start(ip: &str, handler: Handler) -> Hostile {
         Hostile::serve(Hostile::bind(ip), handler)
     }
 
+    /// `ip:port` of the server.
     pub fn host(&self) -> String {
         self.addr.to_string()
     }
 
+    /// The requests seen so far.
     pub fn seen(&self) -> Vec<Seen> {
         self.log.lock().expect("log").clone()
     }

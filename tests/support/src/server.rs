@@ -8,11 +8,6 @@
 //! group also kills it when the test process dies without unwinding (a
 //! signal, an abort): it waits for end-of-file on a pipe only the test
 //! process writes to.
-//!
-//! Shared by the test crates through `#[path]`: gitops-source's `source` and
-//! `oci` tests and the `gitops` CLI tests in `examples`.
-
-#![allow(dead_code)]
 
 use std::io;
 use std::process::{Child, Command, ExitStatus, Stdio};

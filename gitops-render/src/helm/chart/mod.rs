@@ -1,0 +1,647 @@
+//! Helm chart rendering, byte-identical to `helm template` of Helm v4.1.4.
+//!
+//! - [`load`] / [`load_archive`]: a chart directory (`.helmignore` honoured)
+//!   or a `.tgz` archive, with its subcharts under `charts/` (directories
+//!   and archives), validated as Helm's loader does.
+//! - [`render_chart`] / [`render_loaded`]: dependency processing
+//!   (conditions, tags, aliases, import-values), values coalescing, schema
+//!   validation, the Go template engine with Sprig and Helm's functions,
+//!   and Helm's manifest sorting into CRDs, resources (install order) and
+//!   hooks: a [`Manifest`].
+//! - [`Manifest::to_helm_template`]: exactly what `helm template` prints.
+//!
+//! ```
+//! use gitops_core::fs::{MemTree, RelPath};
+//! use gitops_render::helm::chart::{RenderOptions, render_chart};
+//!
+//! let mut tree = MemTree::new();
+//! tree.insert("web/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")?;
+//! tree.insert("web/values.yaml", "replicas: 2\n")?;
+//! tree.insert(
+//!     "web/templates/cm.yaml",
+//!     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n",
+//! )?;
+//! let opts = RenderOptions::new("demo", "default");
+//! let manifest = render_chart(&tree, &RelPath::new("web")?, &serde_json::Map::new(), &opts)?;
+//! assert_eq!(
+//!     manifest.to_helm_template(&opts),
+//!     "---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  replicas: \"2\"\n"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Deviation
+//! - Numbers in user-supplied values are all `float64`, as values files
+//!   give them; Helm keeps `--set` integers as `int64` (which print the
+//!   same except from 1e21 up and in `%T`/`kindOf`).
+//! - `.Files.Glob` returns a files object (`.AsConfig`, `.Get`… work on
+//!   it) that `range` cannot iterate over: the template engine has no
+//!   iteration over objects yet.
+//! - Subcharts not listed as dependencies are ordered by name (Helm: Go map order).
+//! - `toToml`/`fromToml` and `toYamlPretty` are not provided: calling one
+//!   fails with an error naming it.
+//! - YAML syntax error texts are yaml.v2's for the common cases; others carry
+//!   this reader's description after yaml.v2's `yaml: line N:` prefix.
+
+mod caps;
+mod deps;
+mod engine;
+mod files;
+mod loader;
+mod sorter;
+mod yaml;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use gitops_core::fs::{FileTree, RelPath};
+
+pub use loader::{load, load_archive};
+
+/// A file of a chart: its path inside the chart and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    /// Path relative to the chart root (`templates/deployment.yaml`).
+    pub name: String,
+    /// Contents (a leading UTF-8 byte order mark removed).
+    pub data: Arc<[u8]>,
+}
+
+/// One dependency entry of `Chart.yaml` (or `requirements.yaml`).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Dependency {
+    /// `name`.
+    pub name: String,
+    /// `version` (a semver range).
+    pub version: String,
+    /// `repository`.
+    pub repository: String,
+    /// `condition`: comma-separated value paths.
+    pub condition: String,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// `enabled` (computed by dependency processing).
+    pub enabled: bool,
+    /// `import-values`, as written.
+    pub import_values: Vec<Json>,
+    /// `alias`.
+    pub alias: String,
+}
+
+/// A maintainer entry of `Chart.yaml`.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Maintainer {
+    /// `name`.
+    pub name: String,
+    /// `email`.
+    pub email: String,
+    /// `url`.
+    pub url: String,
+}
+
+/// `Chart.yaml`: the fields of Helm's `chart.Metadata`.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// `name`.
+    pub name: String,
+    /// `home`.
+    pub home: String,
+    /// `sources`.
+    pub sources: Vec<String>,
+    /// `version`.
+    pub version: String,
+    /// `description`.
+    pub description: String,
+    /// `keywords`.
+    pub keywords: Vec<String>,
+    /// `maintainers`.
+    pub maintainers: Vec<Maintainer>,
+    /// `icon`.
+    pub icon: String,
+    /// `apiVersion` (`v1` when absent).
+    pub api_version: String,
+    /// `condition`.
+    pub condition: String,
+    /// `tags`.
+    pub tags: String,
+    /// `appVersion`.
+    pub app_version: String,
+    /// `deprecated`.
+    pub deprecated: bool,
+    /// `annotations`, sorted by key.
+    pub annotations: std::collections::BTreeMap<String, String>,
+    /// `kubeVersion`.
+    pub kube_version: String,
+    /// `dependencies` (from `requirements.yaml` for `apiVersion: v1`).
+    pub dependencies: Vec<Dependency>,
+    /// `type`: ``, `application` or `library`.
+    pub chart_type: String,
+}
+
+/// A loaded chart with its subcharts.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Chart {
+    /// `Chart.yaml`.
+    pub metadata: Metadata,
+    /// `Chart.lock` / `requirements.lock`, as JSON.
+    pub lock: Option<Json>,
+    /// Files under `templates/`, in load order.
+    pub templates: Vec<ChartFile>,
+    /// `values.yaml` (every document merged).
+    pub values: Map<String, Json>,
+    /// `values.schema.json`, as bytes.
+    pub schema: Option<Vec<u8>>,
+    /// Every other file (what `.Files` sees), `crds/` included.
+    pub files: Vec<ChartFile>,
+    /// Subcharts (from `charts/`).
+    pub dependencies: Vec<Chart>,
+}
+
+impl Chart {
+    /// The chart's name.
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Whether `type: library`.
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type.eq_ignore_ascii_case("library")
+    }
+
+    /// CRD files of this chart (`crds/*.yaml|yml|json`), each with its path
+    /// as `helm template` prints it, then those of the subcharts.
+    fn crd_objects(&self, prefix: &str, out: &mut Vec<RenderedFile>) {
+        let full = if prefix.is_empty() {
+            self.name().to_string()
+        } else {
+            format!("{prefix}/charts/{}", self.name())
+        };
+        for f in &self.files {
+            let ext_ok = [".yaml", ".yml", ".json"].iter().any(|e| {
+                f.name
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|b| b.contains('.') && b.ends_with(e))
+            });
+            if f.name.starts_with("crds/") && ext_ok {
+                out.push(RenderedFile {
+                    path: format!("{full}/{}", f.name),
+                    content: String::from_utf8_lossy(&f.data).into_owned(),
+                    kind: "CustomResourceDefinition".into(),
+                    name: String::new(),
+                    hook: None,
+                });
+            }
+        }
+        for d in &self.dependencies {
+            d.crd_objects(&full, out);
+        }
+    }
+}
+
+/// How to render (the `helm template` flags).
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct RenderOptions {
+    /// Release name.
+    pub release_name: String,
+    /// Release namespace.
+    pub namespace: String,
+    /// `--kube-version` (Helm's default: `v1.35.0`, from its client-go).
+    pub kube_version: Option<String>,
+    /// `--api-versions`, added to Helm's default set.
+    pub api_versions: Vec<String>,
+    /// `--include-crds`.
+    pub include_crds: bool,
+    /// `--skip-tests`.
+    pub skip_tests: bool,
+    /// `--no-hooks`.
+    pub disable_hooks: bool,
+    /// `--show-only` (template paths or globs relative to the chart's parent).
+    pub show_only: Vec<String>,
+    /// `--is-upgrade`.
+    pub is_upgrade: bool,
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
+    /// How deep `include`/`tpl` may recurse into one template name (Helm: 1000).
+    pub max_include_depth: usize,
+    /// The most bytes the templates may produce in total.
+    pub max_output_bytes: usize,
+    /// The most template steps one render may take.
+    pub max_steps: u64,
+    /// How long one render may take.
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl std::fmt::Debug for RenderOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RenderOptions")
+            .field("release_name", &self.release_name)
+            .field("namespace", &self.namespace)
+            .field("kube_version", &self.kube_version)
+            .field("api_versions", &self.api_versions)
+            .field("include_crds", &self.include_crds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RenderOptions {
+    /// Options for release `release_name` in `namespace`, otherwise `helm
+    /// template`'s defaults.
+    pub fn new(release_name: &str, namespace: &str) -> RenderOptions {
+        RenderOptions {
+            release_name: release_name.to_string(),
+            namespace: namespace.to_string(),
+            kube_version: None,
+            api_versions: Vec::new(),
+            include_crds: false,
+            skip_tests: false,
+            disable_hooks: false,
+            show_only: Vec::new(),
+            is_upgrade: false,
+            skip_schema_validation: false,
+            max_include_depth: 1000,
+            max_output_bytes: 256 << 20,
+            max_steps: 500_000_000,
+            timeout: None,
+        }
+    }
+
+    /// `--kube-version`.
+    #[must_use]
+    pub fn with_kube_version(mut self, v: impl Into<String>) -> RenderOptions {
+        self.kube_version = Some(v.into());
+        self
+    }
+    /// `--api-versions`.
+    #[must_use]
+    pub fn with_api_versions(mut self, v: impl IntoIterator<Item = String>) -> RenderOptions {
+        self.api_versions.extend(v);
+        self
+    }
+    /// `--include-crds`.
+    #[must_use]
+    pub fn with_include_crds(mut self, yes: bool) -> RenderOptions {
+        self.include_crds = yes;
+        self
+    }
+    /// `--skip-tests`.
+    #[must_use]
+    pub fn with_skip_tests(mut self, yes: bool) -> RenderOptions {
+        self.skip_tests = yes;
+        self
+    }
+    /// `--no-hooks`.
+    #[must_use]
+    pub fn with_disable_hooks(mut self, yes: bool) -> RenderOptions {
+        self.disable_hooks = yes;
+        self
+    }
+    /// `--show-only`.
+    #[must_use]
+    pub fn with_show_only(mut self, v: impl IntoIterator<Item = String>) -> RenderOptions {
+        self.show_only.extend(v);
+        self
+    }
+    /// `--is-upgrade`.
+    #[must_use]
+    pub fn with_is_upgrade(mut self, yes: bool) -> RenderOptions {
+        self.is_upgrade = yes;
+        self
+    }
+    /// `--skip-schema-validation`.
+    #[must_use]
+    pub fn with_skip_schema_validation(mut self, yes: bool) -> RenderOptions {
+        self.skip_schema_validation = yes;
+        self
+    }
+    /// Bound on `include`/`tpl` recursion per template name.
+    #[must_use]
+    pub fn with_max_include_depth(mut self, n: usize) -> RenderOptions {
+        self.max_include_depth = n;
+        self
+    }
+    /// Bound on the bytes produced.
+    #[must_use]
+    pub fn with_max_output_bytes(mut self, n: usize) -> RenderOptions {
+        self.max_output_bytes = n;
+        self
+    }
+    /// Bound on template steps.
+    #[must_use]
+    pub fn with_max_steps(mut self, n: u64) -> RenderOptions {
+        self.max_steps = n;
+        self
+    }
+    /// Bound on time.
+    #[must_use]
+    pub fn with_timeout(mut self, d: std::time::Duration) -> RenderOptions {
+        self.timeout = Some(d);
+        self
+    }
+}
+
+/// Hook information of a rendered document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Hook {
+    /// The events (`pre-install`, `test`…), lower-cased.
+    pub events: Vec<String>,
+    /// `helm.sh/hook-weight` (0 when absent or not a number).
+    pub weight: i64,
+}
+
+/// One document of the output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenderedFile {
+    /// The template it came from, e.g. `podinfo/templates/deployment.yaml`.
+    pub path: String,
+    /// The document text (trimmed, no `---`).
+    pub content: String,
+    /// Its `kind`.
+    pub kind: String,
+    /// Its `metadata.name`.
+    pub name: String,
+    /// Hook information when it is a hook.
+    pub hook: Option<Hook>,
+}
+
+impl RenderedFile {
+    fn is_test_hook(&self) -> bool {
+        self.hook
+            .as_ref()
+            .is_some_and(|h| h.events.iter().any(|e| e == "test"))
+    }
+}
+
+/// The result of rendering a chart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Manifest {
+    /// CRDs from `crds/` directories (chart, then subcharts).
+    pub crds: Vec<RenderedFile>,
+    /// Resources in Helm's install order.
+    pub resources: Vec<RenderedFile>,
+    /// Hooks, sorted by kind as Helm sorts them.
+    pub hooks: Vec<RenderedFile>,
+    /// The rendered `NOTES.txt` of the chart (not of subcharts).
+    pub notes: Option<String>,
+    /// What Helm logs as warnings (`this chart is deprecated`…).
+    pub warnings: Vec<String>,
+}
+
+impl Manifest {
+    /// Exactly `helm template`'s standard output.
+    pub fn to_helm_template(&self, options: &RenderOptions) -> String {
+        let mut manifest = String::new();
+        if options.include_crds {
+            for c in &self.crds {
+                push_doc(&mut manifest, &c.path, &c.content);
+            }
+        }
+        for r in &self.resources {
+            push_doc(&mut manifest, &r.path, &r.content);
+        }
+        let mut out = String::with_capacity(manifest.len() + 64);
+        out.push_str(manifest.trim_matches(is_go_space));
+        out.push('\n');
+        if !options.disable_hooks {
+            for h in &self.hooks {
+                if options.skip_tests && h.is_test_hook() {
+                    continue;
+                }
+                push_doc(&mut out, &h.path, &h.content);
+            }
+        }
+        if options.show_only.is_empty() {
+            return out;
+        }
+        sorter::show_only(&out, &options.show_only).unwrap_or_default()
+    }
+
+    /// `--show-only` as Helm checks it: the error when a pattern matches no
+    /// template (`could not find template X in chart`).
+    pub fn check_show_only(&self, options: &RenderOptions) -> Result<(), Error> {
+        if options.show_only.is_empty() {
+            return Ok(());
+        }
+        let mut o = options.clone();
+        o.show_only.clear();
+        let all = self.to_helm_template(&o);
+        sorter::show_only(&all, &options.show_only).map(|_| ())
+    }
+}
+
+fn push_doc(out: &mut String, path: &str, content: &str) {
+    out.push_str("---\n# Source: ");
+    out.push_str(path);
+    out.push('\n');
+    out.push_str(content);
+    out.push('\n');
+}
+
+pub(crate) fn is_go_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// Why a chart could not be loaded or rendered. The text is Helm's error
+/// message without its `Error: ` prefix.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The chart could not be loaded (missing or invalid `Chart.yaml`,
+    /// unreadable files, a bad archive, validation).
+    #[error("{0}")]
+    Load(String),
+    /// A dependency listed in `Chart.yaml` is not under `charts/`.
+    #[error(
+        "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+        .0.join(", ")
+    )]
+    MissingDependencies(Vec<String>),
+    /// `type: library` (or another non-installable type).
+    #[error("{0} charts are not installable")]
+    NotInstallable(String),
+    /// The chart's `kubeVersion` does not admit the Kubernetes version.
+    #[error("chart requires kubeVersion: {range} which is incompatible with Kubernetes {version}")]
+    KubeVersion {
+        /// The chart's constraint.
+        range: String,
+        /// The Kubernetes version.
+        version: String,
+    },
+    /// Values coalescing or dependency processing failed.
+    #[error("{0}")]
+    Values(String),
+    /// The values do not satisfy a chart's `values.schema.json`.
+    #[error(
+        "values don't meet the specifications of the schema(s) in the following chart(s):\n{0}"
+    )]
+    Schema(String),
+    /// A template could not be parsed or executed (Helm's reformatted text).
+    #[error("{0}\n\nUse --debug flag to render out invalid YAML")]
+    Template(String),
+    /// A rendered document is not valid YAML.
+    #[error("{0}\n\nUse --debug flag to render out invalid YAML")]
+    Yaml(String),
+    /// A bound (output size, steps, time, include depth) was reached.
+    #[error("{0}")]
+    Limit(String),
+    /// `--show-only` matched nothing.
+    #[error("could not find template {0} in chart")]
+    ShowOnly(String),
+    /// A feature this implementation does not provide.
+    #[error("not supported: {0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    /// The first line of the message (what `helm` prints after `Error: `
+    /// on its first line).
+    pub fn first_line(&self) -> String {
+        self.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Load the chart at `chart_path` (a directory or a `.tgz` file) and render it.
+pub fn render_chart<T: FileTree + ?Sized>(
+    tree: &T,
+    chart_path: &RelPath,
+    values: &Map<String, Json>,
+    options: &RenderOptions,
+) -> Result<Manifest, Error> {
+    let chart = load(tree, chart_path)?;
+    render_loaded(&chart, values, options)
+}
+
+/// Render a loaded chart with user-supplied `values` (already merged from
+/// values files and `--set`), as `helm template` does.
+pub fn render_loaded(
+    chart: &Chart,
+    values: &Map<String, Json>,
+    options: &RenderOptions,
+) -> Result<Manifest, Error> {
+    // Template execution recurses on the native stack; run it on a thread
+    // with room for Helm's include depth.
+    let stack = 64 << 20;
+    std::thread::scope(|s| {
+        let h = std::thread::Builder::new()
+            .name("helm-render".into())
+            .stack_size(stack)
+            .spawn_scoped(s, || render_inner(chart, values, options))
+            .map_err(|e| Error::Limit(format!("cannot start the render thread: {e}")))?;
+        h.join()
+            .unwrap_or_else(|_| Err(Error::Limit("rendering panicked".into())))
+    })
+}
+
+fn render_inner(
+    chart: &Chart,
+    values: &Map<String, Json>,
+    options: &RenderOptions,
+) -> Result<Manifest, Error> {
+    let mut warnings = Vec::new();
+    // pkg/cmd/install.go runInstall
+    match chart.metadata.chart_type.as_str() {
+        "" | "application" => {}
+        other => return Err(Error::NotInstallable(other.to_string())),
+    }
+    if chart.metadata.deprecated {
+        warnings.push("this chart is deprecated".to_string());
+    }
+    if !chart.metadata.dependencies.is_empty() {
+        let missing: Vec<String> = chart
+            .metadata
+            .dependencies
+            .iter()
+            .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
+            .map(|r| r.name.clone())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::MissingDependencies(missing));
+        }
+    }
+    // pkg/action/install.go RunWithContext
+    let mut chart = chart.clone();
+    deps::process_dependencies(&mut chart, values, &mut warnings)?;
+    let caps = caps::Capabilities::new(options)?;
+    let coalesced = deps::coalesce(&chart, values)?;
+    if !options.skip_schema_validation {
+        let mut sb = String::new();
+        validate_schemas(&chart, &coalesced, &mut sb);
+        if !sb.is_empty() {
+            return Err(Error::Schema(sb));
+        }
+    }
+    if !chart.metadata.kube_version.is_empty()
+        && !caps::compatible(&chart.metadata.kube_version, &caps.normalized)
+    {
+        return Err(Error::KubeVersion {
+            range: chart.metadata.kube_version.clone(),
+            version: caps.version.clone(),
+        });
+    }
+    let rendered = engine::render(&chart, &coalesced, &caps, options)?;
+    let mut notes = None;
+    let notes_path = format!("{}/templates/NOTES.txt", chart.name());
+    let mut files = Vec::with_capacity(rendered.len());
+    for (path, content) in rendered {
+        if path.ends_with("NOTES.txt") {
+            if path == notes_path {
+                notes = Some(content);
+            }
+            continue;
+        }
+        files.push((path, content));
+    }
+    let (hooks, resources) = sorter::sort_manifests(files)?;
+    let mut crds = Vec::new();
+    chart.crd_objects("", &mut crds);
+    Ok(Manifest {
+        crds,
+        resources,
+        hooks,
+        notes,
+        warnings,
+    })
+}
+
+/// Helm's `ValidateAgainstSchema`: the chart's schema against its values,
+/// then each subchart's against its table.
+fn validate_schemas(chart: &Chart, values: &Map<String, Json>, sb: &mut String) {
+    if let Some(schema) = &chart.schema {
+        if let Err(e) = crate::helm::schema::validate(schema, &Json::Object(values.clone())) {
+            sb.push_str(chart.name());
+            sb.push_str(":\n");
+            sb.push_str(&e);
+        }
+    }
+    for sub in &chart.dependencies {
+        match values.get(sub.name()) {
+            None | Some(Json::Null) => {}
+            Some(Json::Object(m)) => validate_schemas(sub, m, sb),
+            Some(other) => {
+                let t = match other {
+                    Json::Bool(_) => "bool",
+                    Json::Number(_) => "float64",
+                    Json::String(_) => "string",
+                    _ => "[]interface {}",
+                };
+                sb.push_str(&format!(
+                    "{}:\ninvalid type for values: expected object (map), got {t}\n",
+                    sub.name()
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Splitting rendered files into documents and sorting them (Helm v4.1.4
+//! `pkg/release/v1/util`: `SplitManifests`, `SortManifests`, `InstallOrder`),
+//! and `--show-only`.
+
+use serde_json::Value as Json;
+
+use super::{Error, Hook, RenderedFile, is_go_space};
+
+const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+/// Helm `SplitManifests`: documents separated by `(?:^|\s*\n)---\s*`,
+/// each trimmed, empty ones dropped.
+pub(crate) fn split_manifests<'a>(text: &'a str) -> Vec<&'a str> {
+    let t = text.trim_matches(is_go_space);
+    let mut docs = Vec::new();
+    let b = t.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    // A separator is `---` at the very start, or after a newline (with the
+    // whitespace before that newline part of the separator).
+    let cut = |from: usize, to: usize, docs: &mut Vec<&'a str>| {
+        let d: &'a str = &t[from..to];
+        if !d.is_empty() {
+            let d = d.trim_matches(is_go_space);
+            docs.push(d);
+        }
+    };
+    if t.starts_with("---") {
+        let mut j = 3;
+        while j < b.len() && (b[j] as char).is_ascii_whitespace() {
+            j += 1;
+        }
+        cut(0, 0, &mut docs);
+        start = j;
+        i = j;
+    }
+    while i < b.len() {
+        if b[i] == b'\n' && t[i + 1..].starts_with("---") {
+            // Separator starts at the whitespace run before this newline.
+            let mut s = i;
+            while s > start && (b[s - 1] as char).is_ascii_whitespace() {
+                s -= 1;
+            }
+            cut(start, s, &mut docs);
+            let mut j = i + 4;
+            while j < b.len() && (b[j] as char).is_ascii_whitespace() {
+                j += 1;
+            }
+            start = j;
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    cut(start, b.len(), &mut docs);
+    docs.retain(|d| !d.is_empty());
+    docs
+}
+
+fn json_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "bool",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+struct Head {
+    kind: String,
+    name: String,
+    annotations: Option<Vec<(String, String)>>,
+}
+
+/// `yaml.Unmarshal` into Helm's `SimpleHead`.
+fn parse_head(doc: &str) -> Result<Head, String> {
+    let v =
+        super::yaml::parse_first(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    let unmarshal = |what: &Json, field: &str, ty: &str| {
+        format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {ty}",
+            json_type(what)
+        )
+    };
+    let m = match v {
+        Json::Null => {
+            return Ok(Head {
+                kind: String::new(),
+                name: String::new(),
+                annotations: None,
+            });
+        }
+        Json::Object(m) => m,
+        other => {
+            return Err(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
+                json_type(&other)
+            ));
+        }
+    };
+    let kind = match m.get("kind") {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.clone(),
+        Some(o) => return Err(unmarshal(o, "SimpleHead.kind", "string")),
+    };
+    match m.get("apiVersion") {
+        None | Some(Json::Null) | Some(Json::String(_)) => {}
+        Some(o) => return Err(unmarshal(o, "SimpleHead.apiVersion", "string")),
+    }
+    let mut name = String::new();
+    let mut annotations = None;
+    match m.get("metadata") {
+        None | Some(Json::Null) => {}
+        Some(Json::Object(md)) => {
+            match md.get("name") {
+                None | Some(Json::Null) => {}
+                Some(Json::String(s)) => name = s.clone(),
+                Some(o) => return Err(unmarshal(o, "SimpleHead.metadata.name", "string")),
+            }
+            match md.get("annotations") {
+                None | Some(Json::Null) => {}
+                Some(Json::Object(a)) => {
+                    let mut out = Vec::with_capacity(a.len());
+                    for (k, v) in a {
+                        match v {
+                            Json::String(s) => out.push((k.clone(), s.clone())),
+                            Json::Null => out.push((k.clone(), String::new())),
+                            o => {
+                                return Err(unmarshal(
+                                    o,
+                                    "SimpleHead.metadata.annotations",
+                                    "string",
+                                ));
+                            }
+                        }
+                    }
+                    annotations = Some(out);
+                }
+                Some(o) => {
+                    return Err(unmarshal(
+                        o,
+                        "SimpleHead.metadata.annotations",
+                        "map[string]string",
+                    ));
+                }
+            }
+        }
+        Some(o) => {
+            return Err(unmarshal(
+                o,
+                "SimpleHead.metadata",
+                "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+            ));
+        }
+    }
+    Ok(Head {
+        kind,
+        name,
+        annotations,
+    })
+}
+
+fn order(kind: &str) -> Option<usize> {
+    INSTALL_ORDER.iter().position(|k| *k == kind)
+}
+
+fn less(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (order(a), order(b)) {
+        (None, None) => a.cmp(b),
+        (None, Some(_)) => Greater,
+        (Some(_), None) => Less,
+        (Some(x), Some(y)) => x.cmp(&y),
+    }
+}
+
+/// Helm `SortManifests` with `InstallOrder`: hooks and resources. `files`
+/// are (template path, rendered text); NOTES and partials already removed.
+pub(crate) fn sort_manifests(
+    mut files: Vec<(String, String)>,
+) -> Result<(Vec<RenderedFile>, Vec<RenderedFile>), Error> {
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut hooks = Vec::new();
+    let mut generic = Vec::new();
+    for (path, content) in &files {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || content.trim_matches(is_go_space).is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let head = parse_head(doc)
+                .map_err(|e| Error::Yaml(format!("YAML parse error on {path}: {e}")))?;
+            let rf = RenderedFile {
+                path: path.clone(),
+                content: doc.to_string(),
+                kind: head.kind.clone(),
+                name: head.name.clone(),
+                hook: None,
+            };
+            let Some(ann) = head.annotations.filter(|a| !a.is_empty()) else {
+                generic.push(rf);
+                continue;
+            };
+            let Some((_, types)) = ann.iter().find(|(k, _)| k == "helm.sh/hook") else {
+                generic.push(rf);
+                continue;
+            };
+            let mut events = Vec::new();
+            let mut unknown = false;
+            for t in types.split(',') {
+                let t = t.trim().to_lowercase();
+                if !HOOK_EVENTS.contains(&t.as_str()) {
+                    unknown = true;
+                    break;
+                }
+                events.push(if t == "test-success" {
+                    "test".to_string()
+                } else {
+                    t
+                });
+            }
+            if unknown {
+                continue;
+            }
+            let weight = ann
+                .iter()
+                .find(|(k, _)| k == "helm.sh/hook-weight")
+                .and_then(|(_, w)| go_atoi(w))
+                .unwrap_or(0);
+            hooks.push(RenderedFile {
+                hook: Some(Hook { events, weight }),
+                ..rf
+            });
+        }
+    }
+    hooks.sort_by(|a, b| less(&a.kind, &b.kind));
+    generic.sort_by(|a, b| less(&a.kind, &b.kind));
+    Ok((hooks, generic))
+}
+
+/// Go's `strconv.Atoi`.
+fn go_atoi(s: &str) -> Option<i64> {
+    let t = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `helm template --show-only`: the documents of `out` whose template path
+/// (without the chart name) matches a pattern, pattern by pattern.
+pub(crate) fn show_only(out: &str, patterns: &[String]) -> Result<String, Error> {
+    let docs = split_manifests(out);
+    let mut result = String::new();
+    for f in patterns {
+        let f = f.replace('\\', "/");
+        let mut missing = true;
+        for m in &docs {
+            let Some(pos) = m.find("# Source: ") else {
+                continue;
+            };
+            let rest = &m[pos + "# Source: ".len()..];
+            let Some(slash) = rest.find('/') else {
+                continue;
+            };
+            if slash == 0 {
+                continue;
+            }
+            let name: String = rest[slash + 1..]
+                .chars()
+                .take_while(|c| *c != '\n')
+                .collect();
+            if name.is_empty() {
+                continue;
+            }
+            if !super::loader::go_match(&f, &name).unwrap_or(false) {
+                continue;
+            }
+            result.push_str("---\n");
+            result.push_str(m);
+            result.push('\n');
+            missing = false;
+        }
+        if missing {
+            return Err(Error::ShowOnly(f));
+        }
+    }
+    Ok(result)
+}
