@@ -94,6 +94,18 @@ image_refs() {
   done
 }
 
+# Templates of the Helm chart corpus for gotemplate_parse: one file each,
+# prefixed with the target's mode byte (odd: Sprig functions on).
+chart_templates() {
+  local out=$1
+  mkdir -p "$out"
+  [ -d "$conf/helm-charts/charts" ] || return 0
+  find "$conf/helm-charts/charts" -path '*/templates/*' -type f \( -name '*.yaml' -o -name '*.tpl' -o -name '*.txt' \) \
+    -size -64k | head -n 3000 | while read -r f; do
+    { printf '\001'; cat "$f"; } >"$out/$(printf '%s' "$f" | sha1sum | cut -c1-40)"
+  done
+}
+
 seed() {
   local t=$1 out=corpus-seed/$1
   rm -rf "$out"
@@ -103,6 +115,7 @@ seed() {
     image_ref) image_refs "$out" ;;
     strvals) json_strings "$out" "$conf"/helm/strvals_cases.json ;;
     kustomize_build) kustomize_trees "$out" ;;
+    gotemplate_parse) chart_templates "$out" ;;
     *) yaml_files "$out" ;;
   esac
   mkdir -p "$out"

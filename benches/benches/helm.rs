@@ -30,7 +30,12 @@ const CASES: [&str; 3] = [
 
 fn corpus() -> Option<PathBuf> {
     let base = std::env::var_os("GITOPS_CONFORMANCE_DIR").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/conformance")),
+        || {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/conformance"
+            ))
+        },
         PathBuf::from,
     );
     let dir = base.join("helm-charts");
@@ -69,7 +74,9 @@ fn case_inputs(base: &Path, id: &str) -> Option<(PathBuf, RenderOptions, Map<Str
 
 fn bench_helm(c: &mut Criterion) {
     let Some(base) = corpus() else {
-        eprintln!("helm bench: conformance corpus not found (set GITOPS_CONFORMANCE_DIR); nothing to run");
+        eprintln!(
+            "helm bench: conformance corpus not found (set GITOPS_CONFORMANCE_DIR); nothing to run"
+        );
         return;
     };
     let mut group = c.benchmark_group("helm_template");
@@ -80,7 +87,10 @@ fn bench_helm(c: &mut Criterion) {
             continue;
         };
         if !dir.is_dir() {
-            eprintln!("helm bench: {id}: chart {} not found; skipped", dir.display());
+            eprintln!(
+                "helm bench: {id}: chart {} not found; skipped",
+                dir.display()
+            );
             continue;
         }
         let tree = load_tree(&dir);
@@ -91,7 +101,10 @@ fn bench_helm(c: &mut Criterion) {
                 m.to_helm_template(&opts).len()
             ),
             Err(e) => {
-                eprintln!("helm bench: {id}: does not render ({}); skipped", e.first_line());
+                eprintln!(
+                    "helm bench: {id}: does not render ({}); skipped",
+                    e.first_line()
+                );
                 continue;
             }
         }

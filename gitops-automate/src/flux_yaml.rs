@@ -60,10 +60,10 @@
 //!   diff; here only the image scalars change (or a document is appended),
 //!   so comments and layout survive. When a patch document for the workload
 //!   exists but does not set that container's image, the update is refused
-//!   with [`Error::PatchHasNoImage`] rather than rewriting the document.
+//!   with `flux_patch::Error::PatchHasNoImage` (in [`Error::PatchEdit`]) rather than rewriting the document.
 //! - Only `Deployment`, `DaemonSet`, `StatefulSet`, `ReplicaSet`, `Job`,
 //!   `Pod` and `CronJob` workloads can be patched; Flux v1 `HelmRelease`s
-//!   under `patchUpdated` are [`Error::UnsupportedWorkload`].
+//!   under `patchUpdated` are refused (`flux_patch::Error::UnsupportedWorkload`).
 //! - The patch file and the working directory must stay inside the tree.
 //! - `policy` updaters (annotation changes) are not run: this module only
 //!   updates images.
@@ -197,42 +197,10 @@ pub enum Error {
         #[source]
         source: Box<gitops_render::Error>,
     },
-    /// The patch file is not valid YAML.
-    #[error("{patch}:{line}: cannot parse the patch file")]
-    PatchSyntax {
-        /// The patch file.
-        patch: String,
-        /// 1-based line.
-        line: usize,
-    },
-    /// The workload kind cannot be patched here.
-    #[error(
-        "{workload}: container {container:?}: {kind} workloads cannot be updated through patchUpdated"
-    )]
-    UnsupportedWorkload {
-        /// The workload id.
-        workload: String,
-        /// The container.
-        container: String,
-        /// Its kind.
-        kind: String,
-    },
-    /// A patch document for the workload exists but does not set the
-    /// container's image; it is not rewritten.
-    #[error(
-        "{patch}: the patch for {workload} does not set the image of container {container:?}; add `image:` for it to the patch by hand"
-    )]
-    PatchHasNoImage {
-        /// The patch file.
-        patch: String,
-        /// The workload id.
-        workload: String,
-        /// The container.
-        container: String,
-    },
-    /// Writing the updates into the patch file failed otherwise.
+    /// The updates cannot be written into the patch file (not YAML, a
+    /// workload kind that cannot be patched, a patch without the image).
     #[error(transparent)]
-    PatchEdit(flux_patch::Error),
+    PatchEdit(#[from] flux_patch::Error),
     /// `commandUpdated` without any `containerImage` updater.
     #[error("no update.containerImage commands to run in {file} (from path {dir})")]
     NoUpdaters {
@@ -241,33 +209,6 @@ pub enum Error {
         /// The working directory.
         dir: String,
     },
-}
-
-impl From<flux_patch::Error> for Error {
-    fn from(e: flux_patch::Error) -> Error {
-        match e {
-            flux_patch::Error::PatchSyntax { patch, line } => Error::PatchSyntax { patch, line },
-            flux_patch::Error::UnsupportedWorkload {
-                workload,
-                container,
-                kind,
-            } => Error::UnsupportedWorkload {
-                workload,
-                container,
-                kind,
-            },
-            flux_patch::Error::PatchHasNoImage {
-                patch,
-                workload,
-                container,
-            } => Error::PatchHasNoImage {
-                patch,
-                workload,
-                container,
-            },
-            other => Error::PatchEdit(other),
-        }
-    }
 }
 
 fn ser_path<S: serde::Serializer>(p: &RelPath, s: S) -> Result<S::Ok, S::Error> {
@@ -1025,7 +966,13 @@ mod tests {
         );
         tree.insert("p/flux-patch.yaml", "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  schedule: '@daily'\n").unwrap();
         let e = plan_patch_updated(&tree, &RelPath::root(), &To("1.37"), None).unwrap_err();
-        assert!(matches!(e, Error::PatchHasNoImage { .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::PatchEdit(flux_patch::Error::PatchHasNoImage { .. })
+            ),
+            "{e}"
+        );
     }
 
     #[test]

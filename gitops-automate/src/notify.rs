@@ -130,7 +130,7 @@ impl Event {
         Event {
             involved_object,
             severity: severity.to_owned(),
-            timestamp: rfc3339(now),
+            timestamp: gitops_core::time::format_system_time(now),
             message,
             reason: reason.to_owned(),
             metadata: BTreeMap::new(),
@@ -314,47 +314,9 @@ impl Webhook {
     }
 }
 
-/// RFC 3339 UTC time with seconds precision (Kubernetes `metav1.Time`).
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-    };
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's days-from-civil inverse.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        let at = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
-        assert_eq!(rfc3339(at(0)), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(at(951_782_400)), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(at(1_735_689_599)), "2024-12-31T23:59:59Z");
-        assert_eq!(
-            rfc3339(SystemTime::UNIX_EPOCH - Duration::from_secs(1)),
-            "1969-12-31T23:59:59Z"
-        );
-    }
 
     #[test]
     fn rfc4231_vector() {

@@ -52,12 +52,22 @@ pub fn translate(pattern: &str) -> Cow<'_, str> {
                 ('S', false) => out.push_str(r"[^\t\n\x0C\r ]"),
                 ('b', false) => out.push_str(r"(?-u:\b)"),
                 ('B', false) => out.push_str(r"(?-u:\B)"),
-                ('d', true) => out.push_str("0-9"),
-                ('D', true) => out.push_str("[^0-9]"),
-                ('w', true) => out.push_str("0-9A-Za-z_"),
-                ('W', true) => out.push_str("[^0-9A-Za-z_]"),
-                ('s', true) => out.push_str(r"\t\n\x0C\r "),
-                ('S', true) => out.push_str(r"[^\t\n\x0C\r ]"),
+                ('d' | 'D' | 'w' | 'W' | 's' | 'S', true) => {
+                    out.push_str(match e {
+                        'd' => "0-9",
+                        'D' => "[^0-9]",
+                        'w' => "0-9A-Za-z_",
+                        'W' => "[^0-9A-Za-z_]",
+                        's' => r"\t\n\x0C\r ",
+                        _ => r"[^\t\n\x0C\r ]",
+                    });
+                    // Go reads a `-` after a class escape as a literal
+                    // (`[\w-.]`); spelled out, it would start a range.
+                    if chars.peek() == Some(&'-') {
+                        chars.next();
+                        out.push_str(r"\-");
+                    }
+                }
                 ('Q', false) => {
                     let mut lit = String::new();
                     while let Some(q) = chars.next() {
@@ -135,5 +145,10 @@ mod tests {
         assert!(!compile(r"^\Qa.b\E$").unwrap().is_match("axb"));
         assert!(compile(r"^[]a]+$").unwrap().is_match("]a"));
         assert!(compile(r"^[[:digit:]x]+$").unwrap().is_match("1x"));
+        // A `-` after a class escape is a literal in Go.
+        let re = compile(r"^[\w-\.]+$").unwrap();
+        assert!(re.is_match("a-b.c_1"));
+        assert!(!re.is_match("a/b"));
+        assert!(compile(r"^[\d-]+$").unwrap().is_match("1-2"));
     }
 }

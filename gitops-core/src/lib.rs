@@ -19,6 +19,7 @@
 //! - [`semver`]: Masterminds/semver v3 versions and ranges, and Flux's
 //!   "highest version in range" rule, shared by image policies and source refs.
 //! - [`goregex`]: Go RE2 regular expressions on the `regex` crate.
+//! - [`strconv`]: numbers parsed as Go's `strconv` parses them.
 //! - [`time`]: RFC 3339 timestamps.
 //! - [`duration`]: Go durations (`1h30m`), as Flux's `interval` and `timeout` fields hold them.
 //! - [`url`]: the one URL redaction rule (user info never printed).
@@ -66,6 +67,7 @@ pub mod quote;
 pub mod registry;
 pub mod revision;
 pub mod semver;
+pub mod strconv;
 pub mod time;
 pub mod url;
 pub mod yaml;

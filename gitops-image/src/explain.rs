@@ -21,11 +21,11 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::filter::Exclusions;
-use crate::numeric::parse_go_float;
 use crate::policy::{Policy, Rule};
 use crate::range::ViolationKind;
 use crate::select;
 use crate::version::Version;
+use gitops_core::strconv::parse_float as parse_go_float;
 
 /// What happened to one tag.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -61,7 +61,6 @@
 
 pub mod explain;
 pub mod filter;
-mod numeric;
 pub mod policy;
 pub mod select;
 pub mod v1;

@@ -5,8 +5,8 @@
 use super::split::{PARALLEL_MIN, map_parts, parts_for};
 use super::{Counts, Error, Winner, check_counts, numeric_better, scan};
 use crate::filter::{Exclusions, TagFilter};
-use crate::numeric::parse_go_float;
 use crate::policy::Order;
+use gitops_core::strconv::parse_float as parse_go_float;
 
 /// 10^0 ..= 10^19, exact in f64 and in u64.
 const POW10: [f64; 20] = [
@@ -254,9 +254,9 @@ mod tests {
 
     use super::{PARALLEL_MIN, in_parts, numerical};
     use crate::filter::{Exclusions, TagFilter};
-    use crate::numeric::parse_go_float;
     use crate::policy::Order;
     use crate::select::{Error, Winner, check_counts, numeric_better, scan};
+    use gitops_core::strconv::parse_float as parse_go_float;
 
     /// Flux's loop, written plainly: one pass, every candidate parsed.
     fn reference(

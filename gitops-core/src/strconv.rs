@@ -1,4 +1,7 @@
-//! Go's `strconv.ParseFloat(s, 64)`, which Flux's Numerical policy uses.
+//! Go's `strconv` number parsing, for every place that reads numbers the
+//! way a Go program does (Flux's Numerical image policy, Go templates).
+//!
+//! [`parse_float`] is `strconv.ParseFloat(s, 64)`.
 //!
 //! Accepted: optional sign, decimal digits with an optional `.` and exponent,
 //! hexadecimal `0x1.8p3` (binary exponent required), `_` between digits,
@@ -6,8 +9,19 @@
 //! Values that overflow are an error, as in Go.
 
 /// Parse like Go `strconv.ParseFloat(s, 64)`; `None` when Go returns an error.
+///
+/// ```
+/// use gitops_core::strconv::parse_float;
+///
+/// assert_eq!(parse_float("1_000.5"), Some(1000.5));
+/// assert_eq!(parse_float("0x1.8p3"), Some(12.0));
+/// assert_eq!(parse_float("-Inf"), Some(f64::NEG_INFINITY));
+/// assert_eq!(parse_float("1e400"), None); // out of range, as in Go
+/// assert_eq!(parse_float("1__0"), None);
+/// ```
 #[inline]
-pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
+#[must_use]
+pub fn parse_float(s: &str) -> Option<f64> {
     if let Some(v) = fast_path(s.as_bytes()) {
         return Some(v);
     }
@@ -312,7 +326,7 @@ fn compose(mant: u64, exp: i64, sticky_in: bool) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_go_float as p;
+    use super::parse_float as p;
 
     #[test]
     fn go_parse_float_grammar() {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Time `helm template` against `gitops helm template` on the same command
+# lines: the default cases of podinfo, cert-manager and kube-prometheus-stack
+# from the conformance corpus, release build of gitops.
+#
+#   bash tools/helm-vs-gitops.sh [RUNS]        RUNS defaults to 20
+#
+# Uses hyperfine when installed, else a loop timed with /usr/bin/time. Prints
+# per case: median wall time of each, the ratio helm/gitops (above 1: gitops
+# is faster), peak resident memory of one run of each, and whether the two
+# outputs are identical. `helm` is taken from PATH, else installed by
+# tools/fetch-oracles.sh. The corpus is $GITOPS_CONFORMANCE_DIR/helm-charts
+# (default ../shared/conformance/helm-charts).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-20}
+conf=${GITOPS_CONFORMANCE_DIR:-$here/../shared/conformance}/helm-charts
+[ -d "$conf" ] || { echo "helm-vs-gitops: corpus not found at $conf (set GITOPS_CONFORMANCE_DIR)" >&2; exit 1; }
+command -v helm >/dev/null || eval "$(bash "$here/tools/fetch-oracles.sh")"
+helm=$(command -v helm)
+echo "building gitops (release)…" >&2
+(cd "$here" && cargo build --release --quiet -p gitops-examples --bin gitops)
+gitops=$here/target/release/gitops
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+export HELM_CACHE_HOME=$scratch/cache HELM_CONFIG_HOME=$scratch/config HELM_DATA_HOME=$scratch/data
+export KUBECONFIG=$scratch/no-kubeconfig
+cd "$conf"
+
+cases=(podinfo__podinfo__default cert-manager__cert-manager__default
+  prometheus-community__kube-prometheus-stack__default)
+
+# median of the numbers on stdin
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# peak RSS in KB of one run
+rss() { /usr/bin/time -f '%M' "$@" >/dev/null 2>"$scratch/rss" || true; tail -n 1 "$scratch/rss"; }
+
+printf '%-55s %10s %10s %7s %10s %10s %s\n' case "helm (ms)" "gitops(ms)" ratio "helm KB" "gitops KB" output
+for id in "${cases[@]}"; do
+  [ -f "cases/$id/args.json" ] || { echo "$id: not in the corpus, skipped" >&2; continue; }
+  mapfile -t args < <(jq -r '.argv[2:][]' "cases/$id/args.json")
+  h=("$helm" template "${args[@]}")
+  g=("$gitops" helm template "${args[@]}")
+  "${h[@]}" >"$scratch/h.out" 2>/dev/null && hrc=0 || hrc=$?
+  "${g[@]}" >"$scratch/g.out" 2>/dev/null && grc=0 || grc=$?
+  if [ "$hrc" -ne 0 ] || [ "$grc" -ne 0 ]; then
+    same="exit helm=$hrc gitops=$grc"
+  elif cmp -s "$scratch/h.out" "$scratch/g.out"; then
+    same=identical
+  else
+    same="differs ($(diff "$scratch/h.out" "$scratch/g.out" | grep -c '^[<>]') lines; random functions?)"
+  fi
+  if command -v hyperfine >/dev/null; then
+    q() { printf '%q ' "$@"; }
+    hyperfine -N -i --warmup 2 --runs "$runs" --export-json "$scratch/hf.json" \
+      "$(q "${h[@]}")" "$(q "${g[@]}")" >/dev/null 2>&1
+    hm=$(jq '.results[0].median * 1000' "$scratch/hf.json")
+    gm=$(jq '.results[1].median * 1000' "$scratch/hf.json")
+  else
+    for tool in h g; do
+      : >"$scratch/$tool.times"
+      for _ in $(seq "$runs"); do
+        if [ $tool = h ]; then cmd=("${h[@]}"); else cmd=("${g[@]}"); fi
+        /usr/bin/time -f '%e' "${cmd[@]}" >/dev/null 2>"$scratch/t" || true
+        tail -n 1 "$scratch/t" >>"$scratch/$tool.times"
+      done
+    done
+    hm=$(median <"$scratch/h.times" | awk '{print $1*1000}')
+    gm=$(median <"$scratch/g.times" | awk '{print $1*1000}')
+  fi
+  ratio=$(awk -v a="$hm" -v b="$gm" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "nan" }')
+  printf '%-55s %10.1f %10.1f %7s %10s %10s %s\n' "$id" "$hm" "$gm" "$ratio" \
+    "$(rss "${h[@]}")" "$(rss "${g[@]}")" "$same"
+done
