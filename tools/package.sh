@@ -7,8 +7,8 @@
 # crates.io yet, so they are packaged together: cargo then resolves a
 # sibling from the packages it has just made instead of from crates.io.
 # (`cargo package -p gitops-image` alone fails with "no matching package
-# named `gitops-core`" until gitops-core is published; gitops-core and
-# gitops-gotemplate, which have no sibling dependency, package alone.)
+# named `gitops-core`" until gitops-core is published; gitops-core, which
+# has no sibling dependency, packages alone.)
 #
 # Usage: bash tools/package.sh [extra cargo package flags, e.g. --no-verify]
 set -euo pipefail

@@ -452,6 +452,19 @@ impl<'a> State<'a, '_> {
                 }
                 return Ok(());
             }
+            Some(obj @ Value::Object(o)) => match o.range_entries() {
+                Some(entries) if !entries.is_empty() => {
+                    for (k, v) in entries {
+                        // A typed map's elements are of their own type,
+                        // not `interface{}`.
+                        let key = Rv::Val(Value::from(k.as_str()));
+                        self.one_iteration(b, mark, key, Rv::concrete(v))?;
+                    }
+                    return Ok(());
+                }
+                Some(_) => {}
+                None => return self.errorf(format!("range can't iterate over {obj}")),
+            },
             Some(Value::List(_) | Value::Map(_)) | None => {}
             Some(other) => return self.errorf(format!("range can't iterate over {other}")),
         }
@@ -549,7 +562,7 @@ impl<'a> State<'a, '_> {
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Nil { .. } => self.errorf("nil is not a command".into()),
             Arg::Number { number, .. } => self.ideal_constant(first, number),
-            Arg::String { text, .. } => Ok(Rv::Val(Value::from(text.as_str()))),
+            Arg::String { text, .. } => Ok(Rv::Val(Value::String(text.clone()))),
             _ => self.errorf(format!(
                 "can't evaluate command {}",
                 go_quote(&first.to_text())
@@ -663,7 +676,7 @@ impl<'a> State<'a, '_> {
         fin: Option<Rv>,
         receiver: Rv,
     ) -> R<Rv> {
-        let typ = receiver.type_name();
+        let was_iface = matches!(receiver, Rv::Iface(_));
         let value = match receiver {
             Rv::Invalid => {
                 if self.opts.missing_key == MissingKey::Error {
@@ -675,6 +688,12 @@ impl<'a> State<'a, '_> {
                 return self.errorf(format!("nil pointer evaluating interface {{}}.{name}"));
             }
             Rv::Iface(v) | Rv::Val(v) => v,
+        };
+        // Go's type of the receiver before indirection, for error messages.
+        let typ = if was_iface {
+            "interface {}"
+        } else {
+            value.type_name()
         };
         if let Value::Object(o) = &value
             && o.has_method(name)
@@ -716,10 +735,10 @@ impl<'a> State<'a, '_> {
         }
     }
 
-    fn signature(callee: &Callee<'_>) -> (Option<Kind>, Vec<Kind>) {
+    fn signature<'f>(callee: &'f Callee<'_>) -> (Option<Kind>, &'f [Kind]) {
         match callee {
-            Callee::Func(f, _) => (f.variadic, f.params.clone()),
-            Callee::Method(_) => (Some(Kind::Any), Vec::new()),
+            Callee::Func(f, _) => (f.variadic, &f.params),
+            Callee::Method(_) => (Some(Kind::Any), &[]),
         }
     }
 
@@ -928,13 +947,13 @@ impl<'a> State<'a, '_> {
                 _ => self.errorf(format!("expected integer; found {}", found())),
             },
             Some(Kind::String) => match n {
-                Arg::String { text, .. } => Ok(Rv::Val(Value::from(text.as_str()))),
+                Arg::String { text, .. } => Ok(Rv::Val(Value::String(text.clone()))),
                 _ => self.errorf(format!("expected string; found {}", found())),
             },
             Some(Kind::Any | Kind::Reflect) | None => match n {
                 Arg::Bool { value, .. } => Ok(Rv::Val(Value::Bool(*value))),
                 Arg::Number { number, .. } => self.ideal_constant(n, number),
-                Arg::String { text, .. } => Ok(Rv::Val(Value::from(text.as_str()))),
+                Arg::String { text, .. } => Ok(Rv::Val(Value::String(text.clone()))),
                 _ => self.errorf(format!(
                     "can't handle {} for arg of type interface {{}}",
                     found()
@@ -949,7 +968,7 @@ impl<'a> State<'a, '_> {
             None => self.write("<no value>"),
             Some(v) => {
                 let s = match v {
-                    Value::String(s) => s.to_string(),
+                    Value::String(s) => return self.write(s),
                     Value::List(_) | Value::Map(_) => {
                         if let Err(e) = v.check_nesting() {
                             return self.errorf(format!("can't print value: {e}"));

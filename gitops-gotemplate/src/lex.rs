@@ -5,6 +5,8 @@
 //! them. Item positions are byte offsets into the template text and lines
 //! count from one, as in Go.
 
+use std::borrow::Cow;
+
 use crate::fmt::{go_quote, go_quote_truncated, unicode_rune};
 
 /// The kind of a lexed item.
@@ -84,27 +86,28 @@ fn keyword(word: &str) -> Option<Tok> {
     })
 }
 
-/// One lexed item: its kind, byte position, text (or error message) and line.
+/// One lexed item: its kind, byte position, text (a slice of the input, or
+/// an error message) and line.
 #[derive(Clone, Debug)]
-pub(crate) struct Item {
+pub(crate) struct Item<'a> {
     pub typ: Tok,
     pub pos: usize,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub line: usize,
 }
 
-impl Item {
-    fn eof() -> Item {
+impl<'a> Item<'a> {
+    fn eof() -> Item<'a> {
         Item {
             typ: Tok::Eof,
             pos: 0,
-            val: String::new(),
+            val: Cow::Borrowed(""),
             line: 1,
         }
     }
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
             Tok::Eof => f.write_str("EOF"),
@@ -194,7 +197,7 @@ pub(crate) struct Lexer<'a> {
     paren_depth: i64,
     line: usize,
     start_line: usize,
-    item: Option<Item>,
+    item: Option<Item<'a>>,
     inside_action: bool,
     done: bool,
     pub break_ok: bool,
@@ -253,11 +256,11 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn this_item(&mut self, typ: Tok) -> Item {
+    fn this_item(&mut self, typ: Tok) -> Item<'a> {
         let item = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.start_line,
         };
         self.start = self.pos;
@@ -270,13 +273,16 @@ impl<'a> Lexer<'a> {
         self.emit_item(item)
     }
 
-    fn emit_item(&mut self, item: Item) -> Option<State> {
+    fn emit_item(&mut self, item: Item<'a>) -> Option<State> {
         self.item = Some(item);
         None
     }
 
     fn ignore(&mut self) {
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += self.input[self.start..self.pos]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count();
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -304,7 +310,7 @@ impl<'a> Lexer<'a> {
         self.item = Some(Item {
             typ: Tok::Error,
             pos: self.start,
-            val: message,
+            val: Cow::Owned(message),
             line: self.start_line,
         });
         self.done = true;
@@ -312,7 +318,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next item. After an error or EOF every call returns EOF.
-    pub(crate) fn next_item(&mut self) -> Item {
+    pub(crate) fn next_item(&mut self) -> Item<'a> {
         if self.done {
             return Item {
                 pos: self.pos,
@@ -323,7 +329,7 @@ impl<'a> Lexer<'a> {
         self.item = Some(Item {
             typ: Tok::Eof,
             pos: self.pos,
-            val: "EOF".into(),
+            val: Cow::Borrowed("EOF"),
             line: self.start_line,
         });
         let mut state = if self.inside_action {
@@ -363,8 +369,30 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// Where the left delimiter next starts in the rest of the input.
+    fn find_left(&self) -> Option<usize> {
+        let rest = self.rest();
+        let Some(&first) = self.left.as_bytes().first() else {
+            return Some(0);
+        };
+        if !first.is_ascii() {
+            return rest.find(self.left);
+        }
+        let bytes = rest.as_bytes();
+        let mut from = 0;
+        // `str::find(char)` runs `memchr` for the delimiter's first byte.
+        while let Some(i) = rest[from..].find(char::from(first)) {
+            let at = from + i;
+            if bytes[at..].starts_with(self.left.as_bytes()) {
+                return Some(at);
+            }
+            from = at + 1;
+        }
+        None
+    }
+
     fn lex_text(&mut self) -> Option<State> {
-        if let Some(x) = self.rest().find(self.left) {
+        if let Some(x) = self.find_left() {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + self.left.len();
@@ -374,7 +402,10 @@ impl<'a> Lexer<'a> {
                     0
                 };
                 self.pos -= trim;
-                self.line += self.input[self.start..self.pos].matches('\n').count();
+                self.line += self.input[self.start..self.pos]
+                    .bytes()
+                    .filter(|&b| b == b'\n')
+                    .count();
                 let item = self.this_item(Tok::Text);
                 self.pos += trim;
                 self.ignore();
@@ -386,7 +417,10 @@ impl<'a> Lexer<'a> {
         }
         self.pos = self.input.len();
         if self.pos > self.start {
-            self.line += self.input[self.start..self.pos].matches('\n').count();
+            self.line += self.input[self.start..self.pos]
+                .bytes()
+                .filter(|&b| b == b'\n')
+                .count();
             return self.emit(Tok::Text);
         }
         self.emit(Tok::Eof)
@@ -427,7 +461,10 @@ impl<'a> Lexer<'a> {
         if !delim {
             return self.errorf("comment ends before closing delimiter".into());
         }
-        self.line += self.input[self.start..self.pos].matches('\n').count();
+        self.line += self.input[self.start..self.pos]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count();
         let _comment = self.this_item(Tok::Comment);
         if trim {
             self.pos += TRIM_MARKER_LEN;
@@ -703,7 +740,7 @@ mod tests {
         loop {
             let item = l.next_item();
             let stop = matches!(item.typ, Tok::Eof | Tok::Error);
-            out.push((item.typ, item.val));
+            out.push((item.typ, item.val.into_owned()));
             if stop {
                 return out;
             }

@@ -32,6 +32,12 @@
 //! # Ok::<(), gitops_gotemplate::Error>(())
 //! ```
 //!
+//! Parsing into a set is incremental and cheap to share: clones of a
+//! [`Template`] share its parsed templates and functions,
+//! [`Template::overlay`] parses one more text (Helm's `tpl`) without
+//! copying the set, and a text parsed again under another name reuses the
+//! trees of its first parse.
+//!
 //! The public interface is: [`Template`] (a set of named templates, with
 //! [`Options`] and [`MissingKey`]), [`Value`] (whose maps are shared,
 //! mutable [`MapRef`]s, as Go maps are references) and the [`Object`]
@@ -61,7 +67,9 @@
 //!   a 2 MiB stack.
 //! - Values are Helm's shapes: there are no typed Go maps, slices, structs,
 //!   channels, function values (`call` always fails, as with no function
-//!   value), unsigned or sized integers; [`Object`] stands in for structs.
+//!   value), unsigned or sized integers; [`Object`] stands in for structs
+//!   and typed maps (`range` iterates an object that offers
+//!   [`Object::range_entries`]).
 //! - Identifiers and `%q` printability use Rust's Unicode tables, which
 //!   differ from Go's for a few non-ASCII code points.
 //! - Strings are UTF-8: `slice` or `"\xff"` escapes that would split a

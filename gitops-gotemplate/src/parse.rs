@@ -19,7 +19,7 @@ use crate::unquote::{unquote, unquote_char};
 #[derive(Debug)]
 pub(crate) struct Source {
     pub parse_name: String,
-    pub text: String,
+    pub text: Arc<str>,
 }
 
 impl Source {
@@ -41,7 +41,8 @@ impl Source {
 pub(crate) struct Tree {
     pub name: String,
     pub source: Arc<Source>,
-    pub root: Vec<Node>,
+    /// The body, shared by the trees of texts parsed more than once.
+    pub root: Arc<Vec<Node>>,
 }
 
 impl Tree {
@@ -144,7 +145,7 @@ pub(crate) enum Arg {
     String {
         pos: usize,
         quoted: String,
-        text: String,
+        text: Arc<str>,
     },
     Pipe(Box<Pipe>),
 }
@@ -342,7 +343,7 @@ enum ListItem {
 
 struct Parser<'a, 'f> {
     lex: Lexer<'a>,
-    token: [Item; 3],
+    token: [Item<'a>; 3],
     peek_count: usize,
     vars: Vec<String>,
     action_line: usize,
@@ -358,9 +359,19 @@ struct Parser<'a, 'f> {
 /// semantics: a second non-empty definition of one name in the same text is
 /// an error, an empty one never replaces a non-empty one.
 pub(crate) fn parse(name: &str, text: &str, opts: &ParseOptions<'_>) -> PResult<Vec<Tree>> {
+    parse_shared(name, Arc::from(text), opts)
+}
+
+/// [`parse`] of a text already held in an `Arc`.
+pub(crate) fn parse_shared(
+    name: &str,
+    shared: Arc<str>,
+    opts: &ParseOptions<'_>,
+) -> PResult<Vec<Tree>> {
+    let text: &str = &shared;
     let source = Arc::new(Source {
         parse_name: name.to_string(),
-        text: text.to_string(),
+        text: shared.clone(),
     });
     let mut lex = Lexer::new(text, opts.left, opts.right);
     lex.break_ok = !(opts.has_function)("break");
@@ -368,7 +379,7 @@ pub(crate) fn parse(name: &str, text: &str, opts: &ParseOptions<'_>) -> PResult<
     let blank = Item {
         typ: Tok::Eof,
         pos: 0,
-        val: String::new(),
+        val: std::borrow::Cow::Borrowed(""),
         line: 1,
     };
     let mut p = Parser {
@@ -390,7 +401,7 @@ pub(crate) fn parse(name: &str, text: &str, opts: &ParseOptions<'_>) -> PResult<
 }
 
 impl<'a> Parser<'a, '_> {
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
@@ -403,18 +414,18 @@ impl<'a> Parser<'a, '_> {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'a>) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
         self.token[1] = t1;
         self.token[2] = t2;
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             return self.token[self.peek_count - 1].clone();
         }
@@ -423,7 +434,7 @@ impl<'a> Parser<'a, '_> {
         self.token[0].clone()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.typ != Tok::Space {
@@ -432,7 +443,7 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
@@ -445,7 +456,7 @@ impl<'a> Parser<'a, '_> {
         ))
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> ParseFailure {
+    fn unexpected(&self, token: &Item<'_>, context: &str) -> ParseFailure {
         if token.typ == Tok::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -462,7 +473,7 @@ impl<'a> Parser<'a, '_> {
         self.errorf(format_args!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, expected: Tok, context: &str) -> PResult<Item> {
+    fn expect(&mut self, expected: Tok, context: &str) -> PResult<Item<'a>> {
         let token = self.next_non_space();
         if token.typ != expected {
             return Err(self.unexpected(&token, context));
@@ -474,7 +485,7 @@ impl<'a> Parser<'a, '_> {
         let tree = Tree {
             name: name.clone(),
             source: self.source.clone(),
-            root,
+            root: Arc::new(root),
         };
         match self.index.get(&name) {
             None => {
@@ -559,7 +570,7 @@ impl<'a> Parser<'a, '_> {
         match token.typ {
             Tok::Text => Ok(ListItem::Node(Node::Text {
                 pos: token.pos,
-                text: token.val,
+                text: token.val.into_owned(),
             })),
             Tok::LeftDelim => {
                 self.action_line = token.line;
@@ -674,7 +685,7 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
-    fn template_name(&mut self, token: &Item, context: &str) -> PResult<String> {
+    fn template_name(&mut self, token: &Item<'_>, context: &str) -> PResult<String> {
         match token.typ {
             Tok::String | Tok::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(token, context)),
@@ -738,17 +749,17 @@ impl<'a> Parser<'a, '_> {
                     self.next_non_space();
                     pipe.decl.push(Variable {
                         pos: v.pos,
-                        ident: vec![v.val.clone()],
+                        ident: vec![v.val.to_string()],
                     });
-                    self.vars.push(v.val);
+                    self.vars.push(v.val.into_owned());
                 }
                 Tok::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(Variable {
                         pos: v.pos,
-                        ident: vec![v.val.clone()],
+                        ident: vec![v.val.to_string()],
                     });
-                    self.vars.push(v.val);
+                    self.vars.push(v.val.into_owned());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
@@ -891,20 +902,20 @@ impl<'a> Parser<'a, '_> {
                 }
                 Arg::Identifier {
                     pos: token.pos,
-                    name: token.val,
+                    name: token.val.into_owned(),
                 }
             }
             Tok::Dot => Arg::Dot { pos: token.pos },
             Tok::Nil => Arg::Nil { pos: token.pos },
             Tok::Variable => {
-                if !self.vars.contains(&token.val) {
+                if !self.vars.iter().any(|v| *v == token.val) {
                     return Err(
                         self.errorf(format_args!("undefined variable {}", go_quote(&token.val)))
                     );
                 }
                 Arg::Variable(Variable {
                     pos: token.pos,
-                    ident: vec![token.val],
+                    ident: vec![token.val.into_owned()],
                 })
             }
             Tok::Field => Arg::Field {
@@ -936,8 +947,8 @@ impl<'a> Parser<'a, '_> {
                 let text = unquote(&token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos: token.pos,
-                    quoted: token.val,
-                    text,
+                    quoted: token.val.into_owned(),
+                    text: Arc::from(text),
                 }
             }
             _ => {

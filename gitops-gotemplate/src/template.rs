@@ -97,13 +97,47 @@ impl Default for Options {
 /// assert_eq!(t.render("deploy.yaml", &data)?, "name: app-web\nreplicas: 3");
 /// # Ok::<(), gitops_gotemplate::Error>(())
 /// ```
+///
+/// Cloning a set is cheap: its templates and functions are shared until
+/// one of the copies changes them. [`Template::overlay`] gives a copy whose
+/// later parses go to a small map of its own, looked up before the shared
+/// templates, so that parsing one more text into it (Helm's `tpl`) costs
+/// only that text's parse.
 #[derive(Clone, Debug)]
 pub struct Template {
     name: String,
-    trees: HashMap<String, Arc<Tree>>,
-    funcs: Funcs,
+    /// Templates parsed into this copy after [`Template::overlay`]; looked
+    /// up first.
+    overlay: Option<HashMap<String, Arc<Tree>>>,
+    trees: Arc<HashMap<String, Arc<Tree>>>,
+    /// Texts parsed into this set, with the trees they gave: a text parsed
+    /// again (the same library chart vendored by several subcharts) shares
+    /// the bodies instead of being lexed and parsed again.
+    parsed: Arc<HashMap<ParseKey, Arc<Parsed>>>,
+    funcs: Arc<Funcs>,
     options: Options,
 }
+
+/// What a parse depends on besides the name: the text and the options.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+struct ParseKey {
+    text: Arc<str>,
+    left: String,
+    right: String,
+    max_depth: usize,
+    skip_func_check: bool,
+}
+
+/// The trees of one successful parse, under the name it was parsed with.
+#[derive(Debug)]
+struct Parsed {
+    name: String,
+    trees: Vec<Arc<Tree>>,
+}
+
+/// Texts below this size are parsed every time (the lookup would cost
+/// about as much as the parse).
+const SHARE_MIN_TEXT: usize = 256;
 
 fn builtins() -> &'static HashMap<&'static str, Func> {
     static BUILTINS: OnceLock<HashMap<&'static str, Func>> = OnceLock::new();
@@ -118,6 +152,45 @@ fn builtins() -> &'static HashMap<&'static str, Func> {
     })
 }
 
+impl Parsed {
+    /// The trees as a parse of the same text under `name` gives them: the
+    /// text's own tree renamed, every tree's errors located in `name`.
+    /// `None` when a definition in the text is named like either parse,
+    /// where the outcome depends on the name.
+    fn renamed(&self, name: &str) -> Option<Vec<Arc<Tree>>> {
+        if name == self.name {
+            return Some(self.trees.clone());
+        }
+        let own = |t: &Tree| t.name == self.name;
+        if self.trees.iter().filter(|t| own(t)).count() != 1
+            || self.trees.iter().any(|t| t.name == name)
+        {
+            return None;
+        }
+        let first = self.trees.first()?;
+        let source = Arc::new(parse::Source {
+            parse_name: name.to_string(),
+            text: first.source.text.clone(),
+        });
+        Some(
+            self.trees
+                .iter()
+                .map(|t| {
+                    Arc::new(Tree {
+                        name: if own(t) {
+                            name.to_string()
+                        } else {
+                            t.name.clone()
+                        },
+                        source: source.clone(),
+                        root: t.root.clone(),
+                    })
+                })
+                .collect(),
+        )
+    }
+}
+
 impl Template {
     /// An empty set named `name` (the name appears in "no template"
     /// errors; Helm names its set `gotpl`).
@@ -129,8 +202,10 @@ impl Template {
     pub fn with_funcs(name: impl Into<String>, funcs: Funcs) -> Template {
         Template {
             name: name.into(),
-            trees: HashMap::new(),
-            funcs,
+            overlay: None,
+            trees: Arc::new(HashMap::new()),
+            parsed: Arc::default(),
+            funcs: Arc::new(funcs),
             options: Options::default(),
         }
     }
@@ -149,7 +224,38 @@ impl Template {
 
     /// The functions templates may call (add to them before parsing).
     pub fn funcs_mut(&mut self) -> &mut Funcs {
-        &mut self.funcs
+        // Which names are functions decides what parses.
+        self.parsed = Arc::default();
+        Arc::make_mut(&mut self.funcs)
+    }
+
+    /// A copy of the set whose later parses go to a map of its own, in
+    /// front of the templates it shares with this set: parsing into it does
+    /// not copy the set's templates. Templates, functions and options are
+    /// those of this set; the set itself is unchanged by parses into the
+    /// copy.
+    ///
+    /// ```
+    /// use gitops_gotemplate::{Template, Value};
+    ///
+    /// let mut base = Template::new("gotpl");
+    /// base.parse("_h.tpl", r#"{{ define "x" }}base{{ end }}"#)?;
+    /// let mut t = base.overlay();
+    /// t.parse("gotpl", r#"{{ define "x" }}mine{{ end }}{{ template "x" }}"#)?;
+    /// assert_eq!(t.render("gotpl", &Value::Nil)?, "mine");
+    /// assert_eq!(base.render("_h.tpl", &Value::Nil)?, "");
+    /// assert!(!base.has_template("gotpl"));
+    /// # Ok::<(), gitops_gotemplate::Error>(())
+    /// ```
+    pub fn overlay(&self) -> Template {
+        Template {
+            name: self.name.clone(),
+            overlay: Some(self.overlay.clone().unwrap_or_default()),
+            trees: self.trees.clone(),
+            parsed: Arc::default(),
+            funcs: self.funcs.clone(),
+            options: self.options.clone(),
+        }
     }
 
     /// The options.
@@ -176,7 +282,7 @@ impl Template {
     /// Parses `text` as the template `name`, adding it and the templates it
     /// defines to the set. On error the set is unchanged.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<&mut Template, Error> {
-        let funcs = &self.funcs;
+        let funcs = &*self.funcs;
         let has_function = |n: &str| funcs.contains(n) || builtins().contains_key(n);
         let opts = ParseOptions {
             left: &self.options.left_delim,
@@ -185,24 +291,69 @@ impl Template {
             has_function: &has_function,
             skip_func_check: self.options.skip_func_check,
         };
-        let trees = parse::parse(name, text, &opts).map_err(|f| Error::Parse(f.0))?;
+        let key = (self.overlay.is_none() && text.len() >= SHARE_MIN_TEXT).then(|| ParseKey {
+            text: Arc::from(text),
+            left: self.options.left_delim.clone(),
+            right: self.options.right_delim.clone(),
+            max_depth: self.options.max_parse_depth,
+            skip_func_check: self.options.skip_func_check,
+        });
+        let reused = key
+            .as_ref()
+            .and_then(|k| self.parsed.get(k))
+            .and_then(|p| p.renamed(name));
+        let trees: Vec<Arc<Tree>> = match reused {
+            Some(t) => t,
+            None => {
+                let parsed = match &key {
+                    Some(k) => parse::parse_shared(name, k.text.clone(), &opts),
+                    None => parse::parse(name, text, &opts),
+                };
+                let trees: Vec<Arc<Tree>> = parsed
+                    .map_err(|f| Error::Parse(f.0))?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect();
+                if let Some(k) = key {
+                    Arc::make_mut(&mut self.parsed).insert(
+                        k,
+                        Arc::new(Parsed {
+                            name: name.to_string(),
+                            trees: trees.clone(),
+                        }),
+                    );
+                }
+                trees
+            }
+        };
         for tree in trees {
-            if tree.is_empty() && self.trees.contains_key(&tree.name) {
+            if tree.is_empty() && self.has_template(&tree.name) {
                 continue;
             }
-            self.trees.insert(tree.name.clone(), Arc::new(tree));
+            let name = tree.name.clone();
+            match &mut self.overlay {
+                Some(o) => o.insert(name, tree),
+                None => Arc::make_mut(&mut self.trees).insert(name, tree),
+            };
         }
         Ok(self)
     }
 
     /// Whether a template of that name is in the set.
     pub fn has_template(&self, name: &str) -> bool {
-        self.trees.contains_key(name)
+        self.tree(name).is_some()
     }
 
     /// The names of the templates in the set, sorted.
     pub fn template_names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.trees.keys().map(String::as_str).collect();
+        if let Some(o) = &self.overlay {
+            names.extend(
+                o.keys()
+                    .map(String::as_str)
+                    .filter(|n| !self.trees.contains_key(*n)),
+            );
+        }
         names.sort_unstable();
         names
     }
@@ -232,6 +383,9 @@ impl Template {
     }
 
     pub(crate) fn tree(&self, name: &str) -> Option<&Tree> {
+        if let Some(t) = self.overlay.as_ref().and_then(|o| o.get(name)) {
+            return Some(t);
+        }
         self.trees.get(name).map(Arc::as_ref)
     }
 

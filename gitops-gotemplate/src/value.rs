@@ -70,6 +70,13 @@ pub trait Object: Debug + Send + Sync {
     }
     /// The text `fmt.Sprint` prints for the value.
     fn format(&self) -> String;
+    /// The entries `range` iterates over when the object stands for a Go
+    /// map (`range $k, $v := .Files.Glob "*"`): key and element pairs in
+    /// key order. `None`, the default, makes `range` fail with `range
+    /// can't iterate over …` as for any other non-iterable value.
+    fn range_entries(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
     /// The value as [`Any`](std::any::Any), for functions that take values
     /// of this type back (Sprig's `time.Time`, `*semver.Version` and
     /// certificates); `None` by default.

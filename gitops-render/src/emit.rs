@@ -25,11 +25,22 @@ pub fn to_yaml(value: &Value) -> String {
 /// [`to_yaml`], appended to `out` (which is reused for many documents when
 /// the output is streamed).
 pub(crate) fn append_yaml(value: &Value, out: &mut String) {
+    append_yaml_width(value, out, BEST_WIDTH);
+}
+
+/// [`append_yaml`] without folding long scalars, as yaml.v3 (kyaml) prints
+/// a document it re-reads: what Helm makes of post-rendered output.
+pub(crate) fn append_yaml_unfolded(value: &Value, out: &mut String) {
+    append_yaml_width(value, out, usize::MAX);
+}
+
+fn append_yaml_width(value: &Value, out: &mut String, width: usize) {
     let mut w = Writer {
         out,
         column: 0,
         whitespace: false,
         indention: false,
+        width,
     };
     match value {
         Value::Map(m) if !m.is_empty() => w.block_map(m, 0, false),
@@ -120,6 +131,8 @@ struct Writer<'o> {
     column: usize,
     whitespace: bool,
     indention: bool,
+    /// Column past which long scalars fold (yaml.v2's best width).
+    width: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -309,7 +322,7 @@ impl Writer<'_> {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.width
                     && chars.get(i + 1) != Some(&' ')
                 {
                     self.write_indent(indent);
@@ -362,7 +375,7 @@ impl Writer<'_> {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
-                    && self.column > BEST_WIDTH
+                    && self.column > self.width
                     && i > 0
                     && i < n - 1
                     && chars.get(i + 1) != Some(&' ')
@@ -439,7 +452,7 @@ impl Writer<'_> {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > BEST_WIDTH && i > 0 && i < n - 1 {
+                if allow_breaks && !spaces && self.column > self.width && i > 0 && i < n - 1 {
                     self.write_indent(indent);
                     if chars.get(i + 1) == Some(&' ') {
                         self.put('\\');

@@ -31,8 +31,10 @@
 //! (inline and `path:`), legacy `vars`, `buildMetadata`
 //! (`originAnnotations`, `transformerAnnotations`, `managedByLabel`), and
 //! `transformers`/`generators`/`validators` with kustomize's builtin plugin
-//! configs (`apiVersion: builtin`, `ReplacementTransformer` included). Other
-//! plugins and `helmCharts` run through a caller-supplied
+//! configs (`apiVersion: builtin`, `ReplacementTransformer` included).
+//! `helmCharts` whose chart is in the tree are rendered in-process as
+//! `helm template` (Helm v4.1.4) renders them (`kustomize/helm_inflate.rs`).
+//! Other plugins, and charts not in the tree, run through a caller-supplied
 //! [`PluginExecutor`]. Any other field is a typed [`Error::Unsupported`]
 //! naming it, never silently ignored. Kustomization files are read with
 //! duplicate keys allowed, the last one winning, as kustomize reads them.
@@ -87,14 +89,14 @@
 //!   (builtin transformers), `replacements.rs`, `vars.rs`, `nameref.rs`
 //!   (name references), `buildmeta.rs` (`buildMetadata` annotations),
 //!   `openapi.rs` (the `openapi` field), `plugins.rs` (`transformers`,
-//!   `generators`, `validators`, the executor hand-off), `order.rs` (output
-//!   order).
+//!   `generators`, `validators`, the executor hand-off), `helm_inflate.rs`
+//!   (`helmCharts` with a chart in the tree), `order.rs` (output order).
 //! - `build.rs`: [`build`], [`render`], [`write_yaml`] and the builder that
 //!   runs the steps for each kustomization, top-down.
 //!
 //! [`flux`] (Flux semantics around a build, `flux create`, apply plans) and
-//! [`helm`] (Helm values) sit beside it and use only the shared model and
-//! [`build`].
+//! [`helm`] (Helm values, charts, releases) sit beside it and use only the
+//! shared model and [`build`]; `helm_inflate.rs` uses [`helm`]'s chart renderer.
 
 pub mod budget;
 mod emit;

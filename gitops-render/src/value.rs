@@ -79,6 +79,17 @@ impl Map {
             .map(|(_, v)| v)
     }
 
+    /// Append an entry. Small maps grow by one slot at a time: most
+    /// objects' maps are built at their final size and gain a key or two
+    /// later (a namespace, a label), where doubling would leave most of the
+    /// new room unused in every resource.
+    fn push(&mut self, key: String, value: Value) {
+        if self.entries.len() == self.entries.capacity() && self.entries.len() < 16 {
+            self.entries.reserve_exact(1);
+        }
+        self.entries.push((key, value));
+    }
+
     /// Make room for exactly `n` more entries.
     pub(crate) fn reserve_exact(&mut self, n: usize) {
         self.entries.reserve_exact(n);
@@ -92,7 +103,7 @@ impl Map {
                 *slot = value;
                 self.forget_null_text(&key);
             }
-            None => self.entries.push((key, value)),
+            None => self.push(key, value),
         }
     }
 
@@ -166,7 +177,7 @@ impl Map {
         let i = match self.entries.iter().position(|(k, _)| k == key) {
             Some(i) => i,
             None => {
-                self.entries.push((key.to_owned(), make()));
+                self.push(key.to_owned(), make());
                 self.entries.len() - 1
             }
         };

@@ -331,9 +331,22 @@ fn go_json_type(v: &Value) -> &'static str {
 }
 
 /// A warning as Helm's text logger prints it: `level=WARN msg="…"`, the
-/// message quoted when it holds spaces, quotes or `=`.
+/// message quoted when it holds spaces, quotes or `=`. A warning written as
+/// `message key=value…` (the renderer's form for a log record with
+/// attributes) keeps its attributes after the quoted message.
 fn warn_line(w: &str) -> String {
-    format!("level=WARN msg={}", slog_quote(w))
+    let split = w.char_indices().filter(|&(_, c)| c == ' ').map(|(i, _)| i).find(|&i| {
+        let rest = &w[i + 1..];
+        let key: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
+            .collect();
+        !key.is_empty() && rest[key.len()..].starts_with('=')
+    });
+    match split {
+        Some(i) => format!("level=WARN msg={} {}", slog_quote(&w[..i]), &w[i + 1..]),
+        None => format!("level=WARN msg={}", slog_quote(w)),
+    }
 }
 
 fn slog_quote(s: &str) -> String {
@@ -358,6 +371,10 @@ mod tests {
             "level=WARN msg=\"this chart is deprecated\""
         );
         assert_eq!(warn_line("x"), "level=WARN msg=x");
+        assert_eq!(
+            warn_line(r#"ImportValues missing table error="\"SCBexported2\" is not a table""#),
+            r#"level=WARN msg="ImportValues missing table" error="\"SCBexported2\" is not a table""#
+        );
     }
 
     #[test]

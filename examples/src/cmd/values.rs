@@ -1,16 +1,18 @@
 //! `gitops values`: compose Helm values like helm-controller.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use gitops_core::flux::{FluxObject, HelmRelease};
+use gitops_core::fs::{OsTree, RelPath};
 use gitops_core::yaml::{Budget, ReadOptions, parse_documents_in};
 use gitops_render::flux::Resources;
 use gitops_render::helm::coalesce::{Chart, coalesce_values};
+use gitops_render::helm::release::{self, Action, ReleaseOptions};
 use gitops_render::helm::strvals::{self, SetKind};
-use gitops_render::helm::values;
+use gitops_render::helm::{chart, values};
 
 use crate::cmd::yaml_budget::{BudgetArgs, hint};
 use crate::output::OutputFormat;
@@ -21,6 +23,10 @@ pub enum ValuesCmd {
     /// Compose the values of a HelmRelease: valuesFrom (ConfigMaps/Secrets
     /// read from --from files), inline values, then --set flags, then
     /// coalesced with the chart's defaults when --chart-values is given.
+    /// With --render CHART, renders the chart with those values as
+    /// helm-controller installs the release (release name and namespace,
+    /// CRD policy, hooks, post-renderers, origin labels) and prints the
+    /// objects instead.
     Compose(ComposeArgs),
 }
 
@@ -47,6 +53,25 @@ pub struct ComposeArgs {
     /// `--set-json` expressions.
     #[arg(long = "set-json", value_name = "EXPR")]
     pub set_json: Vec<String>,
+    /// Render this local chart (a directory or .tgz) as helm-controller
+    /// would install the release, and print the objects it would apply.
+    #[arg(long, value_name = "CHART", conflicts_with = "chart_values")]
+    pub render: Option<PathBuf>,
+    /// With --render: the cluster's Kubernetes version (Helm's default otherwise).
+    #[arg(long, value_name = "VERSION", requires = "render")]
+    pub kube_version: Option<String>,
+    /// With --render: extra API versions the cluster serves (repeatable, comma-separated).
+    #[arg(
+        long = "api-versions",
+        short = 'a',
+        value_name = "VERSION",
+        value_delimiter = ',',
+        requires = "render"
+    )]
+    pub api_versions: Vec<String>,
+    /// With --render: use the upgrade action's settings (spec.upgrade) instead of spec.install.
+    #[arg(long, requires = "render")]
+    pub upgrade: bool,
     /// Output format (text = YAML).
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
@@ -101,6 +126,14 @@ fn compose(args: &ComposeArgs, budget: &Budget, out: &mut dyn Write) -> anyhow::
             strvals::apply(kind, e, &mut composed)?;
         }
     }
+    if let Some(chart) = &args.render {
+        let strategy = node
+            .get("spec")
+            .and_then(|s| s.get("postRenderStrategy"))
+            .and_then(|s| s.as_str())
+            .unwrap_or_default();
+        return render(args, &release, chart, &composed, strategy, out);
+    }
     if let Some(path) = &args.chart_values {
         let defaults = values::read_values(&read(path)?, &path.display().to_string())
             .map_err(anyhow::Error::msg)
@@ -129,5 +162,50 @@ fn compose(args: &ComposeArgs, budget: &Budget, out: &mut dyn Write) -> anyhow::
             serde_json::to_string_pretty(&serde_json::Value::Object(composed))?
         )?,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--render CHART`: the release's objects as helm-controller would apply them.
+fn render(
+    args: &ComposeArgs,
+    hr: &HelmRelease,
+    chart_path: &Path,
+    composed: &serde_json::Map<String, serde_json::Value>,
+    strategy: &str,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
+    if args.output != OutputFormat::Text {
+        bail!("--render prints a YAML stream: -o json is not supported with it");
+    }
+    let shown = chart_path.display().to_string();
+    if !chart_path.exists() {
+        bail!("chart {shown:?} not found: --render takes a local chart directory or .tgz");
+    }
+    let action = if args.upgrade {
+        Action::Upgrade
+    } else {
+        Action::Install
+    };
+    let mut opts = ReleaseOptions::new(action)
+        .with_api_versions(args.api_versions.iter().cloned())
+        .with_post_render_strategy(strategy);
+    if let Some(v) = &args.kube_version {
+        opts = opts.with_kube_version(v.clone());
+    }
+    let loaded = if chart_path.is_dir() {
+        let tree = OsTree::new(chart_path).with_context(|| format!("opening {shown}"))?;
+        chart::load(&tree, &RelPath::root())
+    } else {
+        let bytes = std::fs::read(chart_path).with_context(|| format!("reading {shown}"))?;
+        chart::load_archive(&bytes)
+    };
+    let rendered = loaded
+        .map_err(release::Error::from)
+        .and_then(|c| release::render_loaded_release(hr, &c, composed, &opts))
+        .with_context(|| format!("rendering {shown}"))?;
+    for w in &rendered.manifest.warnings {
+        eprintln!("warning: {w}");
+    }
+    out.write_all(rendered.to_yaml().as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

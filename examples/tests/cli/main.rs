@@ -19,6 +19,7 @@ mod source;
 mod ssh;
 mod v1;
 mod values;
+mod values_render;
 mod version;
 
 use gitops_test_support::{hostile_http, server};

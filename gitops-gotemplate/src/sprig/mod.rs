@@ -1379,6 +1379,49 @@ fn encoding(f: &mut Funcs) {
 /// Compiles a regular expression; `must` gives `regexp.Compile`'s error,
 /// otherwise `regexp.MustCompile`'s panic.
 fn compile(re: &str, must: bool) -> Result<regex::Regex, String> {
+    if let Some(r) = cached_regex(re) {
+        return Ok(r);
+    }
+    let compiled = compile_uncached(re, must)?;
+    cache_regex(re, &compiled);
+    Ok(compiled)
+}
+
+/// Patterns up to this many bytes are kept compiled, at most
+/// [`REGEX_CACHE_ENTRIES`] of them (the cache is emptied when full).
+const REGEX_CACHE_PATTERN_MAX: usize = 1024;
+/// How many compiled patterns the cache holds.
+const REGEX_CACHE_ENTRIES: usize = 256;
+
+type RegexCache = std::sync::Mutex<std::collections::HashMap<String, regex::Regex>>;
+
+fn regex_cache() -> &'static RegexCache {
+    static CACHE: std::sync::OnceLock<RegexCache> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cached_regex(re: &str) -> Option<regex::Regex> {
+    regex_cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(re)
+        .cloned()
+}
+
+fn cache_regex(re: &str, compiled: &regex::Regex) {
+    if re.len() > REGEX_CACHE_PATTERN_MAX {
+        return;
+    }
+    let mut c = regex_cache()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if c.len() >= REGEX_CACHE_ENTRIES {
+        c.clear();
+    }
+    c.insert(re.to_string(), compiled.clone());
+}
+
+fn compile_uncached(re: &str, must: bool) -> Result<regex::Regex, String> {
     gitops_core::goregex::compile(re).map_err(|e| {
         let msg = e.to_string();
         let last = msg

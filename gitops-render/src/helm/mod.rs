@@ -5,6 +5,8 @@
 //! - [`values`]: HelmRelease `valuesFrom` (ConfigMaps/Secrets from a
 //!   [`Resources`] store) merged with inline `values`.
 //! - [`chart`]: Helm chart loading and rendering (`helm template`).
+//! - [`release`]: a HelmRelease rendered as helm-controller installs it
+//!   (release name and namespace, CRD policy, hooks, post-renderers).
 //! - [`coalesce`]: user values coalesced with chart defaults and subcharts
 //!   (`null` deletes, `global` flows down), i.e. what templates see as `.Values`.
 //!
@@ -26,6 +28,7 @@
 pub mod chart;
 pub mod coalesce;
 mod goval;
+pub mod release;
 pub mod schema;
 pub mod strvals;
 pub mod values;

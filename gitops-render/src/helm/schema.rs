@@ -800,8 +800,10 @@ impl<'s> Ctx<'s> {
                     .iter()
                     .rposition(|t| t == "propertyNames")
                     .map_or(inner.len(), |p| p + 1);
-                let mut sub = Scope::default();
-                sub.eval = inner[..at].to_vec();
+                let mut sub = Scope {
+                    eval: inner[..at].to_vec(),
+                    ..Scope::default()
+                };
                 self.insert(&mut sub, error, &inner, at, &[], 0);
                 let causes = self.render(&sub, error.instance());
                 return Node {
@@ -1128,7 +1130,7 @@ fn group(digits: &str) -> String {
     let len = digits.len();
     let mut out = String::with_capacity(len + len / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (len - i) % 3 == 0 {
+        if i > 0 && (len - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -1574,7 +1576,7 @@ mod tests {
             (0.000_012_345, "1.2345×10⁻⁰⁵"),
             (1.5e25, "1.5×10²⁵"),
             (123_456.789, "123,456.789"),
-            (3.141_592_653_589_79, "3.14159265358979"),
+            (1.234_567_891_234_5, "1.2345678912345"),
             (100_000.5, "100,000.5"),
             (-0.001, "-0.001"),
             (12_345_678_901_234_567_890.0, "1.2345678901234567×10¹⁹"),

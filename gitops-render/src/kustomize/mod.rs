@@ -12,6 +12,7 @@ pub(crate) mod decode;
 pub(crate) mod fieldspec;
 pub(crate) mod generate;
 pub(crate) mod gvk;
+pub(crate) mod helm_inflate;
 pub(crate) mod kustomization;
 pub(crate) mod loader;
 pub(crate) mod nameref;

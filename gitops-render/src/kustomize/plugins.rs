@@ -13,6 +13,7 @@ use gitops_core::fs::{FileTree, RelPath};
 
 use crate::Error;
 use crate::kustomize::buildmeta::Origin;
+use crate::kustomize::helm_inflate::{self, Inflated};
 use crate::kustomize::kustomization::{Kustomization, field_spec, generator, selector};
 use crate::kustomize::loader::{Source, append_all, display, read_in_root, resources_from_text};
 use crate::kustomize::openapi::Current;
@@ -635,6 +636,9 @@ fn run_config(
     };
     if is_builtin(res) {
         return match (role, c.kind.as_str()) {
+            (Role::Generator, "HelmChartInflationGenerator") => {
+                inflate_chart(host.executor(), src, dir, res, ra)
+            }
             (_, "HelmChartInflationGenerator") => execute(host.executor(), res, role, dir, ra),
             (Role::Generator, _) => run_builtin_generator(src.tree(), dir, &c, ra),
             (Role::Transformer, _) => {
@@ -644,6 +648,50 @@ fn run_config(
         };
     }
     execute(host.executor(), res, role, dir, ra)
+}
+
+/// A Helm chart: rendered here when it is in the tree, else handed to the
+/// caller's executor (which may pull it); without one, an error naming it.
+fn inflate_chart(
+    executor: Option<&dyn PluginExecutor>,
+    src: &Source<'_>,
+    dir: &RelPath,
+    config: &Resource,
+    ra: &mut Vec<Resource>,
+) -> Result<(), Error> {
+    match helm_inflate::inflate(src, dir, config)? {
+        Inflated::Rendered(out) => {
+            let origin = format!("helm template output of {}", config.name());
+            absorb_generated(&out, &origin, ra)
+        }
+        Inflated::NotLocal(..) if executor.is_some() => {
+            execute(executor, config, Role::Generator, dir, ra)
+        }
+        Inflated::NotLocal(path, repo) => Err(Error::Kustomization {
+            file: display(dir),
+            message: if repo.is_empty() {
+                format!(
+                    "helmCharts: chart {:?} not found at {path} and no repo specified to pull it from",
+                    config.name()
+                )
+            } else {
+                format!(
+                    "helmCharts: chart {:?} is not at {path}; pulling it from {repo} needs a plugin executor",
+                    config.name()
+                )
+            },
+        }),
+    }
+}
+
+/// Add a generator's output stream to the resources.
+fn absorb_generated(out: &str, origin: &str, ra: &mut Vec<Resource>) -> Result<(), Error> {
+    for mut r in resources_from_text(out, origin)? {
+        absorb_internal_annotations(&mut r)?;
+        r.generated = true;
+        generate::absorb(ra, r)?;
+    }
+    Ok(())
 }
 
 /// Hand a plugin to the caller's executor.
@@ -672,11 +720,7 @@ fn execute(
             let out = exec
                 .generate(&config.to_yaml(), &display(dir))
                 .map_err(wrap)?;
-            for mut r in resources_from_text(&out, &origin)? {
-                absorb_internal_annotations(&mut r)?;
-                r.generated = true;
-                generate::absorb(ra, r)?;
-            }
+            absorb_generated(&out, &origin, ra)?;
         }
         Role::Transformer => {
             let out = exec
@@ -699,7 +743,7 @@ pub(crate) fn run_generator_plugins(
 ) -> Result<(), Error> {
     for chart in &kust.helm_charts {
         let config = helm_config(chart, kust.helm_globals.as_ref());
-        execute(host.executor(), &config, Role::Generator, dir, ra)?;
+        inflate_chart(host.executor(), src, dir, &config, ra)?;
     }
     if kust.generators.is_empty() {
         return Ok(());
@@ -917,10 +961,42 @@ mod tests {
             "kustomization.yaml",
             "helmCharts:\n- name: redis\n  version: 1.0.0\n",
         )]);
+        // A chart not in the tree: an error naming it, unless an executor
+        // is there to pull it.
         let err = build(&t, &Options::default()).unwrap_err();
-        assert!(
-            matches!(&err, Error::NeedsExecutor { kind, .. } if kind == "HelmChartInflationGenerator"),
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "/: helmCharts: chart \"redis\" not found at charts/redis and no repo specified to pull it from"
+        );
+        let upper = Upper(std::cell::Cell::new(0));
+        let options = Options {
+            executor: Some(&upper),
+            ..Options::default()
+        };
+        build(&t, &options).unwrap();
+        assert_eq!(upper.0.get(), 1);
+    }
+
+    #[test]
+    fn local_helm_charts_render_without_an_executor() {
+        let t = tree(&[
+            (
+                "kustomization.yaml",
+                "namePrefix: p-\nhelmCharts:\n- name: web\n  releaseName: r\n  valuesInline: {n: 2}\n",
+            ),
+            (
+                "charts/web/Chart.yaml",
+                "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            ),
+            ("charts/web/values.yaml", "n: 1\nm: 1\n"),
+            (
+                "charts/web/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  n: {{ .Values.n | quote }}\n  m: {{ .Values.m | quote }}\n",
+            ),
+        ]);
+        assert_eq!(
+            build(&t, &Options::default()).unwrap(),
+            "apiVersion: v1\ndata:\n  m: \"1\"\n  \"n\": \"2\"\nkind: ConfigMap\nmetadata:\n  name: p-r\n"
         );
     }
 

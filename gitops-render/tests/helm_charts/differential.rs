@@ -119,9 +119,8 @@ fn snippet(r: &mut Rng, chart: &str) -> String {
     match r.below(12) {
         0 => format!("  {k}: {{{{ .Values.{k} | toJson | quote }}}}\n"),
         1 => format!("{{{{- if .Values.{k} }}}}\n  has_{k}: \"yes\"\n{{{{- else }}}}\n  has_{k}: \"no\"\n{{{{- end }}}}\n"),
-        2 => format!(
-            "{{{{- range $i, $v := .Values.list }}}}\n  item{{{{ $i }}}}: {{{{ $v | toString | quote }}}}\n{{{{- end }}}}\n"
-        ),
+        2 => "{{- range $i, $v := .Values.list }}\n  item{{ $i }}: {{ $v | toString | quote }}\n{{- end }}\n"
+            .to_owned(),
         3 => format!("{{{{- with .Values.{k} }}}}\n  with_{k}: {{{{ toYaml . | nindent 4 }}}}\n{{{{- end }}}}\n"),
         4 => format!("  fullname: {{{{ include \"{chart}.fullname\" . | quote }}}}\n"),
         5 => format!("  dflt_{k}: {{{{ default \"fallback\" .Values.missing_{k} | quote }}}}\n"),
@@ -129,10 +128,9 @@ fn snippet(r: &mut Rng, chart: &str) -> String {
         7 => "  global: {{ .Values.global | toYaml | nindent 4 }}\n".to_owned(),
         8 => format!("  upper_{k}: {{{{ .Values.{k} | toString | upper | quote }}}}\n"),
         9 => "  chart: {{ .Chart.Name }}-{{ .Chart.Version }}\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n".to_owned(),
-        10 => format!(
-            "{{{{- range $key, $val := .Values }}}}\n  key_{{{{ $key }}}}: {{{{ kindOf $val | quote }}}}\n{{{{- end }}}}\n"
-        ),
-        _ => format!("  all: {{{{ toYaml .Values | nindent 4 }}}}\n"),
+        10 => "{{- range $key, $val := .Values }}\n  key_{{ $key }}: {{ kindOf $val | quote }}\n{{- end }}\n"
+            .to_owned(),
+        _ => "  all: {{ toYaml .Values | nindent 4 }}\n".to_owned(),
     }
 }
 

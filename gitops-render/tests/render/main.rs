@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 mod cases;
 mod conformance;
+mod helm_inflation;
 mod oracle;
 mod schema_gen;
 

@@ -112,7 +112,7 @@ impl Capabilities {
 fn parse_kube_version(v: &str) -> Option<(String, String, String, String)> {
     let t = v.trim();
     let s = t.strip_prefix('v').unwrap_or(t);
-    let end = s.find(|c: char| c == '-' || c == '+').unwrap_or(s.len());
+    let end = s.find(['-', '+']).unwrap_or(s.len());
     let (nums, rest) = s.split_at(end);
     let parts: Vec<&str> = nums.split('.').collect();
     if parts.len() < 2 || parts.len() > 3 {

@@ -89,11 +89,7 @@ fn process_enabled(
                     None => {}
                 }
             }
-            if !has_true && has_false {
-                r.enabled = false;
-            } else {
-                r.enabled = true;
-            }
+            r.enabled = has_true || !has_false;
         }
     }
     // conditions
@@ -127,7 +123,7 @@ fn process_enabled(
         .retain(|d| !disabled.iter().any(|n| n == d.name()));
     c.metadata
         .dependencies
-        .retain(|r| !disabled.iter().any(|n| *n == r.name));
+        .retain(|r| !disabled.contains(&r.name));
     for t in &mut c.dependencies {
         let sub = format!("{path}{}.", t.name());
         process_enabled(t, &cvals, &sub, warnings)?;

@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 
 use super::caps::Capabilities;
 use super::files::Files;
-use super::yaml::{json_to_tv, map_to_tv, to_yaml};
+use super::yaml::{go_json_map_to_tv, go_json_to_tv, json_to_tv, map_to_tv, to_yaml};
 use super::{Chart, Error, Metadata, RenderOptions};
 
 const WARN_START: &str = "HELM_ERR_START";
@@ -158,7 +158,10 @@ fn warn_wrap(msg: &str) -> String {
 }
 
 fn funcs(options: &RenderOptions) -> Funcs {
-    let mut f = gitops_gotemplate::sprig::funcs();
+    // pkg/engine/funcs.go funcMap: Sprig without `env` and `expandenv`.
+    let mut f = gitops_gotemplate::sprig::funcs_with(options.environment.clone());
+    f.remove("env");
+    f.remove("expandenv");
     let mut extra = Funcs::new();
     extra.insert(
         "toYaml",
@@ -173,15 +176,23 @@ fn funcs(options: &RenderOptions) -> Funcs {
         Func::new(|_| Err("toYamlPretty is not supported by this implementation".into()))
             .params([ArgType::Any]),
     );
+    // Helm returns the encoder's error text as the result.
     extra.insert(
         "toToml",
-        Func::new(|_| Err("toToml is not supported by this implementation".into()))
+        Func::new(|a| Ok(s(super::toml::to_toml(&a[0]).unwrap_or_else(|e| e))))
             .params([ArgType::Any]),
     );
     extra.insert(
         "fromToml",
-        Func::new(|_| Err("fromToml is not supported by this implementation".into()))
-            .params([ArgType::String]),
+        Func::new(|a| {
+            Ok(
+                match super::toml::from_toml(a[0].as_str().unwrap_or_default()) {
+                    Ok(v) => v,
+                    Err(e) => Value::map([("Error", s(e))]),
+                },
+            )
+        })
+        .params([ArgType::String]),
     );
     extra.insert(
         "fromYaml",
@@ -223,7 +234,7 @@ fn funcs(options: &RenderOptions) -> Funcs {
         Func::new(|a| {
             let text = a[0].as_str().unwrap_or_default();
             Ok(match serde_json::from_str::<Json>(text) {
-                Ok(Json::Object(m)) => map_to_tv(&m),
+                Ok(Json::Object(m)) => go_json_map_to_tv(&m),
                 Ok(Json::Null) => Value::map::<String>([]),
                 Ok(other) => Value::map([(
                     "Error",
@@ -242,7 +253,7 @@ fn funcs(options: &RenderOptions) -> Funcs {
         Func::new(|a| {
             let text = a[0].as_str().unwrap_or_default();
             Ok(match serde_json::from_str::<Json>(text) {
-                Ok(Json::Array(l)) => Value::list(l.iter().map(json_to_tv)),
+                Ok(Json::Array(l)) => Value::list(l.iter().map(go_json_to_tv)),
                 Ok(Json::Null) => Value::list([]),
                 Ok(other) => Value::list([s(format!(
                     "json: cannot unmarshal {} into Go value of type []interface {{}}",
@@ -319,7 +330,9 @@ fn funcs(options: &RenderOptions) -> Funcs {
                 // No actions: the text is its own output.
                 return Ok(s(text.replace("<no value>", "")));
             }
-            let mut t = ctx.template().clone();
+            // Helm clones the set and parses the text into the clone under
+            // the set's name; an overlay shares the set instead of copying it.
+            let mut t = ctx.template().overlay();
             let name = t.name().to_string();
             t.parse(&name, text).map_err(|e| {
                 format!(
@@ -337,20 +350,6 @@ fn funcs(options: &RenderOptions) -> Funcs {
         })
         .params([ArgType::String, ArgType::Any]),
     );
-    for (name, must) in [("regexMatch", false), ("mustRegexMatch", true)] {
-        extra.insert(
-            name,
-            Func::new(move |a| {
-                let re = class_dash_literal(a[0].as_str().unwrap_or_default());
-                match gitops_core::goregex::compile(&re) {
-                    Ok(r) => Ok(Value::Bool(r.is_match(a[1].as_str().unwrap_or_default()))),
-                    Err(e) if must => Err(format!("error parsing regexp: {e}")),
-                    Err(_) => Ok(Value::Bool(false)),
-                }
-            })
-            .params([ArgType::String, ArgType::String]),
-        );
-    }
     if !f.contains("toJson") {
         extra.insert(
             "toJson",
@@ -418,7 +417,7 @@ pub(crate) fn render(
         o.deadline = options.timeout.map(|d| std::time::Instant::now() + d);
     }
     for r in &tpls {
-        let text = String::from_utf8_lossy(&r.text);
+        let text = super::utf8_text(&r.text);
         if let Err(e) = t.parse(&r.name, &text) {
             return Err(Error::Template(cleanup_parse_error(
                 &r.name,
@@ -534,30 +533,24 @@ fn parse_link(s: &str) -> Option<(Traceable, Option<&str>)> {
     if let Some(idx) = rem.find(": executing ") {
         let name = &rem[..idx];
         let after = &rem[idx + ": executing ".len()..];
-        if let Some(after_q) = after.strip_prefix('"') {
-            if let Some(endq) = after_q.find('"') {
-                let func = &after_q[..endq];
-                let after_func = &after_q[endq + 1..];
-                if let Some(after_at) = after_func.strip_prefix(" at <") {
-                    if let Some(end_loc) = after_at.find(">: ") {
-                        let loc = &after_at[..end_loc];
-                        let full_msg = &after_at[end_loc + 3..];
-                        let wrapped = full_msg
-                            .strip_prefix("error calling ")
-                            .and_then(|r| r.find(": ").map(|i| &r[i + 2..]));
-                        return Some((
-                            Traceable {
-                                location: name.to_string(),
-                                message: cut_template(full_msg).to_string(),
-                                executed: format!("executing \"{func}\" at <{loc}>:"),
-                            },
-                            wrapped,
-                        ));
-                    }
-                }
-            }
-        }
-        return None;
+        let after_q = after.strip_prefix('"')?;
+        let endq = after_q.find('"')?;
+        let func = &after_q[..endq];
+        let after_at = after_q[endq + 1..].strip_prefix(" at <")?;
+        let end_loc = after_at.find(">: ")?;
+        let loc = &after_at[..end_loc];
+        let full_msg = &after_at[end_loc + 3..];
+        let wrapped = full_msg
+            .strip_prefix("error calling ")
+            .and_then(|r| r.find(": ").map(|i| &r[i + 2..]));
+        return Some((
+            Traceable {
+                location: name.to_string(),
+                message: cut_template(full_msg).to_string(),
+                executed: format!("executing \"{func}\" at <{loc}>:"),
+            },
+            wrapped,
+        ));
     }
     let sep = rem.rfind(": ")?;
     Some((
@@ -599,36 +592,4 @@ fn reformat_exec_error(filename: &str, err: &str) -> String {
         l.render(&mut out);
     }
     out.trim_matches(super::is_go_space).to_string()
-}
-
-/// Go reads a `-` next to a class escape (`[\w-.]`) as a literal `-`;
-/// escape it so that the translated pattern means the same.
-fn class_dash_literal(re: &str) -> String {
-    let c: Vec<char> = re.chars().collect();
-    let mut out = String::with_capacity(re.len() + 4);
-    let mut in_class = false;
-    let mut i = 0;
-    while i < c.len() {
-        let ch = c[i];
-        if ch == '\\' && i + 1 < c.len() {
-            out.push(ch);
-            out.push(c[i + 1]);
-            let class_escape = matches!(c[i + 1], 'w' | 'W' | 'd' | 'D' | 's' | 'S');
-            i += 2;
-            if in_class && class_escape && i < c.len() && c[i] == '-' && c.get(i + 1) != Some(&']')
-            {
-                out.push_str("\\-");
-                i += 1;
-            }
-            continue;
-        }
-        if ch == '[' && !in_class {
-            in_class = true;
-        } else if ch == ']' && in_class {
-            in_class = false;
-        }
-        out.push(ch);
-        i += 1;
-    }
-    out
 }

@@ -26,7 +26,7 @@ impl Files {
     fn get(&self, name: &str) -> String {
         self.0
             .get(name)
-            .map(|d| String::from_utf8_lossy(d).into_owned())
+            .map(|d| super::utf8_text(d).into_owned())
             .unwrap_or_default()
     }
 
@@ -76,7 +76,7 @@ impl Object for Files {
                 let Some(d) = self.0.get(p) else {
                     return Ok(Value::list([]));
                 };
-                let mut s = String::from_utf8_lossy(d).into_owned();
+                let mut s = super::utf8_text(d).into_owned();
                 if s.ends_with('\n') {
                     s.pop();
                 }
@@ -94,7 +94,7 @@ impl Object for Files {
                 Ok(Value::Object(Arc::new(Files(m))))
             }
             "AsConfig" => {
-                let m = self.as_map(|d| String::from_utf8_lossy(d).into_owned());
+                let m = self.as_map(|d| super::utf8_text(d).into_owned());
                 super::yaml::to_yaml(&m).map(Value::from)
             }
             "AsSecrets" => {
@@ -108,12 +108,42 @@ impl Object for Files {
         let parts: Vec<String> = self
             .0
             .iter()
-            .map(|(k, v)| {
-                let bytes: Vec<String> = v.iter().map(u8::to_string).collect();
-                format!("{k}:[{}]", bytes.join(" "))
-            })
+            .map(|(k, v)| format!("{k}:{}", format_bytes(v)))
             .collect();
         format!("map[{}]", parts.join(" "))
+    }
+    /// `files` is a `map[string][]byte`: `range` yields the paths in order
+    /// and each file's bytes.
+    fn range_entries(&self) -> Option<Vec<(String, Value)>> {
+        Some(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Object(Arc::new(Bytes(v.clone())))))
+                .collect(),
+        )
+    }
+}
+
+/// Go's `%v` of a `[]byte`: `[104 105]`.
+fn format_bytes(b: &[u8]) -> String {
+    let bytes: Vec<String> = b.iter().map(u8::to_string).collect();
+    format!("[{}]", bytes.join(" "))
+}
+
+/// A file's contents as `range` over `.Files` yields them: a Go `[]byte`,
+/// printed as its byte values.
+#[derive(Debug)]
+pub(crate) struct Bytes(pub(crate) Arc<[u8]>);
+
+impl Object for Bytes {
+    fn type_name(&self) -> &str {
+        "[]uint8"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn format(&self) -> String {
+        format_bytes(&self.0)
     }
 }
 

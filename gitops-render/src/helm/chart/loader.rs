@@ -161,15 +161,22 @@ fn load_dir<T: FileTree + ?Sized>(tree: &T, dir: &RelPath) -> Result<Chart, Erro
         let text = tree
             .read_beneath(dir, &ignore_path)
             .map_err(|e| Error::Load(e.to_string()))?;
-        rules = Rules::parse(&String::from_utf8_lossy(&text))?;
+        rules = Rules::parse(&super::utf8_text(&text))?;
     }
     rules.add("templates/.?*")?;
     let mut files = Vec::new();
     let mut total = 0u64;
-    walk(tree, dir, dir, &rules, &mut files, &mut total)?;
+    let mut stack = vec![dir.clone()];
+    walk(tree, dir, dir, &rules, &mut files, &mut total, &mut stack)?;
     load_files(files, 0)
 }
 
+/// How deep directories may nest in a chart directory.
+const MAX_DIR_DEPTH: usize = 256;
+
+/// Walks `dir`; `stack` holds the real paths of the directories being
+/// walked, so that a symlink back into one of them is refused instead of
+/// followed for ever.
 fn walk<T: FileTree + ?Sized>(
     tree: &T,
     root: &RelPath,
@@ -177,7 +184,13 @@ fn walk<T: FileTree + ?Sized>(
     rules: &Rules,
     out: &mut Vec<Buffered>,
     total: &mut u64,
+    stack: &mut Vec<RelPath>,
 ) -> Result<(), Error> {
+    if stack.len() > MAX_DIR_DEPTH {
+        return Err(Error::Load(format!(
+            "{dir}: directories nest deeper than {MAX_DIR_DEPTH} levels"
+        )));
+    }
     let entries = tree.list(dir).map_err(|e| Error::Load(e.to_string()))?;
     for e in entries {
         let rel = e.path.as_str()[root.as_str().len()..]
@@ -207,7 +220,22 @@ fn walk<T: FileTree + ?Sized>(
             if rules.ignore(&rel, true) {
                 continue;
             }
-            walk(tree, root, &e.path, rules, out, total)?;
+            let real = if e.kind == EntryKind::Symlink {
+                tree.real_path(&e.path)
+                    .map_err(|err| Error::Load(err.to_string()))?
+            } else {
+                e.path.clone()
+            };
+            if stack.contains(&real) {
+                return Err(Error::Load(format!(
+                    "{}: symlink cycle (leads back to {real})",
+                    e.path
+                )));
+            }
+            stack.push(real);
+            let r = walk(tree, root, &e.path, rules, out, total, stack);
+            stack.pop();
+            r?;
             continue;
         }
         if rules.ignore(&rel, false) {
@@ -335,6 +363,19 @@ impl Rules {
 
 /// Go's `filepath.Match` (`*` and `?` do not match `/`).
 pub(crate) fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+    let is_meta = |c: char| matches!(c, '*' | '?' | '[' | '\\');
+    // Fast paths: a literal pattern, and `*literal` (`*` stops at `/`).
+    if !pattern.contains(is_meta) {
+        return Ok(pattern == name);
+    }
+    if let Some(rest) = pattern.strip_prefix('*')
+        && !rest.contains(is_meta)
+        && !rest.contains('/')
+    {
+        return Ok(name
+            .strip_suffix(rest)
+            .is_some_and(|head| !head.contains('/')));
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     // Validate the pattern first (Go reports ErrBadPattern).
@@ -463,7 +504,7 @@ fn load_files(files: Vec<Buffered>, depth: usize) -> Result<Chart, Error> {
     let mut meta: Option<Map<String, Json>> = None;
     for f in &files {
         if f.name == "Chart.yaml" {
-            let text = String::from_utf8_lossy(&f.data);
+            let text = super::utf8_text(&f.data);
             let v = super::yaml::parse_first(&text).map_err(|e| {
                 Error::Load(format!(
                     "cannot load Chart.yaml: error converting YAML to JSON: {e}"
@@ -493,7 +534,7 @@ fn load_files(files: Vec<Buffered>, depth: usize) -> Result<Chart, Error> {
         match name.as_str() {
             "Chart.yaml" => {}
             "Chart.lock" | "requirements.lock" => {
-                let text = String::from_utf8_lossy(&f.data);
+                let text = super::utf8_text(&f.data);
                 let v = super::yaml::parse_first(&text).map_err(|e| {
                     Error::Load(format!(
                         "cannot load {name}: error converting YAML to JSON: {e}"
@@ -505,7 +546,7 @@ fn load_files(files: Vec<Buffered>, depth: usize) -> Result<Chart, Error> {
                 }
             }
             "values.yaml" => {
-                let text = String::from_utf8_lossy(&f.data);
+                let text = super::utf8_text(&f.data);
                 let docs = super::yaml::parse_all(&text).map_err(|e| {
                     Error::Load(format!(
                         "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: {e}"
@@ -528,7 +569,7 @@ fn load_files(files: Vec<Buffered>, depth: usize) -> Result<Chart, Error> {
             }
             "values.schema.json" => c.schema = Some(f.data),
             "requirements.yaml" => {
-                let text = String::from_utf8_lossy(&f.data);
+                let text = super::utf8_text(&f.data);
                 let v = super::yaml::parse_first(&text).map_err(|e| {
                     Error::Load(format!(
                         "cannot load requirements.yaml: error converting YAML to JSON: {e}"

@@ -31,17 +31,40 @@
 //! ```
 //!
 //! # Deviation
-//! - Numbers in user-supplied values are all `float64`, as values files
-//!   give them; Helm keeps `--set` integers as `int64` (which print the
-//!   same except from 1e21 up and in `%T`/`kindOf`).
-//! - `.Files.Glob` returns a files object (`.AsConfig`, `.Get`… work on
-//!   it) that `range` cannot iterate over: the template engine has no
-//!   iteration over objects yet.
+//! - Integers from `--set` (JSON integers in the values, see
+//!   [`load_values`]) are Go `int`s in templates, and so are `fromToml`'s;
+//!   Helm has `int64`, which prints the same but shows in `%T`, `kindOf`
+//!   and `typeOf` (`int64` there, `int` here). Numbers from values files
+//!   are `float64` in both.
+//! - `range` over `.Files` (or `.Files.Glob`) yields each path and the
+//!   file's bytes as a Go `[]byte` that prints as Go prints one (`[104
+//!   105]`); Sprig functions other than printing see an object, not bytes.
 //! - Subcharts not listed as dependencies are ordered by name (Helm: Go map order).
-//! - `toToml`/`fromToml` and `toYamlPretty` are not provided: calling one
-//!   fails with an error naming it.
+//! - `toYamlPretty` is not provided (yaml.v3's encoder, whose styles differ
+//!   from the yaml.v2 output of `toYaml`): calling it fails with an error
+//!   naming it. `toToml` and `fromToml` have the deviations listed in
+//!   their module (error texts of the TOML parser, date-times as strings).
 //! - YAML syntax error texts are yaml.v2's for the common cases; others carry
 //!   this reader's description after yaml.v2's `yaml: line N:` prefix.
+//!
+//! # Environment
+//! Templates get a clock, entropy and time zones from
+//! [`RenderOptions::environment`]: the operating system's with the
+//! `helm-os-environment` feature (on by default), otherwise none unless
+//! the caller passes one. Helm removes Sprig's `env` and `expandenv`, so
+//! no environment variable is ever read. Loading reads only the chart's own
+//! files through the [`FileTree`] it is given: symlinks are followed only
+//! while they stay inside the chart directory (a link out of it, or a cycle,
+//! is an error), archives with `..` or absolute entries are refused, and
+//! files and charts are bounded in size (Helm's 5 MiB per file, 100 MiB per
+//! chart) before they are inflated.
+//!
+//! # Performance
+//! Every template is parsed once per render (a text that several subcharts
+//! vendor, such as Bitnami's `common`, is lexed once and its trees shared),
+//! `tpl` parses its text into an overlay of the template set instead of a
+//! copy, schema validation runs on a thread beside rendering, and rendered
+//! documents are read only as far as their kind, name and annotations.
 
 mod caps;
 mod deps;
@@ -49,6 +72,9 @@ mod engine;
 mod files;
 mod loader;
 mod sorter;
+#[cfg(test)]
+mod tests;
+mod toml;
 mod yaml;
 
 use std::sync::Arc;
@@ -56,6 +82,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use gitops_core::fs::{FileTree, RelPath};
+use gitops_gotemplate::sprig::Environment;
 
 pub use loader::{load, load_archive};
 
@@ -191,7 +218,7 @@ impl Chart {
             if f.name.starts_with("crds/") && ext_ok {
                 out.push(RenderedFile {
                     path: format!("{full}/{}", f.name),
-                    content: String::from_utf8_lossy(&f.data).into_owned(),
+                    content: utf8_text(&f.data).into_owned(),
                     kind: "CustomResourceDefinition".into(),
                     name: String::new(),
                     hook: None,
@@ -236,6 +263,14 @@ pub struct RenderOptions {
     pub max_steps: u64,
     /// How long one render may take.
     pub timeout: Option<std::time::Duration>,
+    /// The clock, entropy and time zones of Sprig's `now`, `randAlphaNum`,
+    /// `genCA`, `dateInZone`…: the operating system's
+    /// ([`OsEnvironment`](gitops_gotemplate::sprig::OsEnvironment)) with
+    /// the `helm-os-environment` feature (on by default), otherwise
+    /// [`NoEnvironment`](gitops_gotemplate::sprig::NoEnvironment), whose
+    /// functions fail. Helm removes `env` and `expandenv`, so the
+    /// environment's variables are never read.
+    pub environment: Arc<dyn Environment>,
 }
 
 impl std::fmt::Debug for RenderOptions {
@@ -246,6 +281,7 @@ impl std::fmt::Debug for RenderOptions {
             .field("kube_version", &self.kube_version)
             .field("api_versions", &self.api_versions)
             .field("include_crds", &self.include_crds)
+            .field("environment", &self.environment)
             .finish_non_exhaustive()
     }
 }
@@ -269,6 +305,7 @@ impl RenderOptions {
             max_output_bytes: 256 << 20,
             max_steps: 500_000_000,
             timeout: None,
+            environment: default_environment(),
         }
     }
 
@@ -344,6 +381,23 @@ impl RenderOptions {
         self.timeout = Some(d);
         self
     }
+    /// The clock, entropy and time zones templates see (see
+    /// [`RenderOptions::environment`]).
+    #[must_use]
+    pub fn with_environment(mut self, env: Arc<dyn Environment>) -> RenderOptions {
+        self.environment = env;
+        self
+    }
+}
+
+#[cfg(feature = "helm-os-environment")]
+fn default_environment() -> Arc<dyn Environment> {
+    Arc::new(gitops_gotemplate::sprig::OsEnvironment::new())
+}
+
+#[cfg(not(feature = "helm-os-environment"))]
+fn default_environment() -> Arc<dyn Environment> {
+    Arc::new(gitops_gotemplate::sprig::NoEnvironment)
 }
 
 /// Hook information of a rendered document.
@@ -446,6 +500,15 @@ fn push_doc(out: &mut String, path: &str, content: &str) {
     out.push('\n');
 }
 
+/// Bytes as text, invalid UTF-8 replaced by U+FFFD (as
+/// `String::from_utf8_lossy`, with the fast check for valid text first).
+pub(crate) fn utf8_text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 pub(crate) fn is_go_space(c: char) -> bool {
     c.is_whitespace()
 }
@@ -513,6 +576,81 @@ impl Error {
     }
 }
 
+/// A values file as `helm template -f` reads it (Helm `loader.LoadValues`,
+/// through `sigs.k8s.io/yaml`): every YAML document merged into one map,
+/// every number a `float64` (held as a JSON float).
+///
+/// Numbers in the values passed to [`render_chart`] keep their JSON
+/// representation: a float is Go's `float64` (values files, `--set-json`),
+/// an integer Go's `int64` (`--set`, whose `strvals` parser gives
+/// `int64`). They print the same except in `%T`, `kindOf`, `typeOf` and
+/// from 1e21 up; read files with this function (or pass parsed JSON
+/// through [`go_json_numbers`]) so that they get Helm's types.
+///
+/// ```
+/// use gitops_render::helm::chart::load_values;
+///
+/// let v = load_values("a: 1\n---\nb: [2]\n")?;
+/// assert!(v["a"].is_f64() && v["b"][0].is_f64());
+/// # Ok::<(), gitops_render::helm::chart::Error>(())
+/// ```
+pub fn load_values(text: &str) -> Result<Map<String, Json>, Error> {
+    let docs = yaml::parse_all(text).map_err(|e| {
+        Error::Values(format!(
+            "cannot unmarshal yaml document: error converting YAML to JSON: {e}"
+        ))
+    })?;
+    let mut out = Map::new();
+    for d in docs {
+        match d {
+            Json::Object(m) => {
+                let mut v = Json::Object(out);
+                merge_into(&mut v, m);
+                out = match v {
+                    Json::Object(m) => m,
+                    _ => Map::new(),
+                };
+            }
+            Json::Null => {}
+            other => {
+                let t = match other {
+                    Json::Bool(_) => "bool",
+                    Json::Number(_) => "number",
+                    Json::String(_) => "string",
+                    _ => "array",
+                };
+                return Err(Error::Values(format!(
+                    "cannot unmarshal yaml document: error unmarshaling JSON: json: cannot unmarshal {t} into Go value of type map[string]interface {{}}"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Helm's `mergeMaps`: maps merge key by key, anything else replaces.
+fn merge_into(dst: &mut Json, src: Map<String, Json>) {
+    let Json::Object(d) = dst else {
+        *dst = Json::Object(src);
+        return;
+    };
+    for (k, v) in src {
+        match (d.get_mut(&k), v) {
+            (Some(existing @ Json::Object(_)), Json::Object(vm)) => merge_into(existing, vm),
+            (_, v) => {
+                d.insert(k, v);
+            }
+        }
+    }
+}
+
+/// Every number of `values` turned into a float, as Go's `encoding/json`
+/// decodes numbers into `interface{}` (`float64`): for values parsed from
+/// JSON or YAML by other means than [`load_values`] (`--set-json`).
+pub fn go_json_numbers(values: &mut Map<String, Json>) {
+    values.values_mut().for_each(yaml::floats_in_place);
+}
+
 /// Load the chart at `chart_path` (a directory or a `.tgz` file) and render it.
 pub fn render_chart<T: FileTree + ?Sized>(
     tree: &T,
@@ -576,22 +714,50 @@ fn render_inner(
     deps::process_dependencies(&mut chart, values, &mut warnings)?;
     let caps = caps::Capabilities::new(options)?;
     let coalesced = deps::coalesce(&chart, values)?;
-    if !options.skip_schema_validation {
+    let kube_ok = chart.metadata.kube_version.is_empty()
+        || caps::compatible(&chart.metadata.kube_version, &caps.normalized);
+    // Schema validation runs beside rendering; its error, when there is
+    // one, comes first as in Helm (then the Kubernetes version's, then the
+    // templates').
+    let validate = || {
         let mut sb = String::new();
-        validate_schemas(&chart, &coalesced, &mut sb);
-        if !sb.is_empty() {
-            return Err(Error::Schema(sb));
+        if !options.skip_schema_validation {
+            validate_schemas(&chart, &coalesced, &mut sb);
         }
+        sb
+    };
+    let render = || kube_ok.then(|| engine::render(&chart, &coalesced, &caps, options));
+    let (schema_errors, rendered) = std::thread::scope(|s| {
+        let beside = if options.skip_schema_validation {
+            None
+        } else {
+            std::thread::Builder::new()
+                .name("helm-schema".into())
+                .spawn_scoped(s, validate)
+                .ok()
+        };
+        match beside {
+            Some(h) => {
+                let rendered = render();
+                (h.join().unwrap_or_else(|_| validate()), rendered)
+            }
+            None => {
+                let sb = validate();
+                let rendered = if sb.is_empty() { render() } else { None };
+                (sb, rendered)
+            }
+        }
+    });
+    if !schema_errors.is_empty() {
+        return Err(Error::Schema(schema_errors));
     }
-    if !chart.metadata.kube_version.is_empty()
-        && !caps::compatible(&chart.metadata.kube_version, &caps.normalized)
-    {
+    let Some(rendered) = rendered else {
         return Err(Error::KubeVersion {
             range: chart.metadata.kube_version.clone(),
             version: caps.version.clone(),
         });
-    }
-    let rendered = engine::render(&chart, &coalesced, &caps, options)?;
+    };
+    let rendered = rendered?;
     let mut notes = None;
     let notes_path = format!("{}/templates/NOTES.txt", chart.name());
     let mut files = Vec::with_capacity(rendered.len());
@@ -619,12 +785,12 @@ fn render_inner(
 /// Helm's `ValidateAgainstSchema`: the chart's schema against its values,
 /// then each subchart's against its table.
 fn validate_schemas(chart: &Chart, values: &Map<String, Json>, sb: &mut String) {
-    if let Some(schema) = &chart.schema {
-        if let Err(e) = crate::helm::schema::validate(schema, &Json::Object(values.clone())) {
-            sb.push_str(chart.name());
-            sb.push_str(":\n");
-            sb.push_str(&e);
-        }
+    if let Some(schema) = &chart.schema
+        && let Err(e) = crate::helm::schema::validate(schema, &Json::Object(values.clone()))
+    {
+        sb.push_str(chart.name());
+        sb.push_str(":\n");
+        sb.push_str(&e);
     }
     for sub in &chart.dependencies {
         match values.get(sub.name()) {

@@ -126,62 +126,67 @@ struct Head {
     annotations: Option<Vec<(String, String)>>,
 }
 
-/// `yaml.Unmarshal` into Helm's `SimpleHead`.
+/// `yaml.Unmarshal` into Helm's `SimpleHead`: only the head's fields are
+/// turned into JSON (the rest of the document is parsed, not converted).
 fn parse_head(doc: &str) -> Result<Head, String> {
-    let v =
-        super::yaml::parse_first(doc).map_err(|e| format!("error converting YAML to JSON: {e}"))?;
+    let root = super::yaml::parse_first_node(doc)
+        .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
     let unmarshal = |what: &Json, field: &str, ty: &str| {
         format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {ty}",
             json_type(what)
         )
     };
-    let m = match v {
-        Json::Null => {
-            return Ok(Head {
-                kind: String::new(),
-                name: String::new(),
-                annotations: None,
-            });
-        }
-        Json::Object(m) => m,
-        other => {
-            return Err(format!(
+    let empty = Head {
+        kind: String::new(),
+        name: String::new(),
+        annotations: None,
+    };
+    let Some(root) = root else {
+        return Ok(empty);
+    };
+    let Some(entries) = root.as_map() else {
+        return match super::yaml::node_json(&root) {
+            Json::Null => Ok(empty),
+            other => Err(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
                 json_type(&other)
-            ));
-        }
+            )),
+        };
     };
-    let kind = match m.get("kind") {
+    let field = |key: &str| super::yaml::map_field(entries, key).map(super::yaml::node_json);
+    let kind = match field("kind") {
         None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s.clone(),
-        Some(o) => return Err(unmarshal(o, "SimpleHead.kind", "string")),
+        Some(Json::String(s)) => s,
+        Some(o) => return Err(unmarshal(&o, "SimpleHead.kind", "string")),
     };
-    match m.get("apiVersion") {
+    match field("apiVersion") {
         None | Some(Json::Null) | Some(Json::String(_)) => {}
-        Some(o) => return Err(unmarshal(o, "SimpleHead.apiVersion", "string")),
+        Some(o) => return Err(unmarshal(&o, "SimpleHead.apiVersion", "string")),
     }
     let mut name = String::new();
     let mut annotations = None;
-    match m.get("metadata") {
-        None | Some(Json::Null) => {}
-        Some(Json::Object(md)) => {
-            match md.get("name") {
+    let metadata = super::yaml::map_field(entries, "metadata");
+    match metadata.map(|m| (m, m.as_map())) {
+        None => {}
+        Some((_, Some(md))) => {
+            let md_field = |key: &str| super::yaml::map_field(md, key).map(super::yaml::node_json);
+            match md_field("name") {
                 None | Some(Json::Null) => {}
-                Some(Json::String(s)) => name = s.clone(),
-                Some(o) => return Err(unmarshal(o, "SimpleHead.metadata.name", "string")),
+                Some(Json::String(s)) => name = s,
+                Some(o) => return Err(unmarshal(&o, "SimpleHead.metadata.name", "string")),
             }
-            match md.get("annotations") {
+            match md_field("annotations") {
                 None | Some(Json::Null) => {}
                 Some(Json::Object(a)) => {
                     let mut out = Vec::with_capacity(a.len());
                     for (k, v) in a {
                         match v {
-                            Json::String(s) => out.push((k.clone(), s.clone())),
-                            Json::Null => out.push((k.clone(), String::new())),
+                            Json::String(s) => out.push((k, s)),
+                            Json::Null => out.push((k, String::new())),
                             o => {
                                 return Err(unmarshal(
-                                    o,
+                                    &o,
                                     "SimpleHead.metadata.annotations",
                                     "string",
                                 ));
@@ -192,20 +197,23 @@ fn parse_head(doc: &str) -> Result<Head, String> {
                 }
                 Some(o) => {
                     return Err(unmarshal(
-                        o,
+                        &o,
                         "SimpleHead.metadata.annotations",
                         "map[string]string",
                     ));
                 }
             }
         }
-        Some(o) => {
-            return Err(unmarshal(
-                o,
-                "SimpleHead.metadata",
-                "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
-            ));
-        }
+        Some((m, None)) => match super::yaml::node_json(m) {
+            Json::Null => {}
+            o => {
+                return Err(unmarshal(
+                    &o,
+                    "SimpleHead.metadata",
+                    "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+                ));
+            }
+        },
     }
     Ok(Head {
         kind,

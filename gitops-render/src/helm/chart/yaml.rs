@@ -113,6 +113,25 @@ pub(crate) fn parse_first(text: &str) -> Result<Json, String> {
     Ok(docs.first().map_or(Json::Null, |d| node_json(&d.root)))
 }
 
+/// The root node of the first document of `text`, `None` when there is none.
+pub(crate) fn parse_first_node(text: &str) -> Result<Option<Node>, String> {
+    let docs = gitops_core::yaml::parse_documents_opts(text, "", read_opts())
+        .map_err(|e| error_text(&e))?;
+    Ok(docs.into_iter().next().map(|d| d.root))
+}
+
+/// The value of `key` in a mapping's entries as the JSON map of it would
+/// hold it: keys compared as their JSON text, the last duplicate winning.
+pub(crate) fn map_field<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
+    entries
+        .iter()
+        .rev()
+        .find(|(k, _)| {
+            matches!(&k.kind, NodeKind::Scalar(s) if s.value == key) && key_text(k) == key
+        })
+        .map(|(_, v)| v)
+}
+
 /// A node as JSON under yaml.v2 typing; numbers are floats as after
 /// `json.Unmarshal` into `interface{}`.
 pub(crate) fn node_json(n: &Node) -> Json {
@@ -151,22 +170,65 @@ fn float_json(f: f64) -> Json {
     serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
 }
 
-/// JSON → template value; numbers become `float64`.
+/// JSON values → template value: a number held as an integer (what
+/// `--set` gives, Helm's `int64`) becomes an `int`, one held as a float
+/// (what values files give) a `float64`.
 pub(crate) fn json_to_tv(v: &Json) -> TV {
+    to_tv(v, false)
+}
+
+/// A JSON map of values → a template map (numbers as [`json_to_tv`]).
+pub(crate) fn map_to_tv(m: &Map<String, Json>) -> TV {
+    map_tv(m, false)
+}
+
+/// `encoding/json` decoded into `interface{}` → template value: every
+/// number a `float64` (`fromJson`).
+pub(crate) fn go_json_to_tv(v: &Json) -> TV {
+    to_tv(v, true)
+}
+
+/// A map as [`go_json_to_tv`].
+pub(crate) fn go_json_map_to_tv(m: &Map<String, Json>) -> TV {
+    map_tv(m, true)
+}
+
+fn to_tv(v: &Json, floats: bool) -> TV {
     match v {
         Json::Null => TV::Nil,
         Json::Bool(b) => TV::Bool(*b),
-        Json::Number(n) => TV::Float(n.as_f64().unwrap_or(0.0)),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) if !floats => TV::Int(i),
+            _ => TV::Float(n.as_f64().unwrap_or(0.0)),
+        },
         Json::String(s) => TV::from(s.as_str()),
-        Json::Array(a) => TV::list(a.iter().map(json_to_tv)),
-        Json::Object(m) => map_to_tv(m),
+        Json::Array(a) => TV::list(a.iter().map(|e| to_tv(e, floats))),
+        Json::Object(m) => map_tv(m, floats),
     }
 }
 
-/// A JSON map → a template map.
-pub(crate) fn map_to_tv(m: &Map<String, Json>) -> TV {
-    let b: BTreeMap<String, TV> = m.iter().map(|(k, v)| (k.clone(), json_to_tv(v))).collect();
+fn map_tv(m: &Map<String, Json>, floats: bool) -> TV {
+    let b: BTreeMap<String, TV> = m
+        .iter()
+        .map(|(k, v)| (k.clone(), to_tv(v, floats)))
+        .collect();
     TV::Map(gitops_gotemplate::MapRef::new(b))
+}
+
+/// Numbers as `float64`, as `encoding/json` (and so `sigs.k8s.io/yaml`)
+/// decodes them into `interface{}`: every integer held as an integer is
+/// turned into a float.
+pub(crate) fn floats_in_place(v: &mut Json) {
+    match v {
+        Json::Number(n) if !n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                *v = float_json(f);
+            }
+        }
+        Json::Array(a) => a.iter_mut().for_each(floats_in_place),
+        Json::Object(m) => m.values_mut().for_each(floats_in_place),
+        _ => {}
+    }
 }
 
 /// A template value → JSON (what `encoding/json` would see).
@@ -229,8 +291,6 @@ pub(crate) fn tv_to_emit(v: &TV, depth: usize) -> Result<EV, String> {
         _ => EV::Null,
     })
 }
-
-/// JSON → the emitter's value.
 
 /// A float as yaml.v2 reads Go's JSON text of it: integral values within
 /// `int64` in `%f` range become ints.

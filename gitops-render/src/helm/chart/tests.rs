@@ -1,0 +1,295 @@
+//! Charts built in memory (and a few hostile ones on disk) rendered end to
+//! end.
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use gitops_core::fs::{MemTree, OsTree, RelPath};
+use serde_json::{Map, Value as Json, json};
+
+use super::{Error, RenderOptions, load, load_archive, load_values, render_chart};
+
+const CHART_YAML: &str = "apiVersion: v2\nname: t\nversion: 0.1.0\n";
+
+fn chart(files: &[(&str, &str)]) -> MemTree {
+    let mut tree = MemTree::new();
+    tree.insert("t/Chart.yaml", CHART_YAML).unwrap();
+    for (p, c) in files {
+        tree.insert(&format!("t/{p}"), c).unwrap();
+    }
+    tree
+}
+
+fn render_with(tree: &MemTree, values: &Map<String, Json>, opts: &RenderOptions) -> String {
+    let m = render_chart(tree, &RelPath::new("t").unwrap(), values, opts).unwrap();
+    m.to_helm_template(opts)
+}
+
+fn render(tree: &MemTree) -> String {
+    render_with(tree, &Map::new(), &RenderOptions::new("r", "ns"))
+}
+
+/// The body of the only template, `templates/x.yaml`.
+fn body(out: &str) -> &str {
+    out.strip_prefix("---\n# Source: t/templates/x.yaml\n")
+        .unwrap_or(out)
+        .trim_end()
+}
+
+#[test]
+fn range_over_files_glob() {
+    let tree = chart(&[
+        ("files/b.txt", "bee"),
+        ("files/a.txt", "hi"),
+        ("other.txt", "x"),
+        (
+            "templates/x.yaml",
+            "{{- range $path, $bytes := .Files.Glob \"files/*\" }}\n# {{ $path }} {{ $.Files.Get $path }} {{ $bytes }} {{ printf \"%T\" $bytes }}\n{{- end }}\n{{- range .Files.Glob \"none/*\" }}x{{ else }}\n# empty{{ end }}",
+        ),
+    ]);
+    assert_eq!(
+        body(&render(&tree)),
+        "# files/a.txt hi [104 105] []uint8\n# files/b.txt bee [98 101 101] []uint8\n# empty"
+    );
+}
+
+#[test]
+fn set_integers_stay_int64_file_numbers_are_float64() {
+    let tree = chart(&[
+        ("values.yaml", "fromChart: 1\n"),
+        (
+            "templates/x.yaml",
+            "# {{ printf \"%T %T %T\" .Values.fromChart .Values.fromFile .Values.fromSet }} {{ kindOf .Values.fromSet }} {{ .Values.big }}",
+        ),
+    ]);
+    let mut values = load_values("fromFile: 2\n").unwrap();
+    // `--set fromSet=3,big=100000000000000000000` as strvals types them.
+    values.insert("fromSet".into(), json!(3));
+    values.insert("big".into(), json!(1e20));
+    let out = render_with(&tree, &values, &RenderOptions::new("r", "ns"));
+    // Helm: `int64` (see the module's deviations).
+    assert_eq!(body(&out), "# float64 float64 int int 1e+20");
+}
+
+#[test]
+fn toml_round_trip() {
+    let tree = chart(&[
+        (
+            "values.yaml",
+            "cfg:\n  name: x\n  port: 80\n  tls:\n    enabled: true\n",
+        ),
+        (
+            "templates/x.yaml",
+            "a: |\n{{ toToml .Values.cfg | indent 2 }}\n{{- $m := fromToml \"a = 1\\n[b]\\nc = 'd'\" }}\nb: {{ $m.a }} {{ $m.b.c }} {{ printf \"%T\" $m.a }} {{ (fromToml \"=\").Error | empty | not }}",
+        ),
+    ]);
+    assert_eq!(
+        body(&render(&tree)),
+        "a: |\n  name = \"x\"\n  port = 80.0\n  \n  [tls]\n    enabled = true\n  \nb: 1 d int true"
+    );
+}
+
+#[test]
+fn tpl_defines_stay_in_their_call() {
+    let tree = chart(&[
+        ("templates/_h.tpl", "{{ define \"n\" }}base{{ end }}"),
+        (
+            "templates/x.yaml",
+            "# {{ tpl \"{{ define \\\"n\\\" }}mine{{ end }}{{ include \\\"n\\\" . }}\" . }} {{ include \"n\" . }} {{ tpl \"{{ .Release.Name }}\" . }}",
+        ),
+    ]);
+    assert_eq!(body(&render(&tree)), "# mine base r");
+}
+
+#[test]
+fn env_functions_are_removed_and_environment_is_the_callers() {
+    let tree = chart(&[("templates/x.yaml", "# {{ env \"HOME\" }}")]);
+    let err = render_chart(
+        &tree,
+        &RelPath::new("t").unwrap(),
+        &Map::new(),
+        &RenderOptions::new("r", "ns"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("function \"env\" not defined"),
+        "{err}"
+    );
+
+    #[derive(Debug)]
+    struct Fixed;
+    impl gitops_gotemplate::sprig::Environment for Fixed {
+        fn now(&self) -> Result<std::time::SystemTime, String> {
+            Ok(std::time::UNIX_EPOCH + std::time::Duration::from_secs(86_400))
+        }
+        fn fill_random(&self, buf: &mut [u8]) -> Result<(), String> {
+            buf.fill(0);
+            Ok(())
+        }
+    }
+    let tree = chart(&[(
+        "templates/x.yaml",
+        "# {{ now | date \"2006-01-02\" }} {{ randAlpha 3 | len }}",
+    )]);
+    let opts = RenderOptions::new("r", "ns").with_environment(Arc::new(Fixed));
+    assert_eq!(
+        body(&render_with(&tree, &Map::new(), &opts)),
+        "# 1970-01-02 3"
+    );
+
+    let opts = RenderOptions::new("r", "ns")
+        .with_environment(Arc::new(gitops_gotemplate::sprig::NoEnvironment));
+    let err = render_chart(&tree, &RelPath::new("t").unwrap(), &Map::new(), &opts).unwrap_err();
+    assert!(err.to_string().contains("no clock"), "{err}");
+}
+
+#[test]
+fn files_are_the_charts_only() {
+    let tree = chart(&[
+        ("a.txt", "in"),
+        (
+            "templates/x.yaml",
+            "# [{{ .Files.Get \"../outside.txt\" }}] [{{ .Files.Get \"/etc/passwd\" }}] [{{ .Files.Get \"a.txt\" }}]",
+        ),
+    ]);
+    let mut tree = tree;
+    tree.insert("outside.txt", "secret").unwrap();
+    assert_eq!(body(&render(&tree)), "# [] [] [in]");
+}
+
+fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        // Raw names: `set_path` refuses `..`.
+        let raw = name.as_bytes();
+        h.as_old_mut().name[..raw.len()].copy_from_slice(raw);
+        h.set_cksum();
+        b.append(&h, *data).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+fn load_err(bytes: &[u8]) -> String {
+    match load_archive(bytes) {
+        Err(Error::Load(e)) => e,
+        other => panic!("expected a load error, got {other:?}"),
+    }
+}
+
+#[test]
+fn hostile_archives_are_refused() {
+    let ok = tgz(&[("t/Chart.yaml", CHART_YAML.as_bytes())]);
+    assert_eq!(load_archive(&ok).unwrap().name(), "t");
+
+    let up = tgz(&[
+        ("t/Chart.yaml", CHART_YAML.as_bytes()),
+        ("t/../../etc/passwd", b"x"),
+    ]);
+    assert_eq!(load_err(&up), "chart illegally references parent directory");
+    let abs = tgz(&[
+        ("t/Chart.yaml", CHART_YAML.as_bytes()),
+        ("t//etc/passwd", b"x"),
+    ]);
+    assert_eq!(load_err(&abs), "chart illegally contains absolute paths");
+
+    // A gzip bomb: one entry declaring 1 GiB of zeros (about 1 MiB
+    // compressed). It is refused from its header, before anything is
+    // inflated beyond the bounds.
+    let mut tar = Vec::new();
+    {
+        let mut h = tar::Header::new_gnu();
+        h.set_path("t/big").unwrap();
+        h.set_size(1 << 30);
+        h.set_mode(0o644);
+        h.set_cksum();
+        tar.extend_from_slice(h.as_bytes());
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&tar).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        gz.write_all(&zeros).unwrap();
+    }
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 4 << 20, "{}", bomb.len());
+    let t0 = std::time::Instant::now();
+    let e = load_err(&bomb);
+    assert!(e.contains("is larger than the maximum"), "{e}");
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+
+    // Many small entries adding up beyond the chart bound.
+    let chunk = vec![b'a'; 4 << 20];
+    let mut entries: Vec<(String, &[u8])> = vec![("t/Chart.yaml".into(), CHART_YAML.as_bytes())];
+    for i in 0..30 {
+        entries.push((format!("t/f{i}"), &chunk));
+    }
+    let refs: Vec<(&str, &[u8])> = entries.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+    let e = load_err(&tgz(&refs));
+    assert!(e.contains("larger than the maximum size"), "{e}");
+
+    assert_eq!(load_err(b"not gzip"), "gzip: invalid header");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_out_of_the_chart_are_refused() {
+    use std::os::unix::fs::symlink;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("outside")).unwrap();
+    std::fs::write(root.join("outside/secret.yaml"), "kind: Secret\n").unwrap();
+    let mk = |name: &str| {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("Chart.yaml"),
+            CHART_YAML.replace("name: t", &format!("name: {name}")),
+        )
+        .unwrap();
+        dir
+    };
+    let tree = || OsTree::new(root).unwrap();
+    let err = |name: &str| match load(&tree(), &RelPath::new(name).unwrap()) {
+        Err(Error::Load(e)) => e,
+        other => panic!("{name}: expected a load error, got {other:?}"),
+    };
+
+    // templates/ is a link to a directory outside the chart.
+    let d = mk("linked-dir");
+    symlink(root.join("outside"), d.join("templates")).unwrap();
+    assert!(err("linked-dir").contains("symlink points outside the chart"));
+
+    // A file links outside the chart (but inside the tree).
+    let d = mk("linked-file");
+    std::fs::create_dir_all(d.join("files")).unwrap();
+    symlink("../../outside/secret.yaml", d.join("files/s.yaml")).unwrap();
+    assert!(err("linked-file").contains("symlink points outside the chart"));
+
+    // A link outside the tree altogether.
+    let d = mk("linked-abs");
+    symlink("/etc/hostname", d.join("h")).unwrap();
+    assert!(!err("linked-abs").is_empty());
+
+    // A link cycle inside the chart.
+    let d = mk("cycle");
+    std::fs::create_dir_all(d.join("a")).unwrap();
+    symlink("..", d.join("a/up")).unwrap();
+    assert!(err("cycle").contains("symlink cycle"), "{}", err("cycle"));
+
+    // Links that stay inside the chart are followed.
+    let d = mk("inside");
+    std::fs::create_dir_all(d.join("real")).unwrap();
+    std::fs::write(d.join("real/a.txt"), "a").unwrap();
+    symlink("real", d.join("alias")).unwrap();
+    let c = load(&tree(), &RelPath::new("inside").unwrap()).unwrap();
+    let names: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["alias/a.txt", "real/a.txt"]);
+}
