@@ -264,6 +264,9 @@ fn merge_values(args: &TemplateArgs) -> anyhow::Result<Map<String, Value>> {
             strvals::apply(SetKind::Json, v, &mut base)?;
         }
     }
+    // Values from files and --set-json went through Go's JSON decoder:
+    // their numbers are float64 (those of --set below stay int64).
+    chart::go_json_numbers(&mut base);
     for (kind, exprs) in [
         (SetKind::Set, &args.set),
         (SetKind::String, &args.set_string),
@@ -303,31 +306,10 @@ fn read_input(path: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("open {path}"))
 }
 
-/// Helm's `loader.LoadValues`: every YAML document of the stream, merged.
+/// Helm's `loader.LoadValues`: every YAML document of the stream, merged,
+/// numbers as Go's JSON decoder gives them (`float64`).
 fn load_values(text: &str) -> anyhow::Result<Map<String, Value>> {
-    let mut out = Map::new();
-    let docs = gitops_core::yaml::parse_documents(text, "values")?;
-    for d in docs {
-        match d.root.to_json(gitops_core::yaml::Schema::Yaml11) {
-            Value::Object(m) => out = values::merge_maps(&out, &m),
-            Value::Null => {}
-            other => bail!(
-                "cannot unmarshal yaml document: error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                go_json_type(&other)
-            ),
-        }
-    }
-    Ok(out)
-}
-
-fn go_json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        _ => "object",
-    }
+    Ok(chart::load_values(text)?)
 }
 
 /// A warning as Helm's text logger prints it: `level=WARN msg="…"`, the
@@ -335,14 +317,18 @@ fn go_json_type(v: &Value) -> &'static str {
 /// `message key=value…` (the renderer's form for a log record with
 /// attributes) keeps its attributes after the quoted message.
 fn warn_line(w: &str) -> String {
-    let split = w.char_indices().filter(|&(_, c)| c == ' ').map(|(i, _)| i).find(|&i| {
-        let rest = &w[i + 1..];
-        let key: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
-            .collect();
-        !key.is_empty() && rest[key.len()..].starts_with('=')
-    });
+    let split = w
+        .char_indices()
+        .filter(|&(_, c)| c == ' ')
+        .map(|(i, _)| i)
+        .find(|&i| {
+            let rest = &w[i + 1..];
+            let key: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
+                .collect();
+            !key.is_empty() && rest[key.len()..].starts_with('=')
+        });
     match split {
         Some(i) => format!("level=WARN msg={} {}", slog_quote(&w[..i]), &w[i + 1..]),
         None => format!("level=WARN msg={}", slog_quote(w)),
@@ -382,7 +368,7 @@ mod tests {
         let m = load_values("a: 1\nb: {c: 1}\n---\nb: {d: 2}\n").expect("values");
         assert_eq!(
             Value::Object(m),
-            serde_json::json!({"a": 1, "b": {"c": 1, "d": 2}})
+            serde_json::json!({"a": 1.0, "b": {"c": 1.0, "d": 2.0}})
         );
         assert!(load_values("- 1\n").is_err());
     }

@@ -61,11 +61,11 @@ fn values_compose_of_many_alias_bombs_is_refused() {
     write(
         t.path(),
         "release.yaml",
-        &format!(
+        format!(
             "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: r\n  namespace: apps\nspec:\n  interval: 1m\n  chart:\n    spec:\n      chart: c\n      sourceRef: {{kind: HelmRepository, name: r}}\n  valuesFrom:\n{refs}"
         ),
     );
-    write(t.path(), "cms.yaml", &cms.join("---\n"));
+    write(t.path(), "cms.yaml", cms.join("---\n"));
     let release = t.path().join("release.yaml");
     let cms = t.path().join("cms.yaml");
     let (code, _, err, rss) = run_measured(&[

@@ -74,7 +74,8 @@ use sha2::{Digest, Sha256};
 use gitops_core::flux::HelmRelease;
 use gitops_core::fs::{FileTree, MemTree, RelPath};
 
-use crate::helm::chart::{self, Chart, Hook, Manifest, RenderOptions, RenderedFile};
+use crate::helm::chart::sorter;
+use crate::helm::chart::{self, Chart, Manifest, RenderOptions, RenderedFile};
 use crate::kustomize::loader::resources_from_text;
 use crate::value::{Map, Value};
 use crate::{Options, Reorder, Resource};
@@ -582,72 +583,6 @@ fn post_render(docs: &[(String, String)], stages: &[Json]) -> Result<Vec<(String
 }
 
 /// Helm's `InstallOrder`.
-const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
-/// Helm's hook events.
-const HOOK_EVENTS: &[&str] = &[
-    "pre-install",
-    "post-install",
-    "pre-delete",
-    "post-delete",
-    "pre-upgrade",
-    "post-upgrade",
-    "pre-rollback",
-    "post-rollback",
-    "test",
-    "test-success",
-];
-
-fn kind_order(a: &str, b: &str) -> std::cmp::Ordering {
-    use std::cmp::Ordering::{Greater, Less};
-    let pos = |k: &str| INSTALL_ORDER.iter().position(|o| *o == k);
-    match (pos(a), pos(b)) {
-        (None, None) => a.cmp(b),
-        (None, Some(_)) => Greater,
-        (Some(_), None) => Less,
-        (Some(x), Some(y)) => x.cmp(&y),
-    }
-}
-
 /// Helm's `SortManifests` over the post-rendered documents: files by name,
 /// documents in order, split into hooks and resources, each stably sorted
 /// by kind in install order. Documents with an unknown hook event are dropped.
@@ -677,47 +612,18 @@ fn sort_manifests(files: Vec<(String, Value)>) -> (Vec<RenderedFile>, Vec<Render
             name,
             hook: None,
         };
-        let Some(types) = ann("helm.sh/hook") else {
-            generic.push(rf);
-            continue;
-        };
-        let mut events = Vec::new();
-        let mut unknown = false;
-        for t in types.split(',') {
-            let t = t.trim().to_lowercase();
-            if !HOOK_EVENTS.contains(&t.as_str()) {
-                unknown = true;
-                break;
-            }
-            events.push(if t == "test-success" {
-                "test".into()
-            } else {
-                t
-            });
+        match sorter::hook_of(
+            ann("helm.sh/hook").as_deref(),
+            ann("helm.sh/hook-weight").as_deref(),
+        ) {
+            Some(None) => generic.push(rf),
+            Some(hook @ Some(_)) => hooks.push(RenderedFile { hook, ..rf }),
+            None => {}
         }
-        if unknown {
-            continue;
-        }
-        let weight = ann("helm.sh/hook-weight")
-            .and_then(|w| go_atoi(&w))
-            .unwrap_or(0);
-        hooks.push(RenderedFile {
-            hook: Some(Hook { events, weight }),
-            ..rf
-        });
     }
-    hooks.sort_by(|a, b| kind_order(&a.kind, &b.kind));
-    generic.sort_by(|a, b| kind_order(&a.kind, &b.kind));
+    hooks.sort_by(|a, b| sorter::install_order(&a.kind, &b.kind));
+    generic.sort_by(|a, b| sorter::install_order(&a.kind, &b.kind));
     (hooks, generic)
-}
-
-/// Go's `strconv.Atoi`.
-fn go_atoi(s: &str) -> Option<i64> {
-    let t = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
 }
 
 /// The chart's CRDs as helm-controller applies them: only

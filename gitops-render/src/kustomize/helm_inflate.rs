@@ -131,10 +131,6 @@ pub(crate) fn inflate(
             helm_merge(&mut values, load(&f)?);
         }
     }
-    let release = match text("releaseName") {
-        r if r.is_empty() => generated_name(&name),
-        r => r,
-    };
     let namespace = match text("namespace") {
         n if n.is_empty() => "default".to_owned(),
         n => n,
@@ -143,7 +139,7 @@ pub(crate) fn inflate(
         Some(Value::Seq(s)) => s.iter().filter_map(Value::scalar_text).collect(),
         _ => Vec::new(),
     };
-    let mut opts = RenderOptions::new(&release, &namespace)
+    let mut opts = RenderOptions::new("", &namespace)
         .with_api_versions(api_versions)
         .with_include_crds(flag("includeCRDs"))
         .with_skip_tests(flag("skipTests"))
@@ -152,19 +148,30 @@ pub(crate) fn inflate(
     if !kube.is_empty() {
         opts = opts.with_kube_version(kube);
     }
+    opts.release_name = match text("releaseName") {
+        r if r.is_empty() => generated_name(&name, opts.environment.as_ref())
+            .map_err(|e| err(dir, format!("helmCharts: chart {name:?}: {e}")))?,
+        r => r,
+    };
     let manifest = chart::render_chart(tree, &chart_dir, &values, &opts)
         .map_err(|e| err(dir, format!("helmCharts: chart {name:?}: {e}")))?;
     Ok(Inflated::Rendered(manifest.to_helm_template(&opts)))
 }
 
 /// Helm's `--generate-name`: the chart's name up to its first dot, `-`,
-/// the Unix time in seconds.
-fn generated_name(chart: &str) -> String {
+/// the Unix time in seconds (from the render environment's clock).
+fn generated_name(
+    chart: &str,
+    env: &dyn gitops_gotemplate::sprig::Environment,
+) -> Result<String, String> {
     let base = chart.split('.').next().unwrap_or(chart);
-    let secs = std::time::SystemTime::now()
+    let now = env
+        .now()
+        .map_err(|e| format!("no releaseName and no clock to generate one: {e}"))?;
+    let secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    format!("{base}-{secs}")
+    Ok(format!("{base}-{secs}"))
 }
 
 /// kyaml's `merge2.Merge(src, dest)` for values: maps merge key by key,

@@ -114,7 +114,11 @@ spec:
 }
 
 /// (name, chart source, files).
-type Case = (&'static str, &'static str, &'static [(&'static str, &'static str)]);
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
 
 const CASES: &[Case] = &[
     (

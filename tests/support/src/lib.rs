@@ -4,7 +4,7 @@
 //! - [`conformance_dir`]: the shared conformance data, or one line saying a
 //!   suite did not run (a failure under `CI=true`).
 //! - [`free_port`]: a free loopback TCP port.
-//! - [`write`]: a file with its parent directories.
+//! - [`write()`]: a file with its parent directories.
 //! - [`git`], [`git_cmd`]: the `git` binary with no user or system
 //!   configuration and a fixed identity.
 //! - [`server`]: test servers (git daemon, registries, sshd, moto) that

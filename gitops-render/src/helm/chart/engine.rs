@@ -414,7 +414,7 @@ pub(crate) fn render(
         o.max_depth = options.max_include_depth + 100;
         o.max_output = Some(options.max_output_bytes);
         o.max_steps = Some(options.max_steps);
-        o.deadline = options.timeout.map(|d| std::time::Instant::now() + d);
+        o.deadline = options.deadline;
     }
     for r in &tpls {
         let text = super::utf8_text(&r.text);

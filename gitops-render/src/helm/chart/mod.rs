@@ -71,7 +71,7 @@ mod deps;
 mod engine;
 mod files;
 mod loader;
-mod sorter;
+pub(crate) mod sorter;
 #[cfg(test)]
 mod tests;
 mod toml;
@@ -261,8 +261,9 @@ pub struct RenderOptions {
     pub max_output_bytes: usize,
     /// The most template steps one render may take.
     pub max_steps: u64,
-    /// How long one render may take.
-    pub timeout: Option<std::time::Duration>,
+    /// When rendering must stop (the caller reads its clock: this crate
+    /// reads none).
+    pub deadline: Option<std::time::Instant>,
     /// The clock, entropy and time zones of Sprig's `now`, `randAlphaNum`,
     /// `genCA`, `dateInZone`…: the operating system's
     /// ([`OsEnvironment`](gitops_gotemplate::sprig::OsEnvironment)) with
@@ -304,7 +305,7 @@ impl RenderOptions {
             max_include_depth: 1000,
             max_output_bytes: 256 << 20,
             max_steps: 500_000_000,
-            timeout: None,
+            deadline: None,
             environment: default_environment(),
         }
     }
@@ -375,10 +376,10 @@ impl RenderOptions {
         self.max_steps = n;
         self
     }
-    /// Bound on time.
+    /// Bound on time: stop at `deadline`.
     #[must_use]
-    pub fn with_timeout(mut self, d: std::time::Duration) -> RenderOptions {
-        self.timeout = Some(d);
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> RenderOptions {
+        self.deadline = Some(deadline);
         self
     }
     /// The clock, entropy and time zones templates see (see

@@ -226,7 +226,9 @@ fn order(kind: &str) -> Option<usize> {
     INSTALL_ORDER.iter().position(|k| *k == kind)
 }
 
-fn less(a: &str, b: &str) -> std::cmp::Ordering {
+/// Helm's `InstallOrder` comparison of two kinds: listed kinds in list
+/// order, then unknown kinds by name.
+pub(crate) fn install_order(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering::*;
     match (order(a), order(b)) {
         (None, None) => a.cmp(b),
@@ -234,6 +236,29 @@ fn less(a: &str, b: &str) -> std::cmp::Ordering {
         (Some(_), None) => Less,
         (Some(x), Some(y)) => x.cmp(&y),
     }
+}
+
+/// What a document's `helm.sh/hook` annotation (`types`) and
+/// `helm.sh/hook-weight` make of it: `Some(None)` a resource, `Some(Some(_))`
+/// a hook, `None` a hook with an unknown event (Helm drops the document).
+pub(crate) fn hook_of(types: Option<&str>, weight: Option<&str>) -> Option<Option<Hook>> {
+    let Some(types) = types else {
+        return Some(None);
+    };
+    let mut events = Vec::new();
+    for t in types.split(',') {
+        let t = t.trim().to_lowercase();
+        if !HOOK_EVENTS.contains(&t.as_str()) {
+            return None;
+        }
+        events.push(if t == "test-success" {
+            "test".to_string()
+        } else {
+            t
+        });
+    }
+    let weight = weight.and_then(go_atoi).unwrap_or(0);
+    Some(Some(Hook { events, weight }))
 }
 
 /// Helm `SortManifests` with `InstallOrder`: hooks and resources. `files`
@@ -263,40 +288,16 @@ pub(crate) fn sort_manifests(
                 generic.push(rf);
                 continue;
             };
-            let Some((_, types)) = ann.iter().find(|(k, _)| k == "helm.sh/hook") else {
-                generic.push(rf);
-                continue;
-            };
-            let mut events = Vec::new();
-            let mut unknown = false;
-            for t in types.split(',') {
-                let t = t.trim().to_lowercase();
-                if !HOOK_EVENTS.contains(&t.as_str()) {
-                    unknown = true;
-                    break;
-                }
-                events.push(if t == "test-success" {
-                    "test".to_string()
-                } else {
-                    t
-                });
+            let find = |key: &str| ann.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+            match hook_of(find("helm.sh/hook"), find("helm.sh/hook-weight")) {
+                Some(None) => generic.push(rf),
+                Some(hook @ Some(_)) => hooks.push(RenderedFile { hook, ..rf }),
+                None => {}
             }
-            if unknown {
-                continue;
-            }
-            let weight = ann
-                .iter()
-                .find(|(k, _)| k == "helm.sh/hook-weight")
-                .and_then(|(_, w)| go_atoi(w))
-                .unwrap_or(0);
-            hooks.push(RenderedFile {
-                hook: Some(Hook { events, weight }),
-                ..rf
-            });
         }
     }
-    hooks.sort_by(|a, b| less(&a.kind, &b.kind));
-    generic.sort_by(|a, b| less(&a.kind, &b.kind));
+    hooks.sort_by(|a, b| install_order(&a.kind, &b.kind));
+    generic.sort_by(|a, b| install_order(&a.kind, &b.kind));
     Ok((hooks, generic))
 }
 
