@@ -1,7 +1,8 @@
 //! Go's `strconv` number parsing, for every place that reads numbers the
 //! way a Go program does (Flux's Numerical image policy, Go templates).
 //!
-//! [`parse_float`] is `strconv.ParseFloat(s, 64)`.
+//! [`parse_float`] is `strconv.ParseFloat(s, 64)`; [`underscore_ok`] is the
+//! digit-separator rule of `ParseInt` (base 0) and `ParseFloat`.
 //!
 //! Accepted: optional sign, decimal digits with an optional `.` and exponent,
 //! hexadecimal `0x1.8p3` (binary exponent required), `_` between digits,
@@ -126,8 +127,19 @@ fn special(s: &str) -> Option<f64> {
     }
 }
 
-/// Go `underscoreOK`: underscores only between digits (or after a base prefix).
-fn underscore_ok(s: &str) -> bool {
+/// Go's `underscoreOK`: whether the underscores in the number `s` (an
+/// optional sign, an optional `0b`/`0o`/`0x` prefix, digits) stand only
+/// between digits or after the base prefix, as `ParseInt` with base 0 and
+/// `ParseFloat` require.
+///
+/// ```
+/// use gitops_core::strconv::underscore_ok;
+///
+/// assert!(underscore_ok("1_000") && underscore_ok("0x_ff"));
+/// assert!(!underscore_ok("_1") && !underscore_ok("1__0") && !underscore_ok("1_"));
+/// ```
+#[must_use]
+pub fn underscore_ok(s: &str) -> bool {
     let mut b = s.as_bytes();
     if let Some(&c) = b.first()
         && (c == b'-' || c == b'+')

@@ -162,41 +162,6 @@ pub(crate) fn parse_number(text: &str, is_complex: bool) -> Result<Number, Strin
     Ok(n)
 }
 
-/// Go's `underscoreOK`: underscores only between digits, or after a base prefix.
-fn underscore_ok(s: &str) -> bool {
-    // saw: '^' start, '0' digit or base prefix, '_' underscore, '!' other
-    let b = s.as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    if !b.is_empty() && (b[0] == b'-' || b[0] == b'+') {
-        i = 1;
-    }
-    let mut hex = false;
-    if b.len() - i >= 2 && b[i] == b'0' && matches!(b[i + 1] | 0x20, b'b' | b'o' | b'x') {
-        hex = (b[i + 1] | 0x20) == b'x';
-        i += 2;
-        saw = b'0';
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
-}
-
 fn split_sign(s: &str) -> (bool, &str) {
     match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
@@ -224,7 +189,7 @@ fn parse_magnitude(s: &str) -> Option<u64> {
         [b'0', _, ..] => (8, &s[1..], true),
         _ => (10, s, false),
     };
-    if digits.contains('_') && !(underscore_ok(s)) {
+    if digits.contains('_') && !(gitops_core::strconv::underscore_ok(s)) {
         return None;
     }
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
@@ -258,53 +223,7 @@ fn parse_int(s: &str) -> Option<i64> {
 /// `strconv.ParseFloat(s, 64)` for the forms the lexer produces; `None`
 /// on syntax errors and on overflow (Go reports `ErrRange` there).
 pub(crate) fn parse_float(s: &str) -> Option<f64> {
-    if s.contains('_') && !underscore_ok(s) {
-        return None;
-    }
-    let clean: String = s.chars().filter(|&c| c != '_').collect();
-    let (neg, body) = split_sign(&clean);
-    let lower = body.to_ascii_lowercase();
-    let v = if let Some(hex) = lower.strip_prefix("0x") {
-        parse_hex_float(hex)?
-    } else {
-        if lower.is_empty()
-            || !lower
-                .bytes()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
-            || lower.starts_with(['e', '+', '-'])
-            || !lower.bytes().any(|b| b.is_ascii_digit())
-        {
-            return None;
-        }
-        lower.parse::<f64>().ok()?
-    };
-    if v.is_infinite() {
-        return None;
-    }
-    Some(if neg { -v } else { v })
-}
-
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let (mant, exp) = match s.find('p') {
-        Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
-        None => (s, 0),
-    };
-    let (int_part, frac_part) = match mant.find('.') {
-        Some(i) => (&mant[..i], &mant[i + 1..]),
-        None => (mant, ""),
-    };
-    if int_part.is_empty() && frac_part.is_empty() {
-        return None;
-    }
-    if !s.contains('p') && (s.contains('.')) {
-        return None; // hexadecimal mantissa requires a 'p' exponent
-    }
-    let mut v = 0f64;
-    for c in int_part.chars().chain(frac_part.chars()) {
-        v = v * 16.0 + f64::from(c.to_digit(16)?);
-    }
-    let shift = exp - 4 * i32::try_from(frac_part.len()).ok()?;
-    Some(v * 2f64.powi(shift))
+    gitops_core::strconv::parse_float(s).filter(|v| v.is_finite())
 }
 
 #[cfg(test)]

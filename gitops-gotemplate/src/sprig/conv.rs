@@ -66,7 +66,7 @@ pub(crate) fn parse_int(s: &str, base0: bool) -> Option<i64> {
     if digits.is_empty() && !(prefixed && radix == 8 && !lower.starts_with("0o")) {
         return None;
     }
-    if digits.contains('_') && (!base0 || !underscore_ok(body)) {
+    if digits.contains('_') && (!base0 || !gitops_core::strconv::underscore_ok(body)) {
         return None;
     }
     let mut mag: u64 = 0;
@@ -82,40 +82,6 @@ pub(crate) fn parse_int(s: &str, base0: bool) -> Option<i64> {
     } else {
         i64::try_from(mag).ok()
     }
-}
-
-/// Go's `underscoreOK`: underscores only between digits or after a prefix.
-fn underscore_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if b.len() >= 2 && b[0] == b'0' {
-        let p = b[1].to_ascii_lowercase();
-        if p == b'x' || p == b'o' || p == b'b' {
-            hex = p == b'x';
-            i = 2;
-            saw = b'0';
-        }
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
 }
 
 /// cast's `trimZeroDecimal`: `"12.000"` → `"12"`.
@@ -149,29 +115,6 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
     }
 }
 
-/// `strconv.ParseFloat(s, 64)`.
-pub(crate) fn parse_float(s: &str) -> Option<f64> {
-    let t = s.strip_prefix('+').unwrap_or(s);
-    let lower = t.trim_start_matches('-').to_ascii_lowercase();
-    if lower == "inf" || lower == "infinity" || lower == "nan" {
-        return s.parse::<f64>().ok().or_else(|| {
-            let f = if lower == "nan" {
-                f64::NAN
-            } else {
-                f64::INFINITY
-            };
-            Some(if t.starts_with('-') { -f } else { f })
-        });
-    }
-    if lower.starts_with("0x") || lower.contains('_') {
-        return None;
-    }
-    if t.starts_with('+') || t.starts_with("-+") {
-        return None;
-    }
-    t.parse::<f64>().ok()
-}
-
 /// `cast.ToFloat64` (errors give 0).
 #[allow(clippy::cast_precision_loss)]
 pub(crate) fn to_float64(v: &Value) -> f64 {
@@ -179,7 +122,7 @@ pub(crate) fn to_float64(v: &Value) -> f64 {
         Value::Int(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::String(s) => parse_float(s).unwrap_or(0.0),
+        Value::String(s) => gitops_core::strconv::parse_float(s).unwrap_or(0.0),
         _ => 0.0,
     }
 }
@@ -248,7 +191,8 @@ mod tests {
         assert!((to_float64(&Value::from("2.5e1")) - 25.0).abs() < f64::EPSILON);
         assert!(to_float64(&Value::from("-Inf")).is_infinite());
         assert!(to_float64(&Value::from("nan")).is_nan());
-        assert!(to_float64(&Value::from("1_0")).abs() < f64::EPSILON);
+        // strconv.ParseFloat takes Go's digit separators.
+        assert!((to_float64(&Value::from("1_0")) - 10.0).abs() < f64::EPSILON);
         assert!(to_float64(&Value::from("0x10")).abs() < f64::EPSILON);
     }
 
