@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use gitops_automate::flux_yaml::{self, Mode, Runner, Shell};
-use gitops_core::fs::{OsTree, RelPath, atomic};
+use gitops_core::fs::{FileTree as _, OsTree, RelPath, atomic};
 
 use super::setters::load_tags;
 use crate::output::OutputFormat;
@@ -59,15 +59,18 @@ pub fn run(a: &FluxYamlArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             }
             let mut diff = String::new();
             if let Some(new) = &plan.new_patch {
-                let target = plan.patch_file.to_path(tree.root());
-                let old = std::fs::read_to_string(&target).unwrap_or_default();
+                let old = tree
+                    .read(&plan.patch_file)
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 if a.dry_run {
                     diff = similar::TextDiff::from_lines(&old, new)
                         .unified_diff()
                         .header(plan.patch_file.as_str(), plan.patch_file.as_str())
                         .to_string();
                 } else {
-                    write_atomic(tree.root(), &target, new.as_bytes())?;
+                    atomic::write_beneath(tree.root(), &plan.patch_file, new.as_bytes())
+                        .with_context(|| format!("writing {}", plan.patch_file))?;
                 }
             }
             match a.output {
@@ -149,26 +152,4 @@ fn relative_dir(root: &Path, dir: &Path) -> anyhow::Result<RelPath> {
     } else {
         Ok(RelPath::new(&s)?)
     }
-}
-
-/// Write through a temporary file in the same directory, then rename;
-/// refused when the directory (after symlinks) is outside `root`.
-fn write_atomic(root: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let parent = path.parent().context("the patch file has no directory")?;
-    let dir = parent
-        .canonicalize()
-        .with_context(|| format!("opening {}", parent.display()))?;
-    if !dir.starts_with(root) {
-        bail!("{} is outside {}", path.display(), root.display());
-    }
-    let path = dir.join(path.file_name().context("the patch file has no name")?);
-    if path.is_symlink() {
-        bail!("{} is a symbolic link; not written", path.display());
-    }
-    atomic::write_file(&path, bytes).map_err(|e| match e.step {
-        atomic::FileStep::Create => anyhow::Error::new(e.source)
-            .context(format!("creating a temporary file in {}", e.dir.display())),
-        atomic::FileStep::Write => anyhow::Error::new(e.source),
-        _ => anyhow::Error::new(e.source).context(format!("writing {}", path.display())),
-    })
 }
