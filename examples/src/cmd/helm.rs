@@ -35,6 +35,8 @@ use serde_json::{Map, Value};
 #[derive(Debug, clap::Subcommand)]
 pub enum HelmCmd {
     /// Render a local chart like `helm template [NAME] CHART`.
+    // `--version` is helm's chart version flag here, not gitops's own.
+    #[command(disable_version_flag = true)]
     Template(TemplateArgs),
 }
 
@@ -192,7 +194,7 @@ fn template(args: &TemplateArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode
             return Ok(ExitCode::FAILURE);
         }
     };
-    for w in &manifest.warnings {
+    for w in manifest.warnings.iter().filter(|w| *w != DEPRECATED) {
         eprintln!("{}", warn_line(w));
     }
     out.write_all(manifest.to_helm_template(&opts).as_bytes())?;
@@ -220,14 +222,27 @@ fn render(
         }
         bail!("path {chart_arg:?} not found");
     }
-    if path.is_dir() {
+    let loaded = if path.is_dir() {
         // The tree is rooted at the chart: a chart reads nothing outside itself.
         let tree = OsTree::new(path).with_context(|| format!("opening {chart_arg}"))?;
-        return Ok(chart::render_chart(&tree, &RelPath::root(), user, opts));
+        chart::load(&tree, &RelPath::root())
+    } else {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {chart_arg}"))?;
+        chart::load_archive(&bytes)
+    };
+    let chart = match loaded {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    // Helm logs this when it loads the chart, before anything can fail.
+    if chart.metadata.deprecated {
+        eprintln!("{}", warn_line(DEPRECATED));
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {chart_arg}"))?;
-    Ok(chart::load_archive(&bytes).and_then(|c| chart::render_loaded(&c, user, opts)))
+    Ok(chart::render_loaded(&chart, user, opts))
 }
+
+/// The warning of a chart marked `deprecated: true`.
+const DEPRECATED: &str = "this chart is deprecated";
 
 /// Helm's `--generate-name`: the chart's base name up to its first dot, a
 /// dash, and the current Unix time in seconds.

@@ -37,6 +37,8 @@ pub enum OciCmd {
 pub enum HelmCmd {
     /// Read a repository index (or OCI tags), select a chart version and
     /// optionally download and verify the chart.
+    // `--version` is the chart version (helm's flag), not gitops's own.
+    #[command(disable_version_flag = true)]
     Index(IndexArgs),
 }
 

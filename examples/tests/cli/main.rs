@@ -7,6 +7,7 @@ mod create;
 mod demo;
 mod flux_layout;
 mod flux_yaml;
+mod helm_template;
 mod hostile;
 mod hostile_fs;
 mod hostile_sources;
