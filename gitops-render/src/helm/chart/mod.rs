@@ -604,14 +604,7 @@ pub fn load_values(text: &str) -> Result<Map<String, Json>, Error> {
     let mut out = Map::new();
     for d in docs {
         match d {
-            Json::Object(m) => {
-                let mut v = Json::Object(out);
-                merge_into(&mut v, m);
-                out = match v {
-                    Json::Object(m) => m,
-                    _ => Map::new(),
-                };
-            }
+            Json::Object(m) => out = crate::helm::values::merge_maps(&out, &m),
             Json::Null => {}
             other => {
                 let t = match other {
@@ -627,22 +620,6 @@ pub fn load_values(text: &str) -> Result<Map<String, Json>, Error> {
         }
     }
     Ok(out)
-}
-
-/// Helm's `mergeMaps`: maps merge key by key, anything else replaces.
-fn merge_into(dst: &mut Json, src: Map<String, Json>) {
-    let Json::Object(d) = dst else {
-        *dst = Json::Object(src);
-        return;
-    };
-    for (k, v) in src {
-        match (d.get_mut(&k), v) {
-            (Some(existing @ Json::Object(_)), Json::Object(vm)) => merge_into(existing, vm),
-            (_, v) => {
-                d.insert(k, v);
-            }
-        }
-    }
 }
 
 /// Every number of `values` turned into a float, as Go's `encoding/json`
