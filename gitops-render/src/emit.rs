@@ -184,7 +184,7 @@ impl Writer<'_> {
     }
 
     fn block_map(&mut self, m: &Map, indent: usize, inline_first: bool) {
-        let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+        let mut entries: Vec<(&str, &Value)> = m.iter().collect();
         entries.sort_by(|a, b| key_order(a.0, b.0));
         for (i, (k, v)) in entries.into_iter().enumerate() {
             if !(i == 0 && inline_first) {

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::value::{Map, Value};
+use crate::value::{Map, Str, Value};
 
 /// kustomize's stand-in namespace for cluster-scoped objects.
 pub(crate) const NOT_NAMESPACEABLE: &str = "_non_namespaceable_";
@@ -11,11 +11,11 @@ pub(crate) const NOT_NAMESPACEABLE: &str = "_non_namespaceable_";
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Gvk {
     /// API group (`""` for the core group).
-    pub group: String,
+    pub group: Str,
     /// API version.
-    pub version: String,
+    pub version: Str,
     /// Kind.
-    pub kind: String,
+    pub kind: Str,
 }
 
 impl Gvk {
@@ -26,9 +26,9 @@ impl Gvk {
             None => ("", api_version),
         };
         Gvk {
-            group: group.to_owned(),
-            version: version.to_owned(),
-            kind: kind.to_owned(),
+            group: group.to_owned().into(),
+            version: version.to_owned().into(),
+            kind: kind.to_owned().into(),
         }
     }
 
@@ -113,9 +113,9 @@ pub struct ResId {
     /// Group, version, kind.
     pub gvk: Gvk,
     /// `metadata.name`.
-    pub name: String,
+    pub name: Str,
     /// `metadata.namespace` (`""` when unset).
-    pub namespace: String,
+    pub namespace: Str,
 }
 
 impl ResId {
@@ -182,10 +182,10 @@ impl Behavior {
 /// One previous identity (kustomize's previousNames/Kinds/Namespaces).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PrevId {
-    pub kind: String,
-    pub name: String,
+    pub kind: Str,
+    pub name: Str,
     /// Effective namespace at the time.
-    pub namespace: String,
+    pub namespace: Str,
 }
 
 /// A resource being built.
@@ -281,8 +281,8 @@ impl Resource {
     pub fn cur_id(&self) -> ResId {
         ResId {
             gvk: self.gvk(),
-            name: self.name().to_owned(),
-            namespace: self.namespace().to_owned(),
+            name: self.name().to_owned().into(),
+            namespace: self.namespace().to_owned().into(),
         }
     }
 
@@ -313,9 +313,9 @@ impl Resource {
     pub(crate) fn store_previous_id(&mut self) {
         let id = self.id_ref();
         let prev = PrevId {
-            kind: id.kind.to_owned(),
-            name: id.name.to_owned(),
-            namespace: id.effective_namespace().to_owned(),
+            kind: id.kind.to_owned().into(),
+            name: id.name.to_owned().into(),
+            namespace: id.effective_namespace().to_owned().into(),
         };
         self.prev.push(prev);
     }
@@ -358,7 +358,7 @@ impl Resource {
 
     pub(crate) fn set_name(&mut self, name: &str) {
         self.metadata_mut()
-            .insert("name", Value::Str(name.to_owned()));
+            .insert("name", Value::Str(name.to_owned().into()));
     }
 
     pub(crate) fn set_namespace(&mut self, ns: &str) {
@@ -366,7 +366,7 @@ impl Resource {
             self.metadata_mut().remove("namespace");
         } else {
             self.metadata_mut()
-                .insert("namespace", Value::Str(ns.to_owned()));
+                .insert("namespace", Value::Str(ns.to_owned().into()));
         }
     }
 
@@ -392,7 +392,7 @@ fn string_pairs(v: Option<&Value>) -> Vec<(String, String)> {
                         Some(t) => t.to_owned(),
                         None => v.scalar_text().unwrap_or_default(),
                     };
-                    (k.clone(), text)
+                    (k.to_string(), text)
                 })
                 .collect()
         })
@@ -407,7 +407,7 @@ pub(crate) fn restring_meta_map(md: &mut Map, field: &str) {
         Some(Value::Map(m)) if !m.is_empty() => {
             let strings: Map = string_pairs(md.get(field))
                 .into_iter()
-                .map(|(k, v)| (k, Value::Str(v)))
+                .map(|(k, v)| (k, Value::Str(v.into())))
                 .collect();
             md.insert(field, Value::Map(strings));
         }

@@ -49,7 +49,7 @@ impl CustomSchema {
     /// `None` when there is no `definitions` mapping.
     pub(crate) fn from_document(doc: &Value) -> Option<CustomSchema> {
         let defs = doc.get("definitions")?.as_map()?;
-        let names: Vec<&String> = defs.keys().collect();
+        let names: Vec<&str> = defs.keys().collect();
         let mut out = CustomSchema {
             defs: (0..names.len()).map(|_| Vec::new()).collect(),
             gvks: Vec::new(),
@@ -64,9 +64,9 @@ impl CustomSchema {
                     let s = |k: &str| g.get(k).and_then(Value::scalar_text).unwrap_or_default();
                     out.gvks.push((
                         Gvk {
-                            group: s("group"),
-                            version: s("version"),
-                            kind: s("kind"),
+                            group: s("group").into(),
+                            version: s("version").into(),
+                            kind: s("kind").into(),
                         },
                         i,
                     ));
@@ -78,10 +78,10 @@ impl CustomSchema {
 
     /// The definition a schema node stands for: a `$ref`, or a new
     /// anonymous definition for inline `properties`.
-    fn node_def(&mut self, node: &Value, names: &[&String], depth: usize) -> Option<Def> {
+    fn node_def(&mut self, node: &Value, names: &[&str], depth: usize) -> Option<Def> {
         if let Some(r) = node.get("$ref").and_then(Value::as_str) {
             let name = r.strip_prefix("#/definitions/")?;
-            return match names.iter().position(|n| n.as_str() == name) {
+            return match names.iter().position(|n| *n == name) {
                 Some(i) => Some(Def::Custom(i)),
                 None => NAMES
                     .iter()
@@ -98,7 +98,7 @@ impl CustomSchema {
         Some(Def::Custom(self.defs.len() - 1))
     }
 
-    fn fields_of(&mut self, d: &Value, names: &[&String], depth: usize) -> Vec<CustomField> {
+    fn fields_of(&mut self, d: &Value, names: &[&str], depth: usize) -> Vec<CustomField> {
         let mut fields = Vec::new();
         let Some(props) = d.get("properties").and_then(Value::as_map) else {
             return fields;
@@ -124,7 +124,7 @@ impl CustomSchema {
                 }
             }
             fields.push(CustomField {
-                name: name.clone(),
+                name: name.to_string(),
                 def,
                 list,
                 strategy,

@@ -10,6 +10,12 @@ use std::cell::OnceCell;
 
 use gitops_core::yaml::{Node, NodeKind, Scalar, ScalarStyle};
 
+/// The string of a [`Value::Str`] and of a [`Map`] key: up to 24 bytes are
+/// held inline, with no allocation of their own — most keys and scalars of
+/// Kubernetes objects. It dereferences to `str` and converts from `String`
+/// and `&str` with `into()`.
+pub type Str = compact_str::CompactString;
+
 /// A typed YAML/JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -22,7 +28,7 @@ pub enum Value {
     /// A float that is not an integer (integral floats become [`Value::Int`] on output).
     Float(f64),
     /// A string.
-    Str(String),
+    Str(Str),
     /// A sequence.
     Seq(Vec<Value>),
     /// A mapping with string keys, in insertion order.
@@ -37,7 +43,7 @@ pub enum Value {
 /// with no value at all. Equality compares the entries only.
 #[derive(Debug, Clone, Default)]
 pub struct Map {
-    entries: Vec<(String, Value)>,
+    entries: Vec<(Str, Value)>,
     null_texts: Option<Box<NullTexts>>,
 }
 
@@ -83,7 +89,7 @@ impl Map {
     /// objects' maps are built at their final size and gain a key or two
     /// later (a namespace, a label), where doubling would leave most of the
     /// new room unused in every resource.
-    fn push(&mut self, key: String, value: Value) {
+    fn push(&mut self, key: Str, value: Value) {
         if self.entries.len() == self.entries.capacity() && self.entries.len() < 16 {
             self.entries.reserve_exact(1);
         }
@@ -96,7 +102,7 @@ impl Map {
     }
 
     /// Set `key` (replacing in place, or appending).
-    pub fn insert(&mut self, key: impl Into<String>, value: Value) {
+    pub fn insert(&mut self, key: impl Into<Str>, value: Value) {
         let key = key.into();
         match self.get_mut(&key) {
             Some(slot) => {
@@ -177,7 +183,7 @@ impl Map {
         let i = match self.entries.iter().position(|(k, _)| k == key) {
             Some(i) => i,
             None => {
-                self.push(key.to_owned(), make());
+                self.push(key.into(), make());
                 self.entries.len() - 1
             }
         };
@@ -185,18 +191,18 @@ impl Map {
     }
 
     /// Entries in insertion order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.entries.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Entries in insertion order, values mutable.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
-        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value)> {
+        self.entries.iter_mut().map(|(k, v)| (k.as_str(), v))
     }
 
     /// Keys in insertion order.
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
     }
 
     /// Number of entries.
@@ -219,8 +225,8 @@ impl Map {
     }
 }
 
-impl FromIterator<(String, Value)> for Map {
-    fn from_iter<T: IntoIterator<Item = (String, Value)>>(iter: T) -> Self {
+impl<K: Into<Str>> FromIterator<(K, Value)> for Map {
+    fn from_iter<T: IntoIterator<Item = (K, Value)>>(iter: T) -> Self {
         let mut m = Map::new();
         for (k, v) in iter {
             m.insert(k, v);
@@ -230,8 +236,8 @@ impl FromIterator<(String, Value)> for Map {
 }
 
 impl IntoIterator for Map {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+    type Item = (Str, Value);
+    type IntoIter = std::vec::IntoIter<(Str, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
@@ -326,7 +332,7 @@ impl Value {
     /// (`yaml.Node.Value`): strings as is, numbers and booleans as written.
     pub fn scalar_text(&self) -> Option<String> {
         match self {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(crate::emit::format_float(*f)),
             Value::Bool(b) => Some(b.to_string()),
@@ -497,7 +503,7 @@ fn write_go_json(v: &Value, out: &mut String) {
             out.push(']');
         }
         Value::Map(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
+            let mut keys: Vec<&str> = m.keys().collect();
             keys.sort();
             out.push('{');
             for (i, k) in keys.iter().enumerate() {
@@ -536,12 +542,12 @@ pub(crate) fn go_json_string(s: &str, out: &mut String) {
 }
 
 fn scalar_value(s: &Scalar) -> Value {
-    scalar_typed(s).unwrap_or_else(|| Value::Str(s.value.clone()))
+    scalar_typed(s).unwrap_or_else(|| Value::Str(s.value.clone().into()))
 }
 
 /// [`scalar_value`] of a scalar that is consumed (a string moves).
 fn scalar_value_owned(s: Scalar) -> Value {
-    scalar_typed(&s).unwrap_or(Value::Str(s.value))
+    scalar_typed(&s).unwrap_or(Value::Str(s.value.into()))
 }
 
 /// The typed value of a scalar, `None` when it is a string.
@@ -562,7 +568,7 @@ fn scalar_typed(s: &Scalar) -> Option<Value> {
 
 /// Type a plain scalar the way Go's yaml.v3 does when decoding into `interface{}`.
 pub(crate) fn resolve_plain_v3(v: &str) -> Value {
-    plain_typed(v).unwrap_or_else(|| Value::Str(v.to_owned()))
+    plain_typed(v).unwrap_or_else(|| Value::Str(v.to_owned().into()))
 }
 
 /// [`resolve_plain_v3`], `None` for a string.

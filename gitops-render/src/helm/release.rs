@@ -525,7 +525,7 @@ fn post_render(docs: &[(String, String)], stages: &[Json]) -> Result<Vec<(String
                 *ann = Value::Map(Map::new());
             }
             if let Value::Map(a) = ann {
-                a.insert(FILENAME_ANNOTATION, Value::Str((*path).to_owned()));
+                a.insert(FILENAME_ANNOTATION, Value::Str((*path).to_owned().into()));
             }
             if !stream.is_empty() {
                 stream.push_str("---\n");
@@ -563,7 +563,7 @@ fn post_render(docs: &[(String, String)], stages: &[Json]) -> Result<Vec<(String
         let mut file = None;
         if let Some(Value::Map(a)) = md.get_mut("annotations") {
             if let Some(Value::Str(f)) = a.remove(FILENAME_ANNOTATION) {
-                file = Some(f);
+                file = Some(f.to_string());
             }
             if a.is_empty() {
                 md.remove("annotations");
@@ -652,8 +652,11 @@ fn labelled_crds(
                 *labels = Value::Map(Map::new());
             }
             if let Value::Map(l) = labels {
-                l.insert(format!("{GROUP}/name"), Value::Str(owner.0.clone()));
-                l.insert(format!("{GROUP}/namespace"), Value::Str(owner.1.clone()));
+                l.insert(format!("{GROUP}/name"), Value::Str(owner.0.clone().into()));
+                l.insert(
+                    format!("{GROUP}/namespace"),
+                    Value::Str(owner.1.clone().into()),
+                );
             }
             let mut content = String::new();
             crate::emit::append_yaml_unfolded(&r.value, &mut content);

@@ -164,7 +164,7 @@ impl Origin {
 /// A scalar as the YAML encoder writes it (plain when that reads back as the
 /// same string).
 fn scalar(s: &str) -> String {
-    crate::emit::to_yaml(&Value::Str(s.to_owned()))
+    crate::emit::to_yaml(&Value::Str(s.to_owned().into()))
         .trim_end_matches('\n')
         .to_owned()
 }
@@ -228,14 +228,14 @@ pub(crate) fn has_origin(r: &Resource) -> bool {
 pub(crate) fn annotate_origin(resources: &mut [Resource], origin: &Origin) {
     let text = origin.to_annotation();
     for r in resources {
-        annotations_mut(r).insert(ORIGIN_KEY, Value::Str(text.clone()));
+        annotations_mut(r).insert(ORIGIN_KEY, Value::Str(text.clone().into()));
     }
 }
 
 /// Set the origin of a generated resource unless it has one.
 pub(crate) fn annotate_generated(r: &mut Resource, origin: &Origin) {
     if !has_origin(r) {
-        annotations_mut(r).insert(ORIGIN_KEY, Value::Str(origin.to_annotation()));
+        annotations_mut(r).insert(ORIGIN_KEY, Value::Str(origin.to_annotation().into()));
     }
 }
 
@@ -264,13 +264,13 @@ pub(crate) fn annotate_transformed(
     for r in resources {
         for o in origins {
             if !has_origin(r) {
-                annotations_mut(r).insert(ORIGIN_KEY, Value::Str(o.to_annotation()));
+                annotations_mut(r).insert(ORIGIN_KEY, Value::Str(o.to_annotation().into()));
                 continue;
             }
             let ann = annotations_mut(r);
             let mut text = match ann.get(TRANSFORMATIONS_KEY) {
                 None => String::new(),
-                Some(Value::Str(s)) if s.is_empty() || s.starts_with("- ") => s.clone(),
+                Some(Value::Str(s)) if s.is_empty() || s.starts_with("- ") => s.to_string(),
                 Some(other) => {
                     return Err(Error::Transform {
                         message: format!(
@@ -281,7 +281,7 @@ pub(crate) fn annotate_transformed(
                 }
             };
             o.write("- ", "  ", &mut text);
-            ann.insert(TRANSFORMATIONS_KEY, Value::Str(text));
+            ann.insert(TRANSFORMATIONS_KEY, Value::Str(text.into()));
         }
     }
     Ok(())

@@ -90,11 +90,11 @@ fn config_from_definitions(defs: &Map, budget: &mut usize) -> Result<Transformer
             continue;
         }
         let gvk = Gvk {
-            kind: name.rsplit('.').next().unwrap_or(name).to_owned(),
+            kind: name.rsplit('.').next().unwrap_or(name).to_owned().into(),
             ..Gvk::default()
         };
         let mut tc = TransformerConfig::default();
-        let mut stack = vec![name.as_str()];
+        let mut stack = vec![name];
         load_type(&mut tc, &gvk, defs, name, &[], &mut stack, budget)?;
         result = result.merge(&tc)?;
     }
@@ -103,9 +103,9 @@ fn config_from_definitions(defs: &Map, budget: &mut usize) -> Result<Transformer
 
 fn fs(gvk: &Gvk, path: &[&str]) -> FieldSpec {
     FieldSpec {
-        group: gvk.group.clone(),
-        version: gvk.version.clone(),
-        kind: gvk.kind.clone(),
+        group: gvk.group.to_string(),
+        version: gvk.version.to_string(),
+        kind: gvk.kind.to_string(),
         path: path.join("/"),
         create: false,
     }
@@ -166,9 +166,9 @@ fn load_type<'d>(
             with_key.push(key);
             let nbr = NameBackRef {
                 target: Gvk {
-                    group: String::new(),
-                    version: version.to_owned(),
-                    kind: kind.to_owned(),
+                    group: String::new().into(),
+                    version: version.to_owned().into(),
+                    kind: kind.to_owned().into(),
                 },
                 referrers: vec![fs(gvk, &with_key)],
             };
@@ -179,10 +179,10 @@ fn load_type<'d>(
             *tc = tc.merge(&add)?;
         }
         if let Some(r) = prop.get("$ref").and_then(Value::as_str)
-            && let Some((key, _)) = defs.iter().find(|(k, _)| k.as_str() == r)
-            && !stack.contains(&key.as_str())
+            && let Some((key, _)) = defs.iter().find(|(k, _)| *k == r)
+            && !stack.contains(&key)
         {
-            stack.push(key.as_str());
+            stack.push(key);
             let result = load_type(tc, gvk, defs, r, &here, stack, budget);
             stack.pop();
             result?;

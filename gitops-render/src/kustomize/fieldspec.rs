@@ -113,7 +113,7 @@ pub(crate) fn walk<S: AsRef<str>>(
                     if f.is_null() {
                         *f = match k {
                             Create::Map => Value::Map(Map::new()),
-                            _ => Value::Str(String::new()),
+                            _ => Value::Str(String::new().into()),
                         };
                     }
                     f

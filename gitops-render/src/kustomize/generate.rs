@@ -226,9 +226,9 @@ fn generate(
         Value::Str(if secret { "Secret" } else { "ConfigMap" }.into()),
     );
     let mut md = Map::new();
-    md.insert("name", Value::Str(args.name.clone()));
+    md.insert("name", Value::Str(args.name.clone().into()));
     if !args.namespace.is_empty() {
-        md.insert("namespace", Value::Str(args.namespace.clone()));
+        md.insert("namespace", Value::Str(args.namespace.clone().into()));
     }
     let mut sorted_labels = opts.labels.clone();
     sorted_labels.sort();
@@ -238,7 +238,7 @@ fn generate(
             Value::Map(
                 sorted_labels
                     .into_iter()
-                    .map(|(k, v)| (k, Value::Str(v)))
+                    .map(|(k, v)| (k, Value::Str(v.into())))
                     .collect(),
             ),
         );
@@ -251,7 +251,7 @@ fn generate(
             Value::Map(
                 sorted_ann
                     .into_iter()
-                    .map(|(k, v)| (k, Value::Str(v)))
+                    .map(|(k, v)| (k, Value::Str(v.into())))
                     .collect(),
             ),
         );
@@ -263,10 +263,10 @@ fn generate(
         } else {
             &args.secret_type
         };
-        obj.insert("type", Value::Str(t.to_owned()));
+        obj.insert("type", Value::Str(t.to_owned().into()));
         let data: Map = pairs
             .into_iter()
-            .map(|(k, v)| (k, Value::Str(encode_base64(&v))))
+            .map(|(k, v)| (k, Value::Str(encode_base64(&v).into())))
             .collect();
         obj.insert("data", Value::Map(data));
     } else {
@@ -275,8 +275,8 @@ fn generate(
         let (mut data, mut binary) = (Map::new(), Map::new());
         for (k, v) in pairs {
             match String::from_utf8(v) {
-                Ok(text) => data.insert(k, Value::Str(text)),
-                Err(e) => binary.insert(k, Value::Str(encode_base64(e.as_bytes()))),
+                Ok(text) => data.insert(k, Value::Str(text.into())),
+                Err(e) => binary.insert(k, Value::Str(encode_base64(e.as_bytes()).into())),
             }
         }
         if !binary.is_empty() {
@@ -384,7 +384,7 @@ pub(crate) fn absorb(ra: &mut Vec<Resource>, mut res: Resource) -> Result<(), Er
                         .unwrap_or_default();
                     if let Some(new) = res.value.get(field).and_then(Value::as_map) {
                         for (k, v) in new.iter() {
-                            merged.insert(k.clone(), v.clone());
+                            merged.insert(k, v.clone());
                         }
                     }
                     if let Value::Map(root) = &mut res.value
@@ -416,7 +416,12 @@ fn set_string_map(md: &mut Map, field: &str, pairs: Vec<(String, String)>) {
     } else {
         md.insert(
             field,
-            Value::Map(pairs.into_iter().map(|(k, v)| (k, Value::Str(v))).collect()),
+            Value::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::Str(v.into())))
+                    .collect(),
+            ),
         );
     }
 }
@@ -426,15 +431,15 @@ pub(crate) fn hash(r: &Resource) -> String {
     let v = &r.value;
     let field = |name: &str| -> Value {
         match v.get(name) {
-            None | Some(Value::Null) => Value::Str(String::new()),
+            None | Some(Value::Null) => Value::Str(String::new().into()),
             Some(Value::Map(m)) => Value::Map(m.clone()),
-            Some(other) => Value::Str(other.scalar_text().unwrap_or_default()),
+            Some(other) => Value::Str(other.scalar_text().unwrap_or_default().into()),
         }
     };
     let mut m = Map::new();
     // kustomize looks the name up with a single path element
     // "metadata/name", which never matches: the name is always empty.
-    let name = Value::Str(String::new());
+    let name = Value::Str(String::new().into());
     match r.kind() {
         "ConfigMap" => {
             m.insert("kind", Value::Str("ConfigMap".into()));

@@ -90,10 +90,10 @@ impl<'a> Fields<'a> {
     }
 
     pub(crate) fn take(&mut self, name: &str) -> Option<&'a Value> {
-        let keys: Vec<&String> = self.map.keys().collect();
+        let keys: Vec<&str> = self.map.keys().collect();
         let idx = keys
             .iter()
-            .position(|k| k.as_str() == name)
+            .position(|k| *k == name)
             .or_else(|| keys.iter().position(|k| k.eq_ignore_ascii_case(name)))?;
         self.used[idx] = true;
         self.map.get(keys[idx]).filter(|v| !v.is_null())
@@ -143,7 +143,7 @@ impl<'a> Fields<'a> {
             None => Ok(Vec::new()),
             Some(Value::Map(m)) => Ok(m
                 .iter()
-                .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+                .map(|(k, v)| (k.to_string(), v.scalar_text().unwrap_or_default()))
                 .collect()),
             Some(_) => Err(self.err(format!("field {name:?} must be a mapping of strings"))),
         }
@@ -176,9 +176,9 @@ impl<'a> Fields<'a> {
 pub(crate) fn selector(v: &Value, file: &str) -> Result<Selector, Error> {
     let mut f = Fields::new(v, file, "target")?;
     let s = Selector {
-        group: f.string("group")?,
-        version: f.string("version")?,
-        kind: f.string("kind")?,
+        group: f.string("group")?.into(),
+        version: f.string("version")?.into(),
+        kind: f.string("kind")?.into(),
         name: f.string("name")?,
         namespace: f.string("namespace")?,
         label_selector: f.string("labelSelector")?,
@@ -252,9 +252,9 @@ pub(crate) fn generator(v: &Value, file: &str, secret: bool) -> Result<Generator
 pub(crate) fn field_spec(v: &Value, file: &str) -> Result<FieldSpec, Error> {
     let mut f = Fields::new(v, file, "fieldSpec")?;
     let fs = FieldSpec {
-        group: f.string("group")?,
-        version: f.string("version")?,
-        kind: f.string("kind")?,
+        group: f.string("group")?.into(),
+        version: f.string("version")?.into(),
+        kind: f.string("kind")?.into(),
         path: f.string("path")?,
         create: f.boolean("create")?.unwrap_or(false),
     };
@@ -277,9 +277,9 @@ fn replacement_options(v: &Value, file: &str, strict: bool) -> Result<FieldOptio
 
 fn replacement_id(o: &mut Obj<'_>) -> Result<Selector, Error> {
     Ok(Selector {
-        group: o.string("group")?,
-        version: o.string("version")?,
-        kind: o.string("kind")?,
+        group: o.string("group")?.into(),
+        version: o.string("version")?.into(),
+        kind: o.string("kind")?.into(),
         name: o.string("name")?,
         namespace: o.string("namespace")?,
         ..Selector::default()
@@ -408,9 +408,9 @@ pub(crate) fn vars(v: &Value, file: &str) -> Result<Vec<Var>, Error> {
             let mut r = Obj::new(objref, file, "vars objref")?;
             var.api_version = r.string("apiVersion")?;
             var.gvk = Gvk {
-                group: r.string("group")?,
-                version: r.string("version")?,
-                kind: r.string("kind")?,
+                group: r.string("group")?.into(),
+                version: r.string("version")?.into(),
+                kind: r.string("kind")?.into(),
             };
             var.obj_name = r.string("name")?;
             var.obj_namespace = r.string("namespace")?;
@@ -427,10 +427,10 @@ pub(crate) fn vars(v: &Value, file: &str) -> Result<Vec<Var>, Error> {
             let parts: Vec<&str> = var.api_version.split('/').collect();
             match parts.as_slice() {
                 [g, v] => {
-                    var.gvk.group = (*g).to_owned();
-                    var.gvk.version = (*v).to_owned();
+                    var.gvk.group = (*g).to_owned().into();
+                    var.gvk.version = (*v).to_owned().into();
                 }
-                [v] => var.gvk.version = (*v).to_owned(),
+                [v] => var.gvk.version = (*v).to_owned().into(),
                 _ => {}
             }
         }
@@ -448,7 +448,7 @@ fn build_metadata(v: &Value, file: &str) -> Result<Vec<String>, Error> {
         Value::Seq(items) => items
             .iter()
             .map(|i| match i {
-                Value::Str(s) => Ok(s.clone()),
+                Value::Str(s) => Ok(s.to_string()),
                 _ => Err(Error::Kustomization {
                     file: file.to_owned(),
                     message: "field \"buildMetadata\" must be a list of strings".into(),
@@ -516,7 +516,7 @@ impl Kustomization {
         let api_version = f.string("apiVersion")?;
         f.take("metadata");
         let mut k = Kustomization {
-            kind: f.string("kind")?,
+            kind: f.string("kind")?.into(),
             resources: f.strings("resources")?,
             components: f.strings("components")?,
             name_prefix: f.string("namePrefix")?,

@@ -16,7 +16,7 @@ use crate::value::Value;
 struct Ctx<'a> {
     /// Snapshot of every resource's ids and affixes.
     info: &'a [Info],
-    by_prev_name: &'a HashMap<String, Vec<usize>>,
+    by_prev_name: &'a HashMap<&'a str, Vec<usize>>,
 }
 
 struct Info {
@@ -42,13 +42,13 @@ pub(crate) fn fix_references(ra: &mut [Resource], config: &[NameBackRef]) -> Res
             })
         })
         .collect::<Result<_, Error>>()?;
-    let mut by_prev_name: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_prev_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, inf) in info.iter().enumerate() {
         let mut names: Vec<&str> = inf.prev.iter().map(|p| p.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
         for n in names {
-            by_prev_name.entry(n.to_owned()).or_default().push(i);
+            by_prev_name.entry(n).or_default().push(i);
         }
     }
     if by_prev_name.is_empty() {
@@ -144,7 +144,7 @@ fn set_scalar(
     if let Some(c) = chosen {
         let new = &ctx.info[c].cur.name;
         if new != old {
-            *old = new.clone();
+            *old = new.clone().into();
         }
     }
     Ok(())
@@ -195,9 +195,9 @@ fn set_mapping(
     if target.name == old && target.namespace.is_empty() {
         return Ok(());
     }
-    m.insert("name", Value::Str(target.name.clone()));
+    m.insert("name", Value::Str(target.name.clone().into()));
     if !target.namespace.is_empty() {
-        m.insert("namespace", Value::Str(target.namespace.clone()));
+        m.insert("namespace", Value::Str(target.namespace.clone().into()));
     }
     Ok(())
 }
@@ -218,7 +218,7 @@ fn rolebinding_namespaces(r: &Resource) -> Result<Vec<String>, Error> {
         }
         match s.get("namespace") {
             None => {}
-            Some(Value::Str(ns)) => out.push(ns.clone()),
+            Some(Value::Str(ns)) => out.push(ns.to_string()),
             Some(_) => {
                 return Err(Error::Transform {
                     message: format!(
@@ -242,7 +242,7 @@ fn could_reference(ctx: &Ctx<'_>, referrer: usize, cand: usize) -> bool {
     let c = &ctx.info[cand].cur;
     c.gvk.is_cluster_scoped()
         || c.effective_namespace() == r.effective_namespace()
-        || me.rb_namespaces.contains(&c.namespace)
+        || me.rb_namespaces.iter().any(|n| *n == c.namespace)
 }
 
 fn same_ending(a: &[String], b: &[String]) -> bool {

@@ -201,9 +201,9 @@ pub(crate) fn default_rules() -> Vec<(Gvk, FieldSpec)> {
         .into_iter()
         .map(|r| {
             let fs = FieldSpec {
-                group: r.referrer.group,
-                version: r.referrer.version,
-                kind: r.referrer.kind,
+                group: r.referrer.group.into(),
+                version: r.referrer.version.into(),
+                kind: r.referrer.kind.into(),
                 path: r.path,
                 create: false,
             };

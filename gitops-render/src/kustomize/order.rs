@@ -65,16 +65,16 @@ pub(crate) fn sort(
         .iter()
         .map(|r| {
             let id = r.cur_id();
-            let order = type_orders.get(&id.gvk.kind).copied().unwrap_or(0);
+            let order = type_orders.get(id.gvk.kind.as_str()).copied().unwrap_or(0);
             let ns = if id.namespace.is_empty() {
-                "~X".to_owned()
+                "~X"
             } else {
-                id.namespace.clone()
+                id.namespace.as_str()
             };
             let nm = if id.name.is_empty() {
-                "~N".to_owned()
+                "~N"
             } else {
-                id.name.clone()
+                id.name.as_str()
             };
             let id_str = format!("{}|{ns}|{nm}", kind_string(&id.gvk));
             (order, id.gvk.clone(), sort_string(&id.gvk), id_str)

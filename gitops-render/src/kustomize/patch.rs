@@ -13,7 +13,7 @@ use crate::kustomize::smp;
 use crate::kustomize::types::{Patch, Selector};
 use crate::resource::{ResId, Resource, restring_meta_map};
 use crate::schema::Schemas;
-use crate::value::Value;
+use crate::value::{Str, Value};
 
 fn perr(message: impl Into<String>) -> Error {
     Error::Patch {
@@ -23,14 +23,14 @@ fn perr(message: impl Into<String>) -> Error {
 
 /// Index of resources by name, over current and previous names.
 struct ById {
-    by_name: HashMap<String, Vec<usize>>,
+    by_name: HashMap<Str, Vec<usize>>,
 }
 
 impl ById {
     fn new(ra: &[Resource]) -> ById {
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<Str, Vec<usize>> = HashMap::new();
         for (i, r) in ra.iter().enumerate() {
-            let mut names = vec![r.name().to_owned()];
+            let mut names: Vec<Str> = vec![r.name().into()];
             for p in &r.prev {
                 if !names.contains(&p.name) {
                     names.push(p.name.clone());
@@ -98,7 +98,7 @@ fn apply_smp(
     }
     let mut p = patch.value.clone();
     if let Value::Map(m) = &mut p {
-        m.insert("apiVersion", Value::Str(r.api_version().to_owned()));
+        m.insert("apiVersion", Value::Str(r.api_version().to_owned().into()));
         if via == SmpVia::ResMap
             && let Some(Value::Map(md)) = m.get_mut("metadata")
         {
@@ -120,7 +120,7 @@ fn apply_smp(
         Some(v) => {
             r.value = v;
             if !allow_kind && let Value::Map(m) = &mut r.value {
-                m.insert("kind", Value::Str(kind));
+                m.insert("kind", Value::Str(kind.into()));
             }
             if !allow_name {
                 r.set_name(&name);

@@ -61,7 +61,7 @@ fn string_pairs(m: &Map, name: &str) -> Vec<(String, String)> {
         .and_then(Value::as_map)
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.scalar_text().unwrap_or_default()))
+                .map(|(k, v)| (k.to_string(), v.scalar_text().unwrap_or_default()))
                 .collect()
         })
         .unwrap_or_default()
@@ -102,7 +102,7 @@ impl Config<'_> {
                                 .iter()
                                 .any(|n| k.eq_ignore_ascii_case(n))
                         })
-                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .map(|(k, v)| (k, v.clone()))
                         .collect();
                     field_spec(&Value::Map(known), &self.origin)
                 })
@@ -280,14 +280,14 @@ fn value_add(
                 let last = n + 1 == path.len();
                 cur = m.entry_or_insert_with(name, || {
                     if last {
-                        Value::Str(String::new())
+                        Value::Str(String::new().into())
                     } else {
                         Value::Map(Map::new())
                     }
                 });
                 if cur.is_null() {
                     *cur = if last {
-                        Value::Str(String::new())
+                        Value::Str(String::new().into())
                     } else {
                         Value::Map(Map::new())
                     };
@@ -299,9 +299,9 @@ fn value_add(
                 )));
             };
             *cur = Value::Str(if position > 0 {
-                insert_path_part(&old, position - 1, &value)
+                (insert_path_part(&old, position - 1, &value)).into()
             } else {
-                value.clone()
+                value.clone().into()
             });
         }
     }
@@ -323,18 +323,21 @@ fn iam_policy(c: &Config<'_>) -> Result<Resource, Error> {
     let mut ann = Map::new();
     ann.insert(
         "iam.gke.io/gcp-service-account",
-        Value::Str(format!(
-            "{}@{}.iam.gserviceaccount.com",
-            text(sa, "name"),
-            text(sa, "projectId")
-        )),
+        Value::Str(
+            format!(
+                "{}@{}.iam.gserviceaccount.com",
+                text(sa, "name"),
+                text(sa, "projectId")
+            )
+            .into(),
+        ),
     );
     let mut md = Map::new();
     md.insert("annotations", Value::Map(ann));
-    md.insert("name", Value::Str(text(ks, "name")));
+    md.insert("name", Value::Str((text(ks, "name")).into()));
     let ns = text(ks, "namespace");
     if !ns.is_empty() {
-        md.insert("namespace", Value::Str(ns));
+        md.insert("namespace", Value::Str(ns.into()));
     }
     let mut obj = Map::new();
     obj.insert("apiVersion", Value::Str("v1".into()));
@@ -552,7 +555,7 @@ fn run_builtin_generator(
             ];
             for (k, v) in c.map.iter() {
                 if known.iter().any(|n| k.eq_ignore_ascii_case(n)) && (secret || k != "type") {
-                    args_map.insert(k.clone(), v.clone());
+                    args_map.insert(k, v.clone());
                 }
             }
             let mut args = generator(&Value::Map(args_map), &c.origin, secret)?;
@@ -863,12 +866,12 @@ fn helm_config(chart: &Value, globals: Option<&Value>) -> Resource {
         .and_then(Value::scalar_text)
         .unwrap_or_default();
     let mut md = Map::new();
-    md.insert("name", Value::Str(name));
+    md.insert("name", Value::Str(name.into()));
     m.insert("metadata", Value::Map(md));
     for src in [globals, Some(chart)].into_iter().flatten() {
         if let Some(sm) = src.as_map() {
             for (k, v) in sm.iter() {
-                m.insert(k.clone(), v.clone());
+                m.insert(k, v.clone());
             }
         }
     }

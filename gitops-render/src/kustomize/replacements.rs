@@ -141,9 +141,9 @@ fn all_ids(r: &Resource) -> Vec<ResId> {
 /// kyaml's `ResId.IsSelectedBy` (exact, not regular expressions).
 fn is_selected_by(id: &ResId, s: &Selector) -> bool {
     let sel_gvk = Gvk {
-        group: s.group.clone(),
-        version: s.version.clone(),
-        kind: s.kind.clone(),
+        group: s.group.clone().into(),
+        version: s.version.clone().into(),
+        kind: s.kind.clone().into(),
     };
     if !s.name.is_empty() && s.name != id.name {
         return false;
@@ -151,8 +151,8 @@ fn is_selected_by(id: &ResId, s: &Selector) -> bool {
     if !s.namespace.is_empty() {
         let sel = ResId {
             gvk: sel_gvk.clone(),
-            name: s.name.clone(),
-            namespace: s.namespace.clone(),
+            name: s.name.clone().into(),
+            namespace: s.namespace.clone().into(),
         };
         if sel.effective_namespace() != id.effective_namespace() {
             return false;
@@ -173,12 +173,12 @@ fn id_is_empty(s: &Selector) -> bool {
 fn selector_id_string(s: &Selector) -> String {
     ResId {
         gvk: Gvk {
-            group: s.group.clone(),
-            version: s.version.clone(),
-            kind: s.kind.clone(),
+            group: s.group.clone().into(),
+            version: s.version.clone().into(),
+            kind: s.kind.clone().into(),
         },
-        name: s.name.clone(),
-        namespace: s.namespace.clone(),
+        name: s.name.clone().into(),
+        namespace: s.namespace.clone().into(),
     }
     .to_string()
 }
@@ -294,7 +294,7 @@ fn is_nil_or_empty(v: &Value) -> bool {
 /// tags are re-read from the text (yaml.v3 decoding a retagged node).
 fn retype(old: &Value, text: &str) -> Value {
     match old {
-        Value::Str(_) => Value::Str(text.to_owned()),
+        Value::Str(_) => Value::Str(text.to_owned().into()),
         _ => resolve_plain_v3(text),
     }
 }
@@ -712,7 +712,7 @@ fn set_field(opts: Option<&FieldOptions>, target: &mut Value, value: &Source) ->
     }
     if is_scalar(target) {
         let replaced = match &*target {
-            Value::Str(_) => Value::Str(text),
+            Value::Str(_) => Value::Str(text.into()),
             Value::Null => resolve_plain_v3(&text),
             old => {
                 let v = resolve_plain_v3(&text);

@@ -13,7 +13,7 @@
 use crate::Error;
 use crate::resource::Gvk;
 use crate::schema::{Schema, Schemas};
-use crate::value::{Map, Value};
+use crate::value::{Map, Str, Value};
 
 const DIRECTIVE: &str = "$patch";
 
@@ -138,10 +138,10 @@ fn merge_map(
     };
     let mut out = base;
     out.remove_empty_nulls();
-    let mut keys: Vec<String> = out.keys().cloned().collect();
+    let mut keys: Vec<Str> = out.keys().map(Str::from).collect();
     for k in pm.keys() {
         if !out.contains_key(k) {
-            keys.push(k.clone());
+            keys.push(k.into());
         }
     }
     keys.sort();
@@ -632,7 +632,7 @@ mod tests {
             .unwrap()
             .unwrap();
         let spec = out.get("spec").and_then(Value::as_map).unwrap();
-        let kept: Vec<&String> = spec.keys().collect();
+        let kept: Vec<&str> = spec.keys().collect();
         assert_eq!(kept, ["b", "c", "containers"]);
         let c = &spec.get("containers").and_then(Value::as_seq).unwrap()[0];
         assert!(c.get("image").is_none());

@@ -118,7 +118,7 @@ pub(crate) fn namespace(
         {
             return Ok(());
         }
-        *v = Value::Str(ns.to_owned());
+        *v = Value::Str(ns.to_owned().into());
         Ok(())
     };
     let mut counts: HashMap<(Gvk, String, String), usize> = HashMap::new();
@@ -183,7 +183,7 @@ pub(crate) fn namespace(
         let id = r.cur_id();
         let key = (
             id.gvk.clone(),
-            id.name.clone(),
+            id.name.to_string(),
             id.effective_namespace().to_owned(),
         );
         *counts.entry(key).or_default() += 1;
@@ -209,9 +209,9 @@ pub(crate) fn prefix_suffix(
     let mut set = |v: &mut Value| -> Result<(), Error> {
         let old = v.scalar_text().unwrap_or_default();
         *v = Value::Str(if prefix {
-            format!("{affix}{old}")
+            format!("{affix}{old}").into()
         } else {
-            format!("{old}{affix}")
+            format!("{old}{affix}").into()
         });
         Ok(())
     };
@@ -267,7 +267,7 @@ pub(crate) fn set_entries(
         let new = pairs.iter().filter(|(k, _)| !m.contains_key(k)).count();
         m.reserve_exact(new);
         for (k, val) in pairs {
-            m.insert(k.clone(), Value::Str(val.clone()));
+            m.insert(k.clone(), Value::Str(val.clone().into()));
         }
         Ok(())
     };
@@ -421,7 +421,7 @@ fn images_all(imgs: &[Image], fss: &[FieldSpec], ra: &mut [Resource]) -> Result<
                 if let Value::Str(s) = v
                     && let Some(new) = update_image(s, img, pattern)
                 {
-                    *s = new;
+                    *s = new.into();
                 }
                 Ok(())
             };
@@ -445,7 +445,7 @@ fn legacy_containers(v: &mut Value, img: &Image, pattern: &Regex) {
                             item.as_map_mut().and_then(|m| m.get_mut("image"))
                             && let Some(new) = update_image(s, img, pattern)
                         {
-                            *s = new;
+                            *s = new.into();
                         }
                     }
                 }

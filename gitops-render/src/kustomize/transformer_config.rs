@@ -212,9 +212,9 @@ impl TransformerConfig {
         for nbr in f.list("nameReference")? {
             let mut nf = Fields::new(nbr, file, "nameReference entry")?;
             let target = Gvk {
-                group: nf.string("group")?,
-                version: nf.string("version")?,
-                kind: nf.string("kind")?,
+                group: nf.string("group")?.into(),
+                version: nf.string("version")?.into(),
+                kind: nf.string("kind")?.into(),
             };
             let referrers = nf
                 .list("fieldSpecs")?

@@ -26,8 +26,8 @@ pub(crate) fn merge_vars(
     for v in incoming {
         let target = ResId {
             gvk: v.gvk.clone(),
-            name: v.obj_name.clone(),
-            namespace: v.obj_namespace.clone(),
+            name: v.obj_name.clone().into(),
+            namespace: v.obj_namespace.clone().into(),
         };
         let exact_ns = !target.namespace.is_empty() || target.gvk.is_cluster_scoped();
         let matches = |id: &ResId| {
@@ -511,7 +511,7 @@ enum Prim {
 impl Prim {
     fn to_value(&self) -> Value {
         match self {
-            Prim::Str(s) => Value::Str(s.clone()),
+            Prim::Str(s) => Value::Str(s.clone().into()),
             Prim::Int(i) => Value::Int(*i),
             Prim::Float(f) => Value::Float(*f),
             Prim::Bool(b) => Value::Bool(*b),
@@ -562,7 +562,7 @@ fn field_value(r: &Resource, path: &str) -> Result<Prim, String> {
     let parts = split_field_path(path);
     let node = lookup_path(&r.value, &parts)?.ok_or_else(|| format!("no field named '{path}'"))?;
     Ok(match node {
-        Value::Str(s) => Prim::Str(s.clone()),
+        Value::Str(s) => Prim::Str(s.to_string()),
         Value::Int(i) => Prim::Int(*i),
         Value::Float(f) => Prim::Float(*f),
         Value::Bool(b) => Prim::Bool(*b),
@@ -683,7 +683,7 @@ fn expand(input: &str, values: &[(String, Prim)], used: &mut [bool]) -> Value {
                         if input.len() == name.len() + 3 && cursor == 0 {
                             return match mapped {
                                 Some(p) => p.to_value(),
-                                None => Value::Str(input.to_owned()),
+                                None => Value::Str(input.to_owned().into()),
                             };
                         }
                         match mapped {
@@ -717,7 +717,7 @@ fn expand(input: &str, values: &[(String, Prim)], used: &mut [bool]) -> Value {
     if checkpoint < input.len() {
         out.push_str(&input[checkpoint..]);
     }
-    Value::Str(out)
+    Value::Str(out.into())
 }
 
 #[cfg(test)]

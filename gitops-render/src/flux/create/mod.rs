@@ -172,7 +172,7 @@ impl Meta {
 }
 
 fn s(v: &str) -> Value {
-    Value::Str(v.to_owned())
+    Value::Str(v.to_owned().into())
 }
 
 fn map(entries: Vec<(&str, Value)>) -> Value {
@@ -201,7 +201,7 @@ fn put_ref(m: &mut Map, key: &str, name: Option<&str>) {
 }
 
 fn duration(d: GoDuration) -> Value {
-    Value::Str(d.to_string())
+    Value::Str(d.to_string().into())
 }
 
 fn assemble(

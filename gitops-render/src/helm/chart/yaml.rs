@@ -270,7 +270,7 @@ pub(crate) fn tv_to_emit(v: &TV, depth: usize) -> Result<EV, String> {
         TV::Bool(b) => EV::Bool(*b),
         TV::Int(i) => EV::Int(*i),
         TV::Float(f) => float_emit(*f),
-        TV::String(s) => EV::Str(s.to_string()),
+        TV::String(s) => EV::Str(s.to_string().into()),
         TV::List(l) => EV::Seq(
             l.iter()
                 .map(|e| tv_to_emit(e, depth + 1))
@@ -286,7 +286,7 @@ pub(crate) fn tv_to_emit(v: &TV, depth: usize) -> Result<EV, String> {
         }
         TV::Object(o) => match o.field("__map") {
             Some(inner) => tv_to_emit(&inner, depth + 1)?,
-            None => EV::Str(o.format()),
+            None => EV::Str(o.format().into()),
         },
         _ => EV::Null,
     })
