@@ -142,6 +142,92 @@ pub fn write_yaml(resources: Vec<Resource>, out: &mut dyn std::io::Write) -> std
     out.write_all(buf.as_bytes())
 }
 
+/// The resources of one file, or why it could not be read as such.
+type Parsed = Result<Vec<Resource>, Error>;
+
+/// A kustomization's `resources:` files read and parsed before they are
+/// accumulated, on the available cores when there is enough text: parsing
+/// is most of the reading time of a large build and each file parses on
+/// its own. One result per entry, in order; `None` for an entry that is not
+/// a readable local file inside `dir` (it takes the sequential path, which
+/// reports its error in order). Every stream still counts against the
+/// run's budget (which file hits an exhausted budget first may differ).
+fn parse_ahead(src: &Source<'_>, dir: &RelPath, entries: &[String]) -> Vec<Option<Parsed>> {
+    /// Fewer entries than this are read one at a time, as they come.
+    const MIN_ENTRIES: usize = 8;
+    /// Less text than this is parsed on the calling thread.
+    const PARALLEL_BYTES: usize = 256 << 10;
+    let mut out: Vec<Option<Parsed>> = entries.iter().map(|_| None).collect();
+    if entries.len() < MIN_ENTRIES {
+        return out;
+    }
+    let tree = src.tree();
+    let mut texts: Vec<(usize, String, String)> = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if is_remote(entry) {
+            continue;
+        }
+        let Ok(path) = resolve(dir, entry) else {
+            continue;
+        };
+        if !matches!(kind_followed(tree, &path), Ok((_, Some(EntryKind::File))))
+            || !is_within(&path, dir)
+        {
+            continue;
+        }
+        if let Ok(text) = read_text_beneath(tree, dir, &path) {
+            texts.push((i, display(&path), text));
+        }
+    }
+    let total: usize = texts.iter().map(|(_, _, t)| t.len()).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(texts.len());
+    if threads < 2 || total < PARALLEL_BYTES {
+        for (i, origin, text) in &texts {
+            out[*i] = Some(resources_from_text(text, origin));
+        }
+        return out;
+    }
+    let budget = crate::budget::current();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let parse = || {
+        let mut done = Vec::new();
+        loop {
+            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((i, origin, text)) = texts.get(k) else {
+                return done;
+            };
+            let parsed = match &budget {
+                Some(b) => crate::budget::scope(b, || resources_from_text(text, origin)),
+                None => resources_from_text(text, origin),
+            };
+            done.push((*i, parsed));
+        }
+    };
+    let results: Vec<Vec<(usize, Parsed)>> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| {
+                std::thread::Builder::new()
+                    .name("kustomize-parse".into())
+                    .stack_size(8 << 20)
+                    .spawn_scoped(s, parse)
+                    .ok()
+            })
+            .collect();
+        let mut all = vec![parse()];
+        for h in helpers {
+            // A parse that panicked leaves its entries to the sequential path.
+            all.extend(h.join().ok());
+        }
+        all
+    });
+    for (i, parsed) in results.into_iter().flatten() {
+        out[i] = Some(parsed);
+    }
+    out
+}
+
 /// kustomize drops objects annotated `config.kubernetes.io/local-config`
 /// (any value but `false`) from the output.
 fn is_local_config(r: &Resource) -> bool {
@@ -320,8 +406,10 @@ impl Builder<'_, '_> {
     ) -> Result<(), Error> {
         self.openapi.set_schema(src.tree(), dir, kust)?;
         let mut index = IdIndex::new(ra);
+        let mut ahead = parse_ahead(src, dir, &kust.resources).into_iter();
         for entry in &kust.resources {
-            let more = self.accumulate_resource(src, dir, entry)?;
+            let parsed = ahead.next().flatten();
+            let more = self.accumulate_resource(src, dir, entry, parsed)?;
             index.append(ra, more)?;
         }
         drop(index);
@@ -355,11 +443,14 @@ impl Builder<'_, '_> {
         Ok(())
     }
 
+    /// Accumulate one `resources:` entry; `parsed` is the entry's file
+    /// already read and parsed by [`parse_ahead`], when it was.
     fn accumulate_resource(
         &mut self,
         src: &Source<'_>,
         dir: &RelPath,
         entry: &str,
+        parsed: Option<Parsed>,
     ) -> Result<Vec<Resource>, Error> {
         if is_remote(entry) {
             let mut sub = Vec::new();
@@ -380,8 +471,13 @@ impl Builder<'_, '_> {
                         root: display(dir),
                     });
                 }
-                let text = read_text_beneath(tree, dir, &path)?;
-                let mut resources = resources_from_text(&text, &display(&path))?;
+                let mut resources = match parsed {
+                    Some(parsed) => parsed?,
+                    None => {
+                        let text = read_text_beneath(tree, dir, &path)?;
+                        resources_from_text(&text, &display(&path))?
+                    }
+                };
                 self.openapi.note_loaded(&resources);
                 if let Some(o) = &self.origin {
                     crate::kustomize::buildmeta::annotate_origin(&mut resources, &o.append(entry));
@@ -529,10 +625,101 @@ impl PluginHost for Builder<'_, '_> {
     ) -> Result<(), Error> {
         self.configs.push(TransformerConfig::default());
         let result = entries.iter().try_for_each(|p| {
-            let more = self.accumulate_resource(src, dir, p)?;
+            let more = self.accumulate_resource(src, dir, p, None)?;
             append_all(out, more)
         });
         self.configs.pop();
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gitops_core::fs::{MemTree, RelPath};
+
+    use super::render;
+    use crate::Options;
+
+    /// A ConfigMap file of about `pad` bytes.
+    fn config_map(i: usize, pad: usize) -> String {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i:02}\ndata:\n  blob: {}\n",
+            "x".repeat(pad)
+        )
+    }
+
+    fn kustomization(files: &[String]) -> String {
+        let mut k = String::from("namePrefix: p-\nresources:\n");
+        for f in files {
+            k.push_str(&format!("- {f}\n"));
+        }
+        k
+    }
+
+    /// Many large files are parsed on several threads; the result is the
+    /// one of reading them one at a time (the same files in groups below
+    /// the read-ahead threshold).
+    #[test]
+    fn files_parsed_ahead_build_as_read_in_order() {
+        let mut tree = MemTree::new();
+        let names: Vec<String> = (0..12).map(|i| format!("f{i:02}.yaml")).collect();
+        for (i, n) in names.iter().enumerate() {
+            tree.insert(&format!("all/{n}"), config_map(i, 40_000))
+                .unwrap();
+            tree.insert(&format!("groups/g{}/{n}", i / 4), config_map(i, 40_000))
+                .unwrap();
+        }
+        tree.insert("all/kustomization.yaml", kustomization(&names))
+            .unwrap();
+        for g in 0..3 {
+            tree.insert(
+                &format!("groups/g{g}/kustomization.yaml"),
+                kustomization(&names[g * 4..g * 4 + 4]),
+            )
+            .unwrap();
+        }
+        let groups: Vec<String> = (0..3).map(|g| format!("g{g}")).collect();
+        tree.insert("groups/kustomization.yaml", kustomization(&groups))
+            .unwrap();
+        let ahead = render(&tree, &RelPath::new("all").unwrap(), &Options::default()).unwrap();
+        let grouped = render(&tree, &RelPath::new("groups").unwrap(), &Options::default()).unwrap();
+        let prefixed = grouped.replace("name: p-p-", "name: p-");
+        assert_eq!(ahead, prefixed);
+        assert_eq!(ahead.matches("kind: ConfigMap").count(), 12);
+    }
+
+    /// Errors of files read ahead are reported in the order of the entries:
+    /// a missing file before a later file with a syntax error, and the
+    /// syntax error when it comes first.
+    #[test]
+    fn errors_of_files_parsed_ahead_come_in_entry_order() {
+        let names: Vec<String> = (0..10).map(|i| format!("f{i}.yaml")).collect();
+        let build = |missing: usize, broken: usize| {
+            let mut tree = MemTree::new();
+            for (i, n) in names.iter().enumerate() {
+                let text = if i == broken {
+                    "kind: [unclosed\n".to_owned()
+                } else {
+                    config_map(i, 40_000)
+                };
+                if i != missing {
+                    tree.insert(n, &text).unwrap();
+                }
+            }
+            tree.insert("kustomization.yaml", kustomization(&names))
+                .unwrap();
+            let e = render(&tree, &RelPath::root(), &Options::default()).unwrap_err();
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            text
+        };
+        let e = build(3, 7);
+        assert!(e.contains("f3.yaml") && !e.contains("f7.yaml"), "{e}");
+        let e = build(7, 3);
+        assert!(e.contains("f3.yaml") && !e.contains("f7.yaml"), "{e}");
     }
 }

@@ -176,9 +176,9 @@ impl<'a> Fields<'a> {
 pub(crate) fn selector(v: &Value, file: &str) -> Result<Selector, Error> {
     let mut f = Fields::new(v, file, "target")?;
     let s = Selector {
-        group: f.string("group")?.into(),
-        version: f.string("version")?.into(),
-        kind: f.string("kind")?.into(),
+        group: f.string("group")?,
+        version: f.string("version")?,
+        kind: f.string("kind")?,
         name: f.string("name")?,
         namespace: f.string("namespace")?,
         label_selector: f.string("labelSelector")?,
@@ -252,9 +252,9 @@ pub(crate) fn generator(v: &Value, file: &str, secret: bool) -> Result<Generator
 pub(crate) fn field_spec(v: &Value, file: &str) -> Result<FieldSpec, Error> {
     let mut f = Fields::new(v, file, "fieldSpec")?;
     let fs = FieldSpec {
-        group: f.string("group")?.into(),
-        version: f.string("version")?.into(),
-        kind: f.string("kind")?.into(),
+        group: f.string("group")?,
+        version: f.string("version")?,
+        kind: f.string("kind")?,
         path: f.string("path")?,
         create: f.boolean("create")?.unwrap_or(false),
     };
@@ -277,9 +277,9 @@ fn replacement_options(v: &Value, file: &str, strict: bool) -> Result<FieldOptio
 
 fn replacement_id(o: &mut Obj<'_>) -> Result<Selector, Error> {
     Ok(Selector {
-        group: o.string("group")?.into(),
-        version: o.string("version")?.into(),
-        kind: o.string("kind")?.into(),
+        group: o.string("group")?,
+        version: o.string("version")?,
+        kind: o.string("kind")?,
         name: o.string("name")?,
         namespace: o.string("namespace")?,
         ..Selector::default()
@@ -516,7 +516,7 @@ impl Kustomization {
         let api_version = f.string("apiVersion")?;
         f.take("metadata");
         let mut k = Kustomization {
-            kind: f.string("kind")?.into(),
+            kind: f.string("kind")?,
             resources: f.strings("resources")?,
             components: f.strings("components")?,
             name_prefix: f.string("namePrefix")?,

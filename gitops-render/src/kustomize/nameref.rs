@@ -144,7 +144,7 @@ fn set_scalar(
     if let Some(c) = chosen {
         let new = &ctx.info[c].cur.name;
         if new != old {
-            *old = new.clone().into();
+            *old = new.clone();
         }
     }
     Ok(())
@@ -195,9 +195,9 @@ fn set_mapping(
     if target.name == old && target.namespace.is_empty() {
         return Ok(());
     }
-    m.insert("name", Value::Str(target.name.clone().into()));
+    m.insert("name", Value::Str(target.name.clone()));
     if !target.namespace.is_empty() {
-        m.insert("namespace", Value::Str(target.namespace.clone().into()));
+        m.insert("namespace", Value::Str(target.namespace.clone()));
     }
     Ok(())
 }
