@@ -317,6 +317,9 @@ impl Resource {
             name: id.name.to_owned().into(),
             namespace: id.effective_namespace().to_owned().into(),
         };
+        // Most resources gain one or two previous ids: grow by one, not to
+        // the four slots a first push reserves.
+        self.prev.reserve_exact(1);
         self.prev.push(prev);
     }
 

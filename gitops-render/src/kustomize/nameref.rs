@@ -10,38 +10,76 @@ use crate::Error;
 use crate::kustomize::fieldspec::{Create, split_path, walk};
 use crate::kustomize::nameref_rules::{Rule, gvk};
 use crate::kustomize::transformer_config::NameBackRef;
-use crate::resource::{Gvk, ResId, Resource};
+use crate::resource::{Gvk, PrevId, ResId, Resource};
 use crate::value::Value;
 
 struct Ctx<'a> {
     /// Snapshot of every resource's ids and affixes.
-    info: &'a [Info],
+    info: &'a [Info<'a>],
     by_prev_name: &'a HashMap<&'a str, Vec<usize>>,
 }
 
-struct Info {
+/// What the pass reads of a resource while other resources' values change:
+/// its current id, and its previous ids and affixes borrowed from it.
+struct Info<'r> {
     /// Namespaces of ServiceAccount subjects, for RoleBindings.
     rb_namespaces: Vec<String>,
     cur: ResId,
-    prev: Vec<ResId>,
-    prefixes: Vec<String>,
-    suffixes: Vec<String>,
+    prev: &'r [PrevId],
+    prefixes: &'r [String],
+    suffixes: &'r [String],
+}
+
+impl Info<'_> {
+    /// The group, version and kind of a previous id (kind changes are not
+    /// tracked: group and version are the current ones).
+    fn prev_gvk(&self, p: &PrevId) -> Gvk {
+        Gvk {
+            kind: p.kind.clone(),
+            ..self.cur.gvk.clone()
+        }
+    }
+
+    /// The original id's group, version and kind.
+    fn org_gvk(&self) -> Gvk {
+        self.prev
+            .first()
+            .map_or_else(|| self.cur.gvk.clone(), |p| self.prev_gvk(p))
+    }
+
+    /// The original id's namespace.
+    fn org_namespace(&self) -> &str {
+        self.prev
+            .first()
+            .map_or(self.cur.namespace.as_str(), |p| p.namespace.as_str())
+    }
 }
 
 /// Rewrite every name reference to renamed resources.
 pub(crate) fn fix_references(ra: &mut [Resource], config: &[NameBackRef]) -> Result<(), Error> {
-    let info: Vec<Info> = ra
-        .iter()
-        .map(|r| {
-            Ok(Info {
-                rb_namespaces: rolebinding_namespaces(r)?,
-                cur: r.cur_id(),
-                prev: r.prev_ids(),
-                prefixes: r.prefixes.clone(),
-                suffixes: r.suffixes.clone(),
-            })
-        })
-        .collect::<Result<_, Error>>()?;
+    // Each resource splits into its value, which the pass rewrites, and the
+    // rest, which every other resource's rewrite reads.
+    let mut values: Vec<&mut Value> = Vec::with_capacity(ra.len());
+    let mut info: Vec<Info<'_>> = Vec::with_capacity(ra.len());
+    for r in ra.iter_mut() {
+        let rb_namespaces = rolebinding_namespaces(r)?;
+        let cur = r.cur_id();
+        let Resource {
+            value,
+            prev,
+            prefixes,
+            suffixes,
+            ..
+        } = r;
+        values.push(value);
+        info.push(Info {
+            rb_namespaces,
+            cur,
+            prev,
+            prefixes,
+            suffixes,
+        });
+    }
     let mut by_prev_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, inf) in info.iter().enumerate() {
         let mut names: Vec<&str> = inf.prev.iter().map(|p| p.name.as_str()).collect();
@@ -72,19 +110,15 @@ pub(crate) fn fix_references(ra: &mut [Resource], config: &[NameBackRef]) -> Res
             })
         })
         .collect();
-    for (ri, r) in ra.iter_mut().enumerate() {
-        let org = info[ri]
-            .prev
-            .first()
-            .cloned()
-            .unwrap_or_else(|| info[ri].cur.clone());
+    for (ri, value) in values.into_iter().enumerate() {
+        let org = info[ri].org_gvk();
         for (rule, path) in &rules {
-            if !org.gvk.is_selected(&rule.referrer) {
+            if !org.is_selected(&rule.referrer) {
                 continue;
             }
             let role_ref = if rule.path.ends_with("roleRef/name") {
-                let g = r.value.str_at(&["roleRef", "apiGroup"]).map(str::to_owned);
-                let k = r.value.str_at(&["roleRef", "kind"]).map(str::to_owned);
+                let g = value.str_at(&["roleRef", "apiGroup"]).map(str::to_owned);
+                let k = value.str_at(&["roleRef", "kind"]).map(str::to_owned);
                 match (g, k) {
                     (Some(g), Some(k)) => Some(gvk(&g, "", &k)),
                     _ => None,
@@ -93,7 +127,7 @@ pub(crate) fn fix_references(ra: &mut [Resource], config: &[NameBackRef]) -> Res
                 None
             };
             let mut set = |v: &mut Value| set_value(&ctx, ri, rule, role_ref.as_ref(), v);
-            walk(&mut r.value, path, Create::No, &mut set)?;
+            walk(value, path, Create::No, &mut set)?;
         }
     }
     Ok(())
@@ -174,9 +208,7 @@ fn set_mapping(
             .iter()
             .copied()
             .filter(|&c| {
-                let inf = &ctx.info[c];
-                let org = inf.prev.first().unwrap_or(&inf.cur);
-                org.namespace == ns
+                ctx.info[c].org_namespace() == ns
             })
             .collect();
         cands = if by_org.is_empty() {
@@ -280,8 +312,8 @@ fn select(
         .filter(|&c| {
             let inf = &ctx.info[c];
             inf.prev.iter().any(|p| p.name == old)
-                && inf.prev.iter().any(|p| p.gvk.is_selected(&rule.target))
-                && role_ref.is_none_or(|g| inf.prev.iter().any(|p| p.gvk.is_selected(g)))
+                && inf.prev.iter().any(|p| inf.prev_gvk(p).is_selected(&rule.target))
+                && role_ref.is_none_or(|g| inf.prev.iter().any(|p| inf.prev_gvk(p).is_selected(g)))
                 && (me.cur.gvk.is_cluster_scoped()
                     || inf.cur.gvk.is_cluster_scoped()
                     || inf.cur.gvk.kind == "ServiceAccount"
