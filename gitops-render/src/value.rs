@@ -10,11 +10,16 @@ use std::cell::OnceCell;
 
 use gitops_core::yaml::{Node, NodeKind, Scalar, ScalarStyle};
 
-/// The string of a [`Value::Str`] and of a [`Map`] key: up to 24 bytes are
-/// held inline, with no allocation of their own — most keys and scalars of
-/// Kubernetes objects. It dereferences to `str` and converts from `String`
-/// and `&str` with `into()`.
-pub type Str = compact_str::CompactString;
+/// The string of a [`Value::Str`] and of a [`Map`] key: 16 bytes, up to 15
+/// bytes held inline with no allocation of their own (most keys and many
+/// scalars of Kubernetes objects), longer ones shared when cloned. It
+/// dereferences to `str` and converts from `String` and `&str` with
+/// `into()`.
+pub type Str = ecow::EcoString;
+
+/// The items of a [`Value::Seq`]: a vector held by one pointer (its length
+/// and capacity live with the items), so a [`Value`] takes 24 bytes.
+pub type Seq = thin_vec::ThinVec<Value>;
 
 /// A typed YAML/JSON value.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +35,7 @@ pub enum Value {
     /// A string.
     Str(Str),
     /// A sequence.
-    Seq(Vec<Value>),
+    Seq(Seq),
     /// A mapping with string keys, in insertion order.
     Map(Map),
 }
@@ -43,7 +48,7 @@ pub enum Value {
 /// with no value at all. Equality compares the entries only.
 #[derive(Debug, Clone, Default)]
 pub struct Map {
-    entries: Vec<(Str, Value)>,
+    entries: thin_vec::ThinVec<(Str, Value)>,
     null_texts: Option<Box<NullTexts>>,
 }
 
@@ -67,7 +72,7 @@ impl Map {
     /// An empty mapping with room for `n` entries.
     pub(crate) fn with_capacity(n: usize) -> Map {
         Map {
-            entries: Vec::with_capacity(n),
+            entries: thin_vec::ThinVec::with_capacity(n),
             null_texts: None,
         }
     }
@@ -237,7 +242,7 @@ impl<K: Into<Str>> FromIterator<(K, Value)> for Map {
 
 impl IntoIterator for Map {
     type Item = (Str, Value);
-    type IntoIter = std::vec::IntoIter<(Str, Value)>;
+    type IntoIter = thin_vec::IntoIter<(Str, Value)>;
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
@@ -284,7 +289,7 @@ impl Value {
     }
 
     /// The sequence, when this is one.
-    pub fn as_seq(&self) -> Option<&Vec<Value>> {
+    pub fn as_seq(&self) -> Option<&Seq> {
         match self {
             Value::Seq(s) => Some(s),
             _ => None,
@@ -292,7 +297,7 @@ impl Value {
     }
 
     /// The sequence, mutably.
-    pub fn as_seq_mut(&mut self) -> Option<&mut Vec<Value>> {
+    pub fn as_seq_mut(&mut self) -> Option<&mut Seq> {
         match self {
             Value::Seq(s) => Some(s),
             _ => None,

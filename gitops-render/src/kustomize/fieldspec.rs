@@ -102,7 +102,7 @@ pub(crate) fn walk<S: AsRef<str>>(
                 None => match m.get_mut(name) {
                     // kyaml turns a null `name[]` field into an empty list.
                     Some(f) if is_seq && f.is_null() => {
-                        *f = Value::Seq(Vec::new());
+                        *f = Value::Seq(Vec::new().into());
                         f
                     }
                     Some(f) => f,

@@ -220,7 +220,7 @@ fn value_add(
             .unwrap_or_default()
             .to_owned();
     }
-    let mut targets: Vec<Value> = field(c.map, "targets")
+    let mut targets: crate::value::Seq = field(c.map, "targets")
         .and_then(Value::as_seq)
         .cloned()
         .unwrap_or_default();

@@ -493,7 +493,7 @@ fn new_node(next: Option<&Part>, create: Kind) -> Value {
         // An empty untagged scalar; the copied text decides its type.
         Kind::Scalar => Value::Null,
         Kind::Map => Value::Map(Map::new()),
-        Kind::Seq => Value::Seq(Vec::new()),
+        Kind::Seq => Value::Seq(Vec::new().into()),
     }
 }
 
@@ -880,7 +880,7 @@ mod tests {
         );
         apply_replacements(&mut ra, &r).unwrap();
         assert_eq!(
-            ra[0].value.get("data").unwrap().as_seq().map(Vec::len),
+            ra[0].value.get("data").unwrap().as_seq().map(|s| s.len()),
             Some(2)
         );
     }

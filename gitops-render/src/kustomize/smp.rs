@@ -13,7 +13,7 @@
 use crate::Error;
 use crate::resource::Gvk;
 use crate::schema::{Schema, Schemas};
-use crate::value::{Map, Str, Value};
+use crate::value::{Map, Seq, Str, Value};
 
 const DIRECTIVE: &str = "$patch";
 
@@ -203,7 +203,7 @@ fn walk_untouched(
     Ok(())
 }
 
-fn list_directive(patch: &mut Vec<Value>) -> Result<Directive, Error> {
+fn list_directive(patch: &mut Seq) -> Result<Directive, Error> {
     let pos = patch.iter().position(|e| {
         e.as_map()
             .is_some_and(|m| m.contains_key(DIRECTIVE) && m.len() == 1)
@@ -246,7 +246,7 @@ fn merge_list(
     }
     let mut pitems = pitems.clone();
     let directive = list_directive(&mut pitems)?;
-    let ditems: Vec<Value> = match (dest, directive) {
+    let ditems: Seq = match (dest, directive) {
         (_, Directive::Delete) => return Ok(None),
         (None, _) | (_, Directive::Replace) => pitems.clone(),
         (Some(Value::Seq(d)), Directive::Merge) => d,
@@ -255,7 +255,7 @@ fn merge_list(
     let items_schema = schema.and_then(Schema::items);
     if keys.is_empty() {
         // A list of scalars: union, patch values first.
-        let mut out: Vec<Value> = Vec::new();
+        let mut out = Seq::new();
         let mut seen: Vec<String> = Vec::new();
         for v in pitems.iter().chain(ditems.iter()) {
             let t = v.scalar_text().unwrap_or_default();
@@ -366,7 +366,7 @@ fn tuples_agree(a: &[String], b: &[String]) -> Option<Vec<String>> {
 /// appended when nothing matched. Null and empty-mapping elements are
 /// dropped on the way; with no values at all, so is every element.
 fn element_setter(
-    list: &mut Vec<Value>,
+    list: &mut Seq,
     keys: &[&str],
     values: &[String],
     element: Option<&Value>,
@@ -417,12 +417,12 @@ fn element_setter(
 /// with merge keys: the patch's elements merged into the destination's by
 /// their key values, new elements first.
 fn merge_keyed(
-    mut dest: Vec<Value>,
+    mut dest: Seq,
     patch: &[Value],
     keys: &[&str],
     items_schema: Option<Schema<'_>>,
     schemas: Schemas<'_>,
-) -> Result<Vec<Value>, Error> {
+) -> Result<Seq, Error> {
     // Patch tuples first (kustomize prepends), then the destination's.
     let mut tuples: Vec<Vec<String>> = Vec::new();
     for e in patch.iter().chain(dest.iter()) {
@@ -444,7 +444,7 @@ fn merge_keyed(
             }
         }
     }
-    let mut added: Vec<Value> = Vec::new();
+    let mut added = Seq::new();
     let mut valid_keys: Vec<&str> = keys.to_vec();
     for t in &tuples {
         let (vk, vv) = validate_keys(&tuples, t, keys);
@@ -611,7 +611,7 @@ mod tests {
                 .and_then(Value::as_seq)
                 .and_then(|c| c[0].get("ports"))
                 .and_then(Value::as_seq)
-                .map_or(0, Vec::len)
+                .map_or(0, |s| s.len())
         };
         let delete = |keys: &str| {
             format!(

@@ -246,7 +246,7 @@ pub fn helm_release(meta: &Meta, o: &HelmReleaseFlags) -> Result<Value, Error> {
             };
             refs.push(map(vec![("kind", s(clean)), ("name", s(&name))]));
         }
-        spec.insert("valuesFrom", Value::Seq(refs));
+        spec.insert("valuesFrom", Value::Seq(refs.into()));
     }
     Ok(assemble(HELM_V2, "HelmRelease", meta, &labels, spec))
 }

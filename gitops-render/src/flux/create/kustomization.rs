@@ -176,7 +176,7 @@ pub fn kustomization(meta: &Meta, o: &KustomizationFlags) -> Result<Value, Error
             put_opt(&mut c, "namespace", Some(name_ns[1]));
             checks.push(Value::Map(c));
         }
-        spec.insert("healthChecks", Value::Seq(checks));
+        spec.insert("healthChecks", Value::Seq(checks.into()));
         spec.insert("timeout", duration(timeout));
     }
     if o.wait {
