@@ -20,6 +20,9 @@ pub(crate) fn run_generators(
     ra: &mut Vec<Resource>,
     origin: Option<&crate::kustomize::buildmeta::Origin>,
 ) -> Result<(), Error> {
+    // Room for what the generators add, at most: a large accumulated list
+    // is not doubled for a few generated objects.
+    ra.reserve_exact(k.config_map_generator.len() + k.secret_generator.len());
     for (args, secret) in k
         .config_map_generator
         .iter()

@@ -61,7 +61,7 @@ pub(crate) fn sort(
         type_orders.insert(k.clone(), 1 + i as i64);
     }
     // Precompute sort keys once per resource (linear), then sort.
-    let keys: Vec<(i64, Gvk, String, String)> = ra
+    let keys: Vec<(i64, Gvk, Box<str>, Box<str>)> = ra
         .iter()
         .map(|r| {
             let id = r.cur_id();
@@ -77,7 +77,12 @@ pub(crate) fn sort(
                 id.name.as_str()
             };
             let id_str = format!("{}|{ns}|{nm}", kind_string(&id.gvk));
-            (order, id.gvk.clone(), sort_string(&id.gvk), id_str)
+            (
+                order,
+                id.gvk.clone(),
+                sort_string(&id.gvk).into_boxed_str(),
+                id_str.into_boxed_str(),
+            )
         })
         .collect();
     let mut idx: Vec<usize> = (0..ra.len()).collect();
@@ -98,15 +103,24 @@ pub(crate) fn sort(
         }
         ia.cmp(ib).then(Ordering::Equal)
     });
-    // Move (not clone) the resources into their new order.
-    let sorted: Vec<Resource> = idx
-        .iter()
-        .map(|&i| std::mem::replace(&mut ra[i], Resource::new(crate::value::Value::Null)))
-        .collect();
-    for (slot, r) in ra.iter_mut().zip(sorted) {
-        *slot = r;
-    }
+    drop(keys);
+    permute(ra, idx);
     Ok(())
+}
+
+/// Put `ra` in the order `idx` gives (position `k` takes the resource at
+/// `idx[k]`) in place, following each cycle of the permutation with swaps.
+fn permute<T>(ra: &mut [T], mut idx: Vec<usize>) {
+    for start in 0..idx.len() {
+        let mut k = start;
+        while idx[k] != start {
+            let from = idx[k];
+            ra.swap(k, from);
+            idx[k] = k;
+            k = from;
+        }
+        idx[k] = k;
+    }
 }
 
 #[cfg(test)]
@@ -187,5 +201,18 @@ mod tests {
             e.to_string().contains("must be one of [fifo, legacy]"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn permute_in_place() {
+        let mut v = vec!['a', 'b', 'c', 'd', 'e'];
+        super::permute(&mut v, vec![3, 0, 4, 1, 2]);
+        assert_eq!(v, ['d', 'a', 'e', 'b', 'c']);
+        let mut v = vec![1, 2, 3];
+        super::permute(&mut v, vec![0, 1, 2]);
+        assert_eq!(v, [1, 2, 3]);
+        let mut v = vec![1, 2, 3, 4];
+        super::permute(&mut v, vec![1, 0, 3, 2]);
+        assert_eq!(v, [2, 1, 4, 3]);
     }
 }
