@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use thin_vec::ThinVec;
+
 use crate::value::{Map, Str, Value};
 
 /// kustomize's stand-in namespace for cluster-scoped objects.
@@ -192,27 +194,29 @@ pub(crate) struct PrevId {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     pub(crate) value: Value,
-    pub(crate) prev: Vec<PrevId>,
-    pub(crate) prefixes: Vec<String>,
-    pub(crate) suffixes: Vec<String>,
+    // One pointer each: most resources have none or one, and a large build
+    // holds many resources.
+    pub(crate) prev: ThinVec<PrevId>,
+    pub(crate) prefixes: ThinVec<String>,
+    pub(crate) suffixes: ThinVec<String>,
     pub(crate) needs_hash: bool,
     pub(crate) behavior: Behavior,
     pub(crate) generated: bool,
     /// Names of the vars bound to this resource (kustomize's refVarNames).
-    pub(crate) ref_vars: Vec<String>,
+    pub(crate) ref_vars: ThinVec<String>,
 }
 
 impl Resource {
     pub(crate) fn new(value: Value) -> Resource {
         Resource {
             value,
-            prev: Vec::new(),
-            prefixes: Vec::new(),
-            suffixes: Vec::new(),
+            prev: ThinVec::new(),
+            prefixes: ThinVec::new(),
+            suffixes: ThinVec::new(),
             needs_hash: false,
             behavior: Behavior::Create,
             generated: false,
-            ref_vars: Vec::new(),
+            ref_vars: ThinVec::new(),
         }
     }
 

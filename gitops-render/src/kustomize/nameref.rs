@@ -207,9 +207,7 @@ fn set_mapping(
         let by_org: Vec<usize> = cands
             .iter()
             .copied()
-            .filter(|&c| {
-                ctx.info[c].org_namespace() == ns
-            })
+            .filter(|&c| ctx.info[c].org_namespace() == ns)
             .collect();
         cands = if by_org.is_empty() {
             cands
@@ -312,7 +310,10 @@ fn select(
         .filter(|&c| {
             let inf = &ctx.info[c];
             inf.prev.iter().any(|p| p.name == old)
-                && inf.prev.iter().any(|p| inf.prev_gvk(p).is_selected(&rule.target))
+                && inf
+                    .prev
+                    .iter()
+                    .any(|p| inf.prev_gvk(p).is_selected(&rule.target))
                 && role_ref.is_none_or(|g| inf.prev.iter().any(|p| inf.prev_gvk(p).is_selected(g)))
                 && (me.cur.gvk.is_cluster_scoped()
                     || inf.cur.gvk.is_cluster_scoped()

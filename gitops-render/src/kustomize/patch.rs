@@ -618,7 +618,10 @@ mod tests {
         apply_json_ops(&mut doc, &ops).unwrap();
         assert_eq!(
             doc.get_path(&["spec", "a"]),
-            Some(&Value::Seq(thin_vec::thin_vec![Value::Int(2), Value::Int(3)]))
+            Some(&Value::Seq(thin_vec::thin_vec![
+                Value::Int(2),
+                Value::Int(3)
+            ]))
         );
         assert_eq!(doc.str_at(&["spec", "b"]), Some("y"));
         // A missing object key is added, as evanphx/json-patch v4 does; a

@@ -125,10 +125,9 @@ pub fn oci_repository(meta: &Meta, o: &OciSource) -> Result<Value, Error> {
             if !issuer.is_empty() || !subject.is_empty() {
                 v.insert(
                     "matchOIDCIdentity",
-                    Value::Seq((vec![map(vec![
-                        ("issuer", s(issuer)),
-                        ("subject", s(subject)),
-                    ])]).into()),
+                    Value::Seq(
+                        (vec![map(vec![("issuer", s(issuer)), ("subject", s(subject))])]).into(),
+                    ),
                 );
             }
             spec.insert("verify", Value::Map(v));
