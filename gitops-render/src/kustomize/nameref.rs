@@ -288,10 +288,9 @@ fn affixes_equal(a: &Info, b: &Info, allow_empty: bool) -> bool {
     if allow_empty {
         let pe = a.prefixes.is_empty() || b.prefixes.is_empty();
         let se = a.suffixes.is_empty() || b.suffixes.is_empty();
-        (pe || same_ending(&a.prefixes, &b.prefixes))
-            && (se || same_ending(&a.suffixes, &b.suffixes))
+        (pe || same_ending(a.prefixes, b.prefixes)) && (se || same_ending(a.suffixes, b.suffixes))
     } else {
-        same_ending(&a.prefixes, &b.prefixes) && same_ending(&a.suffixes, &b.suffixes)
+        same_ending(a.prefixes, b.prefixes) && same_ending(a.suffixes, b.suffixes)
     }
 }
 
