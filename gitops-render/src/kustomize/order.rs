@@ -60,8 +60,11 @@ pub(crate) fn sort(
     for (i, k) in last.iter().enumerate() {
         type_orders.insert(k.clone(), 1 + i as i64);
     }
-    // Precompute sort keys once per resource (linear), then sort.
-    let keys: Vec<(i64, Gvk, Box<str>, Box<str>)> = ra
+    // Precompute sort keys once per resource (linear), then sort. Objects
+    // share a few kinds: each distinct group/version/kind is kept once.
+    let mut gvks: Vec<(Gvk, String)> = Vec::new();
+    let mut gvk_ids: HashMap<Gvk, usize> = HashMap::new();
+    let keys: Vec<(i64, usize, Box<str>)> = ra
         .iter()
         .map(|r| {
             let id = r.cur_id();
@@ -77,22 +80,24 @@ pub(crate) fn sort(
                 id.name.as_str()
             };
             let id_str = format!("{}|{ns}|{nm}", kind_string(&id.gvk));
-            (
-                order,
-                id.gvk.clone(),
-                sort_string(&id.gvk).into_boxed_str(),
-                id_str.into_boxed_str(),
-            )
+            let g = *gvk_ids.entry(id.gvk.clone()).or_insert_with(|| {
+                let sort = sort_string(&id.gvk);
+                gvks.push((id.gvk, sort));
+                gvks.len() - 1
+            });
+            (order, g, id_str.into_boxed_str())
         })
         .collect();
+    drop(gvk_ids);
     let mut idx: Vec<usize> = (0..ra.len()).collect();
     idx.sort_by(|&a, &b| {
-        let (oa, ga, sa, ia) = &keys[a];
-        let (ob, gb, sb, ib) = &keys[b];
-        if ga != gb {
+        let (oa, a_gvk, ia) = &keys[a];
+        let (ob, b_gvk, ib) = &keys[b];
+        if a_gvk != b_gvk {
             if oa != ob {
                 return oa.cmp(ob);
             }
+            let ((ga, sa), (gb, sb)) = (&gvks[*a_gvk], &gvks[*b_gvk]);
             if ga.kind == "Namespace"
                 && gb.kind == "Namespace"
                 && (ga.group.is_empty() || gb.group.is_empty())

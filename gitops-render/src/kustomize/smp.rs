@@ -365,13 +365,15 @@ fn tuples_agree(a: &[String], b: &[String]) -> Option<Vec<String>> {
 /// are replaced by `element` (or deleted when it is `None`), which is
 /// appended when nothing matched. Null and empty-mapping elements are
 /// dropped on the way; with no values at all, so is every element.
-fn element_setter(list: &mut Seq, keys: &[&str], values: &[String], element: Option<Value>) {
+fn element_setter(
+    list: &mut Seq,
+    keys: &[&str],
+    values: &[String],
+    element: Option<&Value>,
+) {
     let mapping_setter = keys.first().is_some_and(|k| !k.is_empty())
         && values.first().is_some_and(|v| !v.is_empty());
     let mut matched = false;
-    // Where copies of `element` go: filled after the walk, the last one
-    // with `element` itself.
-    let mut slots = Vec::new();
     let old = std::mem::take(list);
     for e in old {
         if e.is_null() || e.as_map().is_some_and(Map::is_empty) {
@@ -399,21 +401,15 @@ fn element_setter(list: &mut Seq, keys: &[&str], values: &[String], element: Opt
             continue;
         }
         matched = true;
-        if element.is_some() {
-            slots.push(list.len());
-            list.push(Value::Null);
+        if let Some(el) = element {
+            list.push(el.clone());
         }
     }
-    let Some(el) = element else {
-        return;
-    };
-    if let Some((&last, rest)) = slots.split_last() {
-        for &i in rest {
-            list[i] = el.clone();
-        }
-        list[last] = el;
-    } else if !el.is_null() && !matched {
-        list.push(el);
+    if let Some(el) = element
+        && !el.is_null()
+        && !matched
+    {
+        list.push(el.clone());
     }
 }
 
@@ -485,11 +481,9 @@ fn merge_keyed(
                 }
             }
         }
+        element_setter(&mut added, &vk, &vv, Some(&v));
         if let (true, Some(i)) = (in_place, d) {
-            element_setter(&mut added, &vk, &vv, Some(v.clone()));
             dest[i] = v;
-        } else {
-            element_setter(&mut added, &vk, &vv, Some(v));
         }
     }
     // appendListNode: each destination element (merged ones included)
@@ -505,7 +499,7 @@ fn merge_keyed(
         if valid_keys.len() > 1 {
             element_setter(&mut added, &valid_keys, &values, None);
         }
-        element_setter(&mut added, &valid_keys, &values, Some(e));
+        element_setter(&mut added, &valid_keys, &values, Some(&e));
     }
     Ok(added)
 }
