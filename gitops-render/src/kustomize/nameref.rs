@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use thin_vec::ThinVec;
+
 use crate::Error;
 use crate::kustomize::fieldspec::{Create, split_path, walk};
 use crate::kustomize::nameref_rules::{Rule, gvk};
@@ -23,7 +25,7 @@ struct Ctx<'a> {
 /// its current id, and its previous ids and affixes borrowed from it.
 struct Info<'r> {
     /// Namespaces of ServiceAccount subjects, for RoleBindings.
-    rb_namespaces: Vec<String>,
+    rb_namespaces: ThinVec<String>,
     cur: ResId,
     prev: &'r [PrevId],
     prefixes: &'r [String],
@@ -234,14 +236,14 @@ fn set_mapping(
 
 /// Namespaces of a RoleBinding's ServiceAccount subjects; a subject whose
 /// namespace is there but not a string is kustomize's "blank" error.
-fn rolebinding_namespaces(r: &Resource) -> Result<Vec<String>, Error> {
+fn rolebinding_namespaces(r: &Resource) -> Result<ThinVec<String>, Error> {
     if r.kind() != "RoleBinding" {
-        return Ok(Vec::new());
+        return Ok(ThinVec::new());
     }
     let Some(subjects) = r.value.get("subjects").and_then(Value::as_seq) else {
-        return Ok(Vec::new());
+        return Ok(ThinVec::new());
     };
-    let mut out = Vec::new();
+    let mut out = ThinVec::new();
     for s in subjects {
         if s.str_at(&["kind"]) != Some("ServiceAccount") {
             continue;

@@ -1,16 +1,16 @@
 //! Output order: kustomize's legacy kind order or input (fifo) order.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use gitops_core::fs::RelPath;
 
 use crate::Error;
-use crate::kustomize::gvk::{ORDER_FIRST, ORDER_LAST, kind_string, sort_string};
+use crate::kustomize::gvk::{ORDER_FIRST, ORDER_LAST, sort_string};
 use crate::kustomize::loader::display;
 use crate::kustomize::options::Reorder;
 use crate::kustomize::types::SortOptions;
 use crate::resource::{Gvk, Resource};
+use crate::value::Str;
 
 /// Sort `ra` in place for output.
 pub(crate) fn sort(
@@ -64,35 +64,34 @@ pub(crate) fn sort(
     // share a few kinds: each distinct group/version/kind is kept once.
     let mut gvks: Vec<(Gvk, String)> = Vec::new();
     let mut gvk_ids: HashMap<Gvk, usize> = HashMap::new();
-    let keys: Vec<(i64, usize, Box<str>)> = ra
+    let keys: Vec<(i64, usize, Str, Str)> = ra
         .iter()
         .map(|r| {
             let id = r.cur_id();
             let order = type_orders.get(id.gvk.kind.as_str()).copied().unwrap_or(0);
             let ns = if id.namespace.is_empty() {
-                "~X"
+                Str::from("~X")
             } else {
-                id.namespace.as_str()
+                id.namespace.clone()
             };
             let nm = if id.name.is_empty() {
-                "~N"
+                Str::from("~N")
             } else {
-                id.name.as_str()
+                id.name.clone()
             };
-            let id_str = format!("{}|{ns}|{nm}", kind_string(&id.gvk));
             let g = *gvk_ids.entry(id.gvk.clone()).or_insert_with(|| {
                 let sort = sort_string(&id.gvk);
                 gvks.push((id.gvk, sort));
                 gvks.len() - 1
             });
-            (order, g, id_str.into_boxed_str())
+            (order, g, ns, nm)
         })
         .collect();
     drop(gvk_ids);
     let mut idx: Vec<usize> = (0..ra.len()).collect();
     idx.sort_by(|&a, &b| {
-        let (oa, a_gvk, ia) = &keys[a];
-        let (ob, b_gvk, ib) = &keys[b];
+        let (oa, a_gvk, a_ns, a_name) = &keys[a];
+        let (ob, b_gvk, b_ns, b_name) = &keys[b];
         if a_gvk != b_gvk {
             if oa != ob {
                 return oa.cmp(ob);
@@ -106,7 +105,16 @@ pub(crate) fn sort(
             }
             return sa.cmp(sb);
         }
-        ia.cmp(ib).then(Ordering::Equal)
+        // kustomize compares `Kind.version.group|namespace|name`; the kinds
+        // are equal here, so the rest decides, compared as that text.
+        if a_ns == b_ns {
+            a_name.cmp(b_name)
+        } else {
+            let bar = std::iter::once(b'|');
+            let a = a_ns.bytes().chain(bar.clone()).chain(a_name.bytes());
+            let b = b_ns.bytes().chain(bar).chain(b_name.bytes());
+            a.cmp(b)
+        }
     });
     drop(keys);
     permute(ra, idx);

@@ -365,12 +365,7 @@ fn tuples_agree(a: &[String], b: &[String]) -> Option<Vec<String>> {
 /// are replaced by `element` (or deleted when it is `None`), which is
 /// appended when nothing matched. Null and empty-mapping elements are
 /// dropped on the way; with no values at all, so is every element.
-fn element_setter(
-    list: &mut Seq,
-    keys: &[&str],
-    values: &[String],
-    element: Option<&Value>,
-) {
+fn element_setter(list: &mut Seq, keys: &[&str], values: &[String], element: Option<&Value>) {
     let mapping_setter = keys.first().is_some_and(|k| !k.is_empty())
         && values.first().is_some_and(|v| !v.is_empty());
     let mut matched = false;
