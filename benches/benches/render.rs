@@ -1,6 +1,7 @@
 //! Benches of gitops-render: a full kustomize build of the overlays that
-//! `tools/gen_overlay.py` generates (100, 1,000 and 10,000 resources), in memory, and
-//! one side-by-side timing against `kubectl kustomize` when it is installed.
+//! `tools/gen_overlay.py` generates (100, 1,000 and 10,000 resources, and
+//! 100,000 with `GITOPS_BENCH_100K=1`: about a minute), in memory, and one
+//! side-by-side timing against `kubectl kustomize` when it is installed.
 //!
 //! Inputs: `GITOPS_RENDER_OVERLAYS=DIR` with pre-generated `DIR/100`,
 //! `DIR/1000` and `DIR/10000` trees, or else `gen_overlay.py` from `GITOPS_TOOLS` (default
@@ -15,10 +16,11 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gitops_core::fs::{FileTree, MemTree, OsTree, RelPath, walk_files};
+use gitops_core::yaml::{Budget, BudgetLimits};
 use gitops_render::{Options, render};
 
 /// Overlay sizes and criterion sample counts (fewer for the big ones).
-const SIZES: [(usize, usize); 3] = [(100, 50), (1000, 20), (10000, 10)];
+const SIZES: [(usize, usize); 4] = [(100, 50), (1000, 20), (10000, 10), (100000, 10)];
 
 fn overlay_root(size: usize) -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("GITOPS_RENDER_OVERLAYS") {
@@ -69,16 +71,32 @@ fn kubectl() -> Option<PathBuf> {
 
 fn render_overlays(c: &mut Criterion) {
     let dir = RelPath::new("overlays/prod").expect("relpath");
+    // 100,000 resources hold about 6.5 million YAML nodes, above the
+    // default per-run budget (as `gitops build --max-yaml-nodes 8000000`);
+    // a budget counts one run, so each build gets a fresh one.
+    let build = |tree: &MemTree, size: usize| {
+        let large = Budget::new(BudgetLimits {
+            max_nodes: 8_000_000,
+            ..BudgetLimits::default()
+        });
+        let options = Options {
+            budget: (size > 10000).then_some(&large),
+            ..Options::default()
+        };
+        render(tree, &dir, &options)
+    };
     for (size, samples) in SIZES {
+        if size > 10000 && std::env::var_os("GITOPS_BENCH_100K").is_none() {
+            continue;
+        }
         let Some(root) = overlay_root(size) else {
             eprintln!("render bench did not run: no gen_overlay.py and no GITOPS_RENDER_OVERLAYS");
             return;
         };
         let tree = load(&root);
-        let options = Options::default();
         // Side by side, once: our build vs `kubectl kustomize` (which also reads disk).
         let t = Instant::now();
-        let ours = render(&tree, &dir, &options).expect("render overlay");
+        let ours = build(&tree, size).expect("render overlay");
         let ours_time = t.elapsed();
         // kubectl is quadratic (about 13 s CPU at 1,000 resources): compare
         // up to 1,000 only.
@@ -97,7 +115,7 @@ fn render_overlays(c: &mut Criterion) {
         let mut group = c.benchmark_group("render");
         group.sample_size(samples);
         group.bench_function(format!("overlay_{size}"), |b| {
-            b.iter(|| black_box(render(&tree, &dir, &options).map(|s| s.len()).ok()))
+            b.iter(|| black_box(build(&tree, size).map(|s| s.len()).ok()))
         });
         group.finish();
         if std::env::var_os("GITOPS_RENDER_OVERLAYS").is_none() {
