@@ -197,8 +197,8 @@ pub struct Resource {
     // One pointer each: most resources have none or one, and a large build
     // holds many resources.
     pub(crate) prev: ThinVec<PrevId>,
-    pub(crate) prefixes: ThinVec<String>,
-    pub(crate) suffixes: ThinVec<String>,
+    pub(crate) prefixes: ThinVec<Str>,
+    pub(crate) suffixes: ThinVec<Str>,
     pub(crate) needs_hash: bool,
     pub(crate) behavior: Behavior,
     pub(crate) generated: bool,

@@ -13,7 +13,7 @@ use crate::kustomize::fieldspec::{Create, split_path, walk};
 use crate::kustomize::nameref_rules::{Rule, gvk};
 use crate::kustomize::transformer_config::NameBackRef;
 use crate::resource::{Gvk, PrevId, ResId, Resource};
-use crate::value::Value;
+use crate::value::{Str, Value};
 
 struct Ctx<'a> {
     /// Snapshot of every resource's ids and affixes.
@@ -28,8 +28,8 @@ struct Info<'r> {
     rb_namespaces: ThinVec<String>,
     cur: ResId,
     prev: &'r [PrevId],
-    prefixes: &'r [String],
-    suffixes: &'r [String],
+    prefixes: &'r [Str],
+    suffixes: &'r [Str],
 }
 
 impl Info<'_> {
@@ -277,7 +277,7 @@ fn could_reference(ctx: &Ctx<'_>, referrer: usize, cand: usize) -> bool {
         || me.rb_namespaces.iter().any(|n| *n == c.namespace)
 }
 
-fn same_ending(a: &[String], b: &[String]) -> bool {
+fn same_ending(a: &[Str], b: &[Str]) -> bool {
     let (short, long) = if a.len() > b.len() { (b, a) } else { (a, b) };
     let diff = long.len() - short.len();
     if short.is_empty() {
@@ -360,7 +360,7 @@ mod tests {
 
     #[test]
     fn same_ending_subslices() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let s = |v: &[&str]| v.iter().map(|x| Str::from(*x)).collect::<Vec<_>>();
         assert!(same_ending(&s(&["a", "b", "c"]), &s(&["b", "c"])));
         assert!(!same_ending(&s(&["a", "b", "c"]), &s(&["a", "b"])));
         assert!(!same_ending(&s(&[]), &s(&["a"])));

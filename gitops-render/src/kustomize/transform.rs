@@ -230,9 +230,9 @@ pub(crate) fn prefix_suffix(
             }
             if fs.path == "metadata/name" {
                 if prefix {
-                    r.prefixes.push(affix.to_owned());
+                    r.prefixes.push(affix.into());
                 } else {
-                    r.suffixes.push(affix.to_owned());
+                    r.suffixes.push(affix.into());
                 }
                 if !affix.is_empty() {
                     r.store_previous_id();
