@@ -10,7 +10,11 @@
 # is faster), peak resident memory of one run of each, and whether the two
 # outputs are identical. `helm` is taken from PATH, else installed by
 # tools/fetch-oracles.sh. The corpus is $GITOPS_CONFORMANCE_DIR/helm-charts
-# (default ../shared/conformance/helm-charts).
+# (default ../shared/conformance/helm-charts). A chart whose vendored
+# subcharts (index.json `vendored_dependencies`) are missing from its
+# charts/ is run from a temporary copy completed with the corpus's
+# standalone charts of the same name and version (kube-prometheus-stack),
+# for both tools; the copy is removed on exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-20}
@@ -30,6 +34,31 @@ cd "$conf"
 cases=(podinfo__podinfo__default cert-manager__cert-manager__default
   prometheus-community__kube-prometheus-stack__default)
 
+# The directory to render for corpus chart $1: itself, or a copy in
+# $scratch/charts with the missing vendored subcharts added.
+chart_dir() {
+  local c=$1 leaf=${1##*/} within name version src sub copy=
+  while IFS=$'\t' read -r name version src within; do
+    sub=${within:+$within/}charts/$name
+    [ -e "$c/$sub" ] || [ -e "$c/${within:+$within/}charts/$name-$version.tgz" ] && continue
+    if [ -z "$copy" ]; then
+      copy=$scratch/charts/$leaf
+      mkdir -p "$scratch/charts"
+      cp -R "$c" "$copy"
+    fi
+    mkdir -p "$(dirname "$copy/$sub")"
+    cp -R "$src" "$copy/$sub"
+  done < <(jq -r --arg c "$c" '
+    .charts as $all
+    | .charts[] | select(.dir == $c) | .vendored_dependencies[]
+    | select(.version != null and .parent != null)
+    | select(.parent == $c or (.parent | startswith($c + "/")))
+    | . as $d
+    | first($all[] | select(.name == $d.name and .version == $d.version) | .dir) as $src
+    | [$d.name, $d.version, $src, ($d.parent | ltrimstr($c) | ltrimstr("/"))] | @tsv' index.json)
+  echo "${copy:-$c}"
+}
+
 # median of the numbers on stdin
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
@@ -39,7 +68,10 @@ rss() { /usr/bin/time -f '%M' "$@" >/dev/null 2>"$scratch/rss" || true; tail -n 
 printf '%-55s %10s %10s %7s %10s %10s %s\n' case "helm (ms)" "gitops(ms)" ratio "helm KB" "gitops KB" output
 for id in "${cases[@]}"; do
   [ -f "cases/$id/args.json" ] || { echo "$id: not in the corpus, skipped" >&2; continue; }
-  mapfile -t args < <(jq -r '.argv[2:][]' "cases/$id/args.json")
+  chart=$(jq -r '.chart' "cases/$id/args.json")
+  dir=$(chart_dir "$chart")
+  mapfile -t args < <(jq -r --arg c "$chart" --arg d "$dir" \
+    '.argv[2:][] | if . == $c then $d else . end' "cases/$id/args.json")
   h=("$helm" template "${args[@]}")
   g=("$gitops" helm template "${args[@]}")
   "${h[@]}" >"$scratch/h.out" 2>/dev/null && hrc=0 || hrc=$?

@@ -7,9 +7,13 @@
 //!   values coalesced, templates executed and printed as `helm template` does;
 //! - `render`: the same from an already loaded chart.
 //!
-//! A case whose chart is absent or does not render is skipped with a message;
-//! without the corpus nothing runs. `tools/helm-vs-gitops.sh` times the
-//! `gitops helm template` command against `helm template` on the same cases.
+//! A chart whose vendored subcharts the corpus leaves out
+//! (kube-prometheus-stack) is completed from the corpus's standalone charts
+//! of the same name and version in a temporary copy (read into memory like
+//! every chart, and removed when the bench ends). A case whose chart is
+//! absent or does not render is skipped with a message; without the corpus
+//! nothing runs. `tools/helm-vs-gitops.sh` times the `gitops helm template`
+//! command against `helm template` on the same cases.
 // criterion_group! expands to undocumented public functions.
 #![allow(missing_docs)]
 
@@ -21,6 +25,11 @@ use gitops_core::fs::{FileTree, MemTree, OsTree, RelPath, walk_files};
 use gitops_render::helm::chart::{self, RenderOptions, render_chart};
 use gitops_render::helm::values;
 use serde_json::{Map, Value};
+
+#[path = "../../gitops-render/tests/helm_charts/vendored.rs"]
+mod vendored;
+
+use vendored::VendoredCharts;
 
 const CASES: [&str; 3] = [
     "podinfo__podinfo__default",
@@ -54,7 +63,7 @@ fn load_tree(root: &Path) -> MemTree {
 }
 
 /// The case's render options and merged values files.
-fn case_inputs(base: &Path, id: &str) -> Option<(PathBuf, RenderOptions, Map<String, Value>)> {
+fn case_inputs(base: &Path, id: &str) -> Option<(String, RenderOptions, Map<String, Value>)> {
     let text = std::fs::read_to_string(base.join("cases").join(id).join("args.json")).ok()?;
     let args: Value = serde_json::from_str(&text).ok()?;
     let s = |k: &str| args[k].as_str().unwrap_or_default().to_owned();
@@ -69,7 +78,7 @@ fn case_inputs(base: &Path, id: &str) -> Option<(PathBuf, RenderOptions, Map<Str
         let m = values::read_values(&text, "values").ok()?;
         user = values::merge_maps(&user, &m);
     }
-    Some((base.join(s("chart")), opts, user))
+    Some((s("chart"), opts, user))
 }
 
 fn bench_helm(c: &mut Criterion) {
@@ -79,20 +88,35 @@ fn bench_helm(c: &mut Criterion) {
         );
         return;
     };
+    let index: Value = match std::fs::read(base.join("index.json"))
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
+    {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("helm bench: index.json: {e}; nothing to run");
+            return;
+        }
+    };
+    let mut charts = VendoredCharts::new(&base, &index);
     let mut group = c.benchmark_group("helm_template");
     group.sample_size(20);
     for id in CASES {
-        let Some((dir, opts, user)) = case_inputs(&base, id) else {
+        let Some((chart, opts, user)) = case_inputs(&base, id) else {
             eprintln!("helm bench: {id}: case not found; skipped");
             continue;
         };
-        if !dir.is_dir() {
-            eprintln!(
-                "helm bench: {id}: chart {} not found; skipped",
-                dir.display()
-            );
-            continue;
-        }
+        let dir = match charts.chart_dir(&chart) {
+            Ok(d) if d.is_dir() => d,
+            Ok(d) => {
+                eprintln!("helm bench: {id}: chart {} not found; skipped", d.display());
+                continue;
+            }
+            Err(e) => {
+                eprintln!("helm bench: {id}: assembling {chart}: {e}; skipped");
+                continue;
+            }
+        };
         let tree = load_tree(&dir);
         let root = RelPath::root();
         match render_chart(&tree, &root, &user, &opts) {

@@ -5,8 +5,6 @@
 //! them. Item positions are byte offsets into the template text and lines
 //! count from one, as in Go.
 
-use std::borrow::Cow;
-
 use crate::fmt::{go_quote, go_quote_truncated, unicode_rune};
 
 /// The kind of a lexed item.
@@ -70,6 +68,16 @@ impl Tok {
 }
 
 fn keyword(word: &str) -> Option<Tok> {
+    // Every keyword starts with one of these letters and has 2 to 8 bytes.
+    let b = word.as_bytes();
+    if !(2..=8).contains(&b.len())
+        || !matches!(
+            b[0],
+            b'b' | b'c' | b'd' | b'e' | b'i' | b'n' | b'r' | b't' | b'w'
+        )
+    {
+        return None;
+    }
     Some(match word {
         "block" => Tok::Block,
         "break" => Tok::Break,
@@ -86,13 +94,13 @@ fn keyword(word: &str) -> Option<Tok> {
     })
 }
 
-/// One lexed item: its kind, byte position, text (a slice of the input, or
-/// an error message) and line.
-#[derive(Clone, Debug)]
+/// One lexed item: its kind, byte position, text (a slice of the input;
+/// empty for an error, whose message is [`Lexer::error`]) and line.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Item<'a> {
     pub typ: Tok,
     pub pos: usize,
-    pub val: Cow<'a, str>,
+    pub val: &'a str,
     pub line: usize,
 }
 
@@ -101,7 +109,7 @@ impl<'a> Item<'a> {
         Item {
             typ: Tok::Eof,
             pos: 0,
-            val: Cow::Borrowed(""),
+            val: "",
             line: 1,
         }
     }
@@ -111,12 +119,12 @@ impl std::fmt::Display for Item<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
             Tok::Eof => f.write_str("EOF"),
-            Tok::Error => f.write_str(&self.val),
+            Tok::Error => f.write_str("error"),
             t if t.is_keyword() => write!(f, "<{}>", self.val),
             _ if self.val.chars().count() > 10 => {
-                write!(f, "{}...", go_quote_truncated(&self.val, 10))
+                write!(f, "{}...", go_quote_truncated(self.val, 10))
             }
-            _ => f.write_str(&go_quote(&self.val)),
+            _ => f.write_str(&go_quote(self.val)),
         }
     }
 }
@@ -149,6 +157,13 @@ fn is_digit(c: char) -> bool {
         return c.is_ascii_digit();
     }
     c.is_numeric() && !c.is_alphabetic()
+}
+
+/// `s.starts_with(prefix)` for the short prefixes of delimiters, without a
+/// call to `memcmp`.
+#[inline]
+fn starts_with(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s.iter().zip(prefix).all(|(a, b)| a == b)
 }
 
 fn has_left_trim_marker(s: &str) -> bool {
@@ -198,6 +213,7 @@ pub(crate) struct Lexer<'a> {
     line: usize,
     start_line: usize,
     item: Option<Item<'a>>,
+    error: String,
     inside_action: bool,
     done: bool,
     pub break_ok: bool,
@@ -217,6 +233,7 @@ impl<'a> Lexer<'a> {
             line: 1,
             start_line: 1,
             item: None,
+            error: String::new(),
             inside_action: false,
             done: false,
             break_ok: true,
@@ -229,14 +246,19 @@ impl<'a> Lexer<'a> {
     }
 
     fn next(&mut self) -> Option<char> {
-        let Some(c) = self.rest().chars().next() else {
+        let Some(&b) = self.input.as_bytes().get(self.pos) else {
             self.at_eof = true;
             return None;
         };
-        self.pos += c.len_utf8();
-        if c == '\n' {
-            self.line += 1;
+        if b.is_ascii() {
+            self.pos += 1;
+            if b == b'\n' {
+                self.line += 1;
+            }
+            return Some(char::from(b));
         }
+        let c = self.rest().chars().next()?;
+        self.pos += c.len_utf8();
         Some(c)
     }
 
@@ -248,6 +270,14 @@ impl<'a> Lexer<'a> {
 
     fn backup(&mut self) {
         if !self.at_eof && self.pos > 0 {
+            let b = self.input.as_bytes()[self.pos - 1];
+            if b.is_ascii() {
+                self.pos -= 1;
+                if b == b'\n' {
+                    self.line -= 1;
+                }
+                return;
+            }
             let c = self.input[..self.pos].chars().next_back().unwrap_or('\0');
             self.pos -= c.len_utf8();
             if c == '\n' {
@@ -260,7 +290,7 @@ impl<'a> Lexer<'a> {
         let item = Item {
             typ,
             pos: self.start,
-            val: Cow::Borrowed(&self.input[self.start..self.pos]),
+            val: &self.input[self.start..self.pos],
             line: self.start_line,
         };
         self.start = self.pos;
@@ -307,14 +337,20 @@ impl<'a> Lexer<'a> {
     }
 
     fn errorf(&mut self, message: String) -> Option<State> {
+        self.error = message;
         self.item = Some(Item {
             typ: Tok::Error,
             pos: self.start,
-            val: Cow::Owned(message),
+            val: "",
             line: self.start_line,
         });
         self.done = true;
         None
+    }
+
+    /// The message of the error item, once one was returned.
+    pub(crate) fn error(&self) -> &str {
+        &self.error
     }
 
     /// The next item. After an error or EOF every call returns EOF.
@@ -329,7 +365,7 @@ impl<'a> Lexer<'a> {
         self.item = Some(Item {
             typ: Tok::Eof,
             pos: self.pos,
-            val: Cow::Borrowed("EOF"),
+            val: "EOF",
             line: self.start_line,
         });
         let mut state = if self.inside_action {
@@ -427,11 +463,16 @@ impl<'a> Lexer<'a> {
     }
 
     fn at_right_delim(&self) -> (bool, bool) {
-        let rest = self.rest();
-        if has_right_trim_marker(rest) && rest[TRIM_MARKER_LEN..].starts_with(self.right) {
+        let rest = &self.input.as_bytes()[self.pos..];
+        let right = self.right.as_bytes();
+        if rest.len() >= TRIM_MARKER_LEN
+            && is_space(char::from(rest[0]))
+            && rest[1] == b'-'
+            && starts_with(&rest[TRIM_MARKER_LEN..], right)
+        {
             return (true, true);
         }
-        (rest.starts_with(self.right), false)
+        (starts_with(rest, right), false)
     }
 
     fn lex_left_delim(&mut self) -> Option<State> {
@@ -558,8 +599,15 @@ impl<'a> Lexer<'a> {
 
     fn lex_space(&mut self) -> Option<State> {
         let mut spaces = 0;
-        while self.peek().is_some_and(is_space) {
-            self.next();
+        let bytes = self.input.as_bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if !is_space(char::from(b)) {
+                break;
+            }
+            self.pos += 1;
+            if b == b'\n' {
+                self.line += 1;
+            }
             spaces += 1;
         }
         let before = &self.input[self.pos - 1..];
@@ -633,7 +681,7 @@ impl<'a> Lexer<'a> {
             None => true,
             Some(r) if is_space(r) => true,
             Some('.' | ',' | '|' | ':' | ')' | '(') => true,
-            Some(_) => self.rest().starts_with(self.right),
+            Some(_) => starts_with(&self.input.as_bytes()[self.pos..], self.right.as_bytes()),
         }
     }
 
@@ -704,28 +752,33 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_quote(&mut self) -> Option<State> {
+        // Bytes, not chars: no byte of a multi-byte character is one of
+        // these ASCII bytes, and a closed string holds no newline.
+        let bytes = self.input.as_bytes();
+        let mut i = self.pos;
         loop {
-            match self.next() {
-                Some('\\') => match self.next() {
-                    None | Some('\n') => return self.errorf("unterminated quoted string".into()),
-                    Some(_) => {}
-                },
-                None | Some('\n') => return self.errorf("unterminated quoted string".into()),
-                Some('"') => break,
-                Some(_) => {}
+            match bytes.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') if !matches!(bytes.get(i + 1), None | Some(b'\n')) => i += 2,
+                None | Some(b'\n' | b'\\') => {
+                    self.pos = i;
+                    return self.errorf("unterminated quoted string".into());
+                }
+                Some(_) => i += 1,
             }
         }
+        self.pos = i + 1;
         self.emit(Tok::String)
     }
 
     fn lex_raw_quote(&mut self) -> Option<State> {
-        loop {
-            match self.next() {
-                None => return self.errorf("unterminated raw quoted string".into()),
-                Some('`') => break,
-                Some(_) => {}
-            }
-        }
+        let Some(end) = self.rest().find('`') else {
+            self.pos = self.input.len();
+            return self.errorf("unterminated raw quoted string".into());
+        };
+        let body = &self.input[self.pos..self.pos + end];
+        self.line += body.bytes().filter(|&b| b == b'\n').count();
+        self.pos += end + 1;
         self.emit(Tok::RawString)
     }
 }
@@ -740,7 +793,12 @@ mod tests {
         loop {
             let item = l.next_item();
             let stop = matches!(item.typ, Tok::Eof | Tok::Error);
-            out.push((item.typ, item.val.into_owned()));
+            let val = if item.typ == Tok::Error {
+                l.error().to_owned()
+            } else {
+                item.val.to_owned()
+            };
+            out.push((item.typ, val));
             if stop {
                 return out;
             }

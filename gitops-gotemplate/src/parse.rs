@@ -328,7 +328,7 @@ pub(crate) struct ParseOptions<'f> {
 #[derive(Debug)]
 pub(crate) struct ParseFailure(pub String);
 
-type PResult<T> = Result<T, ParseFailure>;
+pub(crate) type PResult<T> = Result<T, ParseFailure>;
 
 enum Ended {
     End,
@@ -379,12 +379,12 @@ pub(crate) fn parse_shared(
     let blank = Item {
         typ: Tok::Eof,
         pos: 0,
-        val: std::borrow::Cow::Borrowed(""),
+        val: "",
         line: 1,
     };
     let mut p = Parser {
         lex,
-        token: [blank.clone(), blank.clone(), blank],
+        token: [blank; 3],
         peek_count: 0,
         vars: vec!["$".into()],
         action_line: 0,
@@ -407,7 +407,7 @@ impl<'a> Parser<'a, '_> {
         } else {
             self.token[0] = self.lex.next_item();
         }
-        self.token[self.peek_count].clone()
+        self.token[self.peek_count]
     }
 
     fn backup(&mut self) {
@@ -427,11 +427,11 @@ impl<'a> Parser<'a, '_> {
 
     fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
-            return self.token[self.peek_count - 1].clone();
+            return self.token[self.peek_count - 1];
         }
         self.peek_count = 1;
         self.token[0] = self.lex.next_item();
-        self.token[0].clone()
+        self.token[0]
     }
 
     fn next_non_space(&mut self) -> Item<'a> {
@@ -458,17 +458,18 @@ impl<'a> Parser<'a, '_> {
 
     fn unexpected(&self, token: &Item<'_>, context: &str) -> ParseFailure {
         if token.typ == Tok::Error {
+            let message = self.lex.error();
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
                 extra = format!(
                     " in action started at {}:{}",
                     self.source.parse_name, self.action_line
                 );
-                if token.val.ends_with(" action") {
+                if message.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format_args!("{token}{extra}"));
+            return self.errorf(format_args!("{message}{extra}"));
         }
         self.errorf(format_args!("unexpected {token} in {context}"))
     }
@@ -543,7 +544,7 @@ impl<'a> Parser<'a, '_> {
             if name.typ != Tok::String && name.typ != Tok::RawString {
                 return Err(p.unexpected(&name, CONTEXT));
             }
-            let name = unquote(&name.val).map_err(|e| p.errorf(e))?;
+            let name = unquote(name.val).map_err(|e| p.errorf(e))?;
             p.expect(Tok::RightDelim, CONTEXT)?;
             let (root, end) = p.item_list()?;
             if let Ended::Else = end {
@@ -570,7 +571,7 @@ impl<'a> Parser<'a, '_> {
         match token.typ {
             Tok::Text => Ok(ListItem::Node(Node::Text {
                 pos: token.pos,
-                text: token.val.into_owned(),
+                text: token.val.to_owned(),
             })),
             Tok::LeftDelim => {
                 self.action_line = token.line;
@@ -687,7 +688,7 @@ impl<'a> Parser<'a, '_> {
 
     fn template_name(&mut self, token: &Item<'_>, context: &str) -> PResult<String> {
         match token.typ {
-            Tok::String | Tok::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
+            Tok::String | Tok::RawString => unquote(token.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(token, context)),
         }
     }
@@ -751,7 +752,7 @@ impl<'a> Parser<'a, '_> {
                         pos: v.pos,
                         ident: vec![v.val.to_string()],
                     });
-                    self.vars.push(v.val.into_owned());
+                    self.vars.push(v.val.to_owned());
                 }
                 Tok::Char if next.val == "," => {
                     self.next_non_space();
@@ -759,7 +760,7 @@ impl<'a> Parser<'a, '_> {
                         pos: v.pos,
                         ident: vec![v.val.to_string()],
                     });
-                    self.vars.push(v.val.into_owned());
+                    self.vars.push(v.val.to_owned());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
@@ -894,15 +895,14 @@ impl<'a> Parser<'a, '_> {
         let token = self.next_non_space();
         let arg = match token.typ {
             Tok::Identifier => {
-                if !self.opts.skip_func_check && !(self.opts.has_function)(&token.val) {
-                    return Err(self.errorf(format_args!(
-                        "function {} not defined",
-                        go_quote(&token.val)
-                    )));
+                if !self.opts.skip_func_check && !(self.opts.has_function)(token.val) {
+                    return Err(
+                        self.errorf(format_args!("function {} not defined", go_quote(token.val)))
+                    );
                 }
                 Arg::Identifier {
                     pos: token.pos,
-                    name: token.val.into_owned(),
+                    name: token.val.to_owned(),
                 }
             }
             Tok::Dot => Arg::Dot { pos: token.pos },
@@ -910,12 +910,12 @@ impl<'a> Parser<'a, '_> {
             Tok::Variable => {
                 if !self.vars.iter().any(|v| *v == token.val) {
                     return Err(
-                        self.errorf(format_args!("undefined variable {}", go_quote(&token.val)))
+                        self.errorf(format_args!("undefined variable {}", go_quote(token.val)))
                     );
                 }
                 Arg::Variable(Variable {
                     pos: token.pos,
-                    ident: vec![token.val.into_owned()],
+                    ident: vec![token.val.to_owned()],
                 })
             }
             Tok::Field => Arg::Field {
@@ -928,9 +928,9 @@ impl<'a> Parser<'a, '_> {
             },
             Tok::CharConstant | Tok::Complex | Tok::Number => {
                 let number = if token.typ == Tok::CharConstant {
-                    unquote_char_constant(&token.val)
+                    unquote_char_constant(token.val)
                 } else {
-                    parse_number(&token.val, token.typ == Tok::Complex)
+                    parse_number(token.val, token.typ == Tok::Complex)
                 };
                 Arg::Number {
                     pos: token.pos,
@@ -944,10 +944,10 @@ impl<'a> Parser<'a, '_> {
                 Arg::Pipe(Box::new(pipe?))
             }
             Tok::String | Tok::RawString => {
-                let text = unquote(&token.val).map_err(|e| self.errorf(e))?;
+                let text = unquote(token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos: token.pos,
-                    quoted: token.val.into_owned(),
+                    quoted: token.val.to_owned(),
                     text: Arc::from(text),
                 }
             }

@@ -1,7 +1,9 @@
 //! The template set: parse texts into it, execute templates by name.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::Error;
@@ -56,6 +58,10 @@ pub struct Options {
     pub deadline: Option<Instant>,
     /// Parse without checking that called functions exist (Go's `SkipFuncCheck`).
     pub skip_func_check: bool,
+    /// How many threads [`Template::parse_all`] may use, the calling thread
+    /// included; 1 by default. Texts are parsed on several threads only
+    /// when there is enough text to pay for starting them.
+    pub parse_threads: usize,
 }
 
 impl Default for Options {
@@ -70,6 +76,7 @@ impl Default for Options {
             max_steps: None,
             deadline: None,
             skip_func_check: false,
+            parse_threads: 1,
         }
     }
 }
@@ -119,13 +126,50 @@ pub struct Template {
 }
 
 /// What a parse depends on besides the name: the text and the options.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+/// The hash of the text is computed once: the map rehashes its keys as it
+/// grows, and texts are long.
+#[derive(Clone, Debug)]
 struct ParseKey {
+    hash: u64,
     text: Arc<str>,
     left: String,
     right: String,
     max_depth: usize,
     skip_func_check: bool,
+}
+
+impl ParseKey {
+    fn new(text: Arc<str>, options: &Options) -> ParseKey {
+        let mut h = std::hash::DefaultHasher::new();
+        text.hash(&mut h);
+        ParseKey {
+            hash: h.finish(),
+            text,
+            left: options.left_delim.clone(),
+            right: options.right_delim.clone(),
+            max_depth: options.max_parse_depth,
+            skip_func_check: options.skip_func_check,
+        }
+    }
+}
+
+impl PartialEq for ParseKey {
+    fn eq(&self, other: &ParseKey) -> bool {
+        self.hash == other.hash
+            && self.text == other.text
+            && self.left == other.left
+            && self.right == other.right
+            && self.max_depth == other.max_depth
+            && self.skip_func_check == other.skip_func_check
+    }
+}
+
+impl Eq for ParseKey {}
+
+impl Hash for ParseKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 /// The trees of one successful parse, under the name it was parsed with.
@@ -138,6 +182,10 @@ struct Parsed {
 /// Texts below this size are parsed every time (the lookup would cost
 /// about as much as the parse).
 const SHARE_MIN_TEXT: usize = 256;
+
+/// [`Template::parse_all`] starts a thread per this much text at most:
+/// below it, starting a thread costs about as much as the parse.
+const PARALLEL_MIN_BYTES: usize = 32 << 10;
 
 fn builtins() -> &'static HashMap<&'static str, Func> {
     static BUILTINS: OnceLock<HashMap<&'static str, Func>> = OnceLock::new();
@@ -282,50 +330,226 @@ impl Template {
     /// Parses `text` as the template `name`, adding it and the templates it
     /// defines to the set. On error the set is unchanged.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<&mut Template, Error> {
-        let funcs = &*self.funcs;
-        let has_function = |n: &str| funcs.contains(n) || builtins().contains_key(n);
-        let opts = ParseOptions {
-            left: &self.options.left_delim,
-            right: &self.options.right_delim,
-            max_depth: self.options.max_parse_depth,
-            has_function: &has_function,
-            skip_func_check: self.options.skip_func_check,
-        };
-        let key = (self.overlay.is_none() && text.len() >= SHARE_MIN_TEXT).then(|| ParseKey {
-            text: Arc::from(text),
-            left: self.options.left_delim.clone(),
-            right: self.options.right_delim.clone(),
-            max_depth: self.options.max_parse_depth,
-            skip_func_check: self.options.skip_func_check,
-        });
+        let key = self.share_key(text);
         let reused = key
             .as_ref()
             .and_then(|k| self.parsed.get(k))
             .and_then(|p| p.renamed(name));
-        let trees: Vec<Arc<Tree>> = match reused {
+        let trees = match reused {
             Some(t) => t,
-            None => {
-                let parsed = match &key {
+            None => self.parse_text(name, text, key.as_ref())?,
+        };
+        self.add_trees(name, trees, key);
+        Ok(self)
+    }
+
+    /// Parses each `(name, text)` of `texts` into the set, as calling
+    /// [`Template::parse`] on each in order does: a later definition
+    /// replaces an earlier one. The texts are parsed on up to
+    /// [`Options::parse_threads`] threads (helpers with stacks sized for
+    /// [`Options::max_parse_depth`]) and added in order.
+    ///
+    /// On error, the texts before the first one that fails are in the set,
+    /// and the error comes with that text's index.
+    ///
+    /// ```
+    /// use gitops_gotemplate::{Template, Value};
+    ///
+    /// let mut t = Template::new("gotpl");
+    /// t.options_mut().parse_threads = 2;
+    /// t.parse_all(&[
+    ///     ("a.tpl", r#"{{ define "x" }}a{{ end }}"#),
+    ///     ("b.tpl", r#"{{ define "x" }}b{{ end }}"#),
+    ///     ("c", r#"{{ template "x" }}"#),
+    /// ])
+    /// .map_err(|(_, e)| e)?;
+    /// assert_eq!(t.render("c", &Value::Nil)?, "b");
+    /// let (index, _) = t.parse_all(&[("d", "{{ ok }}"), ("e", "{{ end }}")]).unwrap_err();
+    /// assert_eq!(index, 0);
+    /// # Ok::<(), gitops_gotemplate::Error>(())
+    /// ```
+    pub fn parse_all<N, T>(&mut self, texts: &[(N, T)]) -> Result<&mut Template, (usize, Error)>
+    where
+        N: AsRef<str> + Sync,
+        T: AsRef<str> + Sync,
+    {
+        // Only a text as long as another (in `texts` or parsed before) can
+        // be a repeat: the others are neither copied nor hashed for sharing.
+        let mut lengths: HashMap<usize, usize> = HashMap::new();
+        for len in texts
+            .iter()
+            .map(|(_, t)| t.as_ref().len())
+            .chain(self.parsed.keys().map(|k| k.text.len()))
+        {
+            *lengths.entry(len).or_default() += 1;
+        }
+        let keys: Vec<Option<ParseKey>> = texts
+            .iter()
+            .map(|(_, text)| {
+                let text = text.as_ref();
+                if lengths.get(&text.len()).is_some_and(|&n| n > 1) {
+                    self.share_key(text)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        // A text seen before (in the set or earlier in `texts`) is parsed
+        // once; the others are parsed ahead, largest first.
+        let mut todo: Vec<usize> = Vec::new();
+        {
+            let mut first: HashMap<&ParseKey, usize> = HashMap::new();
+            for (i, key) in keys.iter().enumerate() {
+                match key {
+                    Some(k) if self.parsed.contains_key(k) => {}
+                    Some(k) => {
+                        if first.insert(k, i).is_none() {
+                            todo.push(i);
+                        }
+                    }
+                    None => todo.push(i),
+                }
+            }
+        }
+        let mut ahead = self.parse_ahead(texts, &keys, todo);
+        for (i, ((name, text), key)) in texts.iter().zip(keys).enumerate() {
+            let (name, text) = (name.as_ref(), text.as_ref());
+            let reused = key
+                .as_ref()
+                .and_then(|k| self.parsed.get(k))
+                .and_then(|p| p.renamed(name));
+            let trees = match (reused, ahead[i].take()) {
+                (Some(t), _) => t,
+                (None, Some(parsed)) => parsed
+                    .map(|trees| trees.into_iter().map(Arc::new).collect())
+                    .map_err(|f| (i, Error::Parse(f.0)))?,
+                (None, None) => self
+                    .parse_text(name, text, key.as_ref())
+                    .map_err(|e| (i, e))?,
+            };
+            self.add_trees(name, trees, key);
+        }
+        Ok(self)
+    }
+
+    /// The trees of the texts at `todo`, parsed on up to
+    /// [`Options::parse_threads`] threads: a slot per text, filled for the
+    /// texts of `todo`.
+    fn parse_ahead<N, T>(
+        &self,
+        texts: &[(N, T)],
+        keys: &[Option<ParseKey>],
+        mut todo: Vec<usize>,
+    ) -> Vec<Option<parse::PResult<Vec<Tree>>>>
+    where
+        N: AsRef<str> + Sync,
+        T: AsRef<str> + Sync,
+    {
+        let mut slots: Vec<Option<parse::PResult<Vec<Tree>>>> = Vec::new();
+        slots.resize_with(texts.len(), || None);
+        let bytes: usize = todo.iter().map(|&i| texts[i].1.as_ref().len()).sum();
+        let threads = self
+            .options
+            .parse_threads
+            .min(bytes / PARALLEL_MIN_BYTES)
+            .min(todo.len());
+        if threads < 2 {
+            return slots;
+        }
+        todo.sort_by_key(|&i| std::cmp::Reverse(texts[i].1.as_ref().len()));
+        let next = AtomicUsize::new(0);
+        let done = Mutex::new(&mut slots);
+        let work = || {
+            let funcs = &*self.funcs;
+            let has_function = |n: &str| funcs.contains(n) || builtins().contains_key(n);
+            let opts = self.parse_options(&has_function);
+            let mut mine = Vec::new();
+            while let Some(&i) = todo.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let (name, text) = (texts[i].0.as_ref(), texts[i].1.as_ref());
+                let parsed = match &keys[i] {
                     Some(k) => parse::parse_shared(name, k.text.clone(), &opts),
                     None => parse::parse(name, text, &opts),
                 };
-                let trees: Vec<Arc<Tree>> = parsed
-                    .map_err(|f| Error::Parse(f.0))?
-                    .into_iter()
-                    .map(Arc::new)
-                    .collect();
-                if let Some(k) = key {
-                    Arc::make_mut(&mut self.parsed).insert(
-                        k,
-                        Arc::new(Parsed {
-                            name: name.to_string(),
-                            trees: trees.clone(),
-                        }),
-                    );
+                let failed = parsed.is_err();
+                mine.push((i, parsed));
+                if failed {
+                    break;
                 }
-                trees
+            }
+            let mut slots = done
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (i, parsed) in mine {
+                slots[i] = Some(parsed);
             }
         };
+        // Each nesting level of a text is a few native frames.
+        let stack = (1 << 20) + self.options.max_parse_depth.saturating_mul(64 << 10);
+        std::thread::scope(|s| {
+            for _ in 1..threads {
+                // A helper that cannot start leaves its share to the others
+                // (and texts nobody parsed are parsed in order afterwards).
+                let _ = std::thread::Builder::new()
+                    .name("gotemplate-parse".into())
+                    .stack_size(stack)
+                    .spawn_scoped(s, work);
+            }
+            work();
+        });
+        slots
+    }
+
+    /// The key under which a parse of `text` is shared, when it is.
+    fn share_key(&self, text: &str) -> Option<ParseKey> {
+        (self.overlay.is_none() && text.len() >= SHARE_MIN_TEXT)
+            .then(|| ParseKey::new(Arc::from(text), &self.options))
+    }
+
+    fn parse_options<'f>(&'f self, has_function: &'f dyn Fn(&str) -> bool) -> ParseOptions<'f> {
+        ParseOptions {
+            left: &self.options.left_delim,
+            right: &self.options.right_delim,
+            max_depth: self.options.max_parse_depth,
+            has_function,
+            skip_func_check: self.options.skip_func_check,
+        }
+    }
+
+    /// Parses `text` as `name` on this thread.
+    fn parse_text(
+        &self,
+        name: &str,
+        text: &str,
+        key: Option<&ParseKey>,
+    ) -> Result<Vec<Arc<Tree>>, Error> {
+        let funcs = &*self.funcs;
+        let has_function = |n: &str| funcs.contains(n) || builtins().contains_key(n);
+        let opts = self.parse_options(&has_function);
+        let parsed = match key {
+            Some(k) => parse::parse_shared(name, k.text.clone(), &opts),
+            None => parse::parse(name, text, &opts),
+        };
+        Ok(parsed
+            .map_err(|f| Error::Parse(f.0))?
+            .into_iter()
+            .map(Arc::new)
+            .collect())
+    }
+
+    /// Adds the trees of a successful parse of a text as `name`, and
+    /// remembers the parse under `key`.
+    fn add_trees(&mut self, name: &str, trees: Vec<Arc<Tree>>, key: Option<ParseKey>) {
+        if let Some(k) = key
+            && !self.parsed.contains_key(&k)
+        {
+            Arc::make_mut(&mut self.parsed).insert(
+                k,
+                Arc::new(Parsed {
+                    name: name.to_string(),
+                    trees: trees.clone(),
+                }),
+            );
+        }
         for tree in trees {
             if tree.is_empty() && self.has_template(&tree.name) {
                 continue;
@@ -336,7 +560,6 @@ impl Template {
                 None => Arc::make_mut(&mut self.trees).insert(name, tree),
             };
         }
-        Ok(self)
     }
 
     /// Whether a template of that name is in the set.

@@ -197,7 +197,7 @@ fn template(args: &TemplateArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode
     for w in manifest.warnings.iter().filter(|w| *w != DEPRECATED) {
         eprintln!("{}", warn_line(w));
     }
-    out.write_all(manifest.to_helm_template(&opts).as_bytes())?;
+    manifest.write_helm_template(&opts, out)?;
     Ok(ExitCode::SUCCESS)
 }
 

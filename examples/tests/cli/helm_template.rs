@@ -2,17 +2,26 @@
 //! lines (`args.json`'s `argv` with `helm` replaced by `gitops helm`), run in
 //! the corpus folder as helm was: exit status, stdout (line by line outside
 //! `varying_lines` for cases with random output) and the whole stderr, where
-//! `Error: ` reads `error: ` (the project's convention).
+//! `Error: ` reads `error: ` (the project's convention). A chart whose
+//! vendored subcharts the corpus leaves out (kube-prometheus-stack) is
+//! rendered from a temporary copy completed with the corpus's standalone
+//! charts of the same name and version, as the conformance runner does.
 
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-/// Cases whose corpus copy cannot render: the kube-prometheus-stack chart
-/// lacks its vendored subcharts under `charts/` (only `crds/` is there), so
-/// the real helm refuses them with the same missing-dependency error.
-const CORPUS_INCOMPLETE: &str = "prometheus-community__kube-prometheus-stack__";
+#[path = "../../../gitops-render/tests/helm_charts/vendored.rs"]
+mod vendored;
+
+use vendored::VendoredCharts;
+
+/// Cases known to differ from Helm: kube-prometheus-stack's CRD upgrade job
+/// embeds a bzip2 file through `.Files.Get … | b64enc`, and template strings
+/// are UTF-8 here where Go's hold any bytes, so the file's invalid UTF-8
+/// reads as U+FFFD before it is encoded.
+const KNOWN_FAILING: &[&str] = &["prometheus-community__kube-prometheus-stack__ci-06-upgrade-crds"];
 
 #[test]
 fn corpus_command_lines_give_helms_output_and_errors() {
@@ -26,9 +35,10 @@ fn corpus_command_lines_give_helms_output_and_errors() {
             .expect("index.json parses");
     let cases = index["cases"].as_array().expect("cases");
     let (mut passed, mut failed) = (0, Vec::new());
+    let mut charts = VendoredCharts::new(&dir, &index);
     for case in cases {
         let id = case["id"].as_str().expect("id");
-        match run_case(&dir, id, case) {
+        match run_case(&dir, &mut charts, id, case) {
             Ok(()) => passed += 1,
             Err(why) => failed.push(format!("{id}: {why}")),
         }
@@ -39,22 +49,44 @@ fn corpus_command_lines_give_helms_output_and_errors() {
     );
     let unexpected: Vec<&String> = failed
         .iter()
-        .filter(|f| !f.starts_with(CORPUS_INCOMPLETE))
+        .filter(|f| {
+            !KNOWN_FAILING
+                .iter()
+                .any(|k| f.starts_with(&format!("{k}: ")))
+        })
         .collect();
     assert!(unexpected.is_empty(), "{unexpected:#?}");
-    assert!(passed >= 165, "{passed} passed: {failed:#?}");
+    assert!(passed >= 167, "{passed} passed: {failed:#?}");
 }
 
-fn run_case(dir: &Path, id: &str, case: &Value) -> Result<(), String> {
+fn run_case(
+    dir: &Path,
+    charts: &mut VendoredCharts<'_>,
+    id: &str,
+    case: &Value,
+) -> Result<(), String> {
     let cdir = dir.join("cases").join(id);
     let args: Value = serde_json::from_slice(&std::fs::read(cdir.join("args.json")).unwrap())
         .map_err(|e| e.to_string())?;
-    let argv: Vec<&str> = args["argv"]
+    let chart = args["chart"].as_str().ok_or("no chart")?;
+    let chart_dir = charts
+        .chart_dir(chart)
+        .map_err(|e| format!("assembling {chart}: {e}"))?;
+    // The chart argument, in a temporary copy when its subcharts had to be
+    // added; every other argument as helm got it.
+    let argv: Vec<&std::ffi::OsStr> = args["argv"]
         .as_array()
         .ok_or("no argv")?
         .iter()
         .skip(1)
         .map(|a| a.as_str().unwrap_or_default())
+        .map(|a| {
+            if a == chart {
+                chart_dir.as_os_str()
+            } else {
+                std::ffi::OsStr::new(a)
+            }
+        })
         .collect();
     let out = Command::new(env!("CARGO_BIN_EXE_gitops"))
         .current_dir(dir)

@@ -376,14 +376,18 @@ fn json_kind(v: &Json) -> &'static str {
     }
 }
 
-/// Render every template of the chart tree: (template path, output), in
-/// Helm's execution order, partials excluded.
+/// Render every template of the chart tree, handing each (template path,
+/// output) to `emit` in Helm's execution order, partials excluded. `emit`
+/// is dropped as soon as the last template is rendered. Returns the parsed
+/// templates, for the caller to drop where it suits it (they are many
+/// small allocations).
 pub(crate) fn render(
     chart: &Chart,
     values: &Map<String, Json>,
     caps: &Capabilities,
     options: &RenderOptions,
-) -> Result<Vec<(String, String)>, Error> {
+    mut emit: impl FnMut(String, String),
+) -> Result<Template, Error> {
     let release = Value::map([
         ("Name", s(options.release_name.as_str())),
         ("Namespace", s(options.namespace.as_str())),
@@ -415,17 +419,19 @@ pub(crate) fn render(
         o.max_output = Some(options.max_output_bytes);
         o.max_steps = Some(options.max_steps);
         o.deadline = options.deadline;
+        o.parse_threads = std::thread::available_parallelism().map_or(1, usize::from);
     }
-    for r in &tpls {
-        let text = super::utf8_text(&r.text);
-        if let Err(e) = t.parse(&r.name, &text) {
-            return Err(Error::Template(cleanup_parse_error(
-                &r.name,
-                &e.to_string(),
-            )));
-        }
+    let texts: Vec<(&str, std::borrow::Cow<'_, str>)> = tpls
+        .iter()
+        .map(|r| (r.name.as_str(), super::utf8_text(&r.text)))
+        .collect();
+    if let Err((i, e)) = t.parse_all(&texts) {
+        return Err(Error::Template(cleanup_parse_error(
+            &tpls[i].name,
+            &e.to_string(),
+        )));
     }
-    let mut out = Vec::with_capacity(tpls.len());
+    drop(texts);
     let mut total = 0usize;
     for r in &tpls {
         let base = r.name.rsplit('/').next().unwrap_or(&r.name);
@@ -467,9 +473,10 @@ pub(crate) fn render(
                 options.max_output_bytes
             )));
         }
-        out.push((r.name.clone(), rendered));
+        emit(r.name.clone(), rendered);
     }
-    Ok(out)
+    drop(emit);
+    Ok(t)
 }
 
 /// Helm `cleanupParseError`.

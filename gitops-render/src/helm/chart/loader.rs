@@ -493,6 +493,36 @@ fn file(name: &str, data: Vec<u8>) -> ChartFile {
     }
 }
 
+/// A chart's `values.yaml` of at least this size is parsed on a thread of
+/// its own while its subcharts (with their values files) load, when it has
+/// subcharts: below it, or with nothing to load beside it, the thread costs
+/// more than it saves.
+const VALUES_THREAD_MIN_BYTES: usize = 64 << 10;
+
+/// `values.yaml`: every document merged.
+fn values_file(data: &[u8]) -> Result<Map<String, Json>, Error> {
+    let text = super::utf8_text(data);
+    let docs = super::yaml::parse_all(&text).map_err(|e| {
+        Error::Load(format!(
+            "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: {e}"
+        ))
+    })?;
+    let mut values = Map::new();
+    for d in docs {
+        match d {
+            Json::Object(m) => values = merge_maps(values, m),
+            Json::Null => {}
+            other => {
+                return Err(Error::Load(format!(
+                    "cannot load values.yaml: cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                    json_kind(&other)
+                )));
+            }
+        }
+    }
+    Ok(values)
+}
+
 /// Helm `LoadFiles`.
 fn load_files(files: Vec<Buffered>, depth: usize) -> Result<Chart, Error> {
     if depth > MAX_NESTING {
@@ -500,151 +530,174 @@ fn load_files(files: Vec<Buffered>, depth: usize) -> Result<Chart, Error> {
             "subcharts nest deeper than {MAX_NESTING} levels"
         )));
     }
-    let mut c = Chart::default();
-    let mut meta: Option<Map<String, Json>> = None;
-    for f in &files {
-        if f.name == "Chart.yaml" {
-            let text = super::utf8_text(&f.data);
-            let v = super::yaml::parse_first(&text).map_err(|e| {
-                Error::Load(format!(
-                    "cannot load Chart.yaml: error converting YAML to JSON: {e}"
-                ))
-            })?;
-            let m = match v {
-                Json::Object(m) => m,
-                Json::Null => Map::new(),
-                other => {
-                    return Err(Error::Load(format!(
-                        "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type v2.Metadata",
-                        json_kind(&other)
-                    )));
-                }
-            };
-            meta = Some(m);
-        }
-    }
-    let mut subcharts: std::collections::BTreeMap<String, Vec<Buffered>> = Default::default();
-    let mut requirements: Option<Map<String, Json>> = None;
-    let api_v1 = meta
-        .as_ref()
-        .map(|m| m.get("apiVersion").and_then(Json::as_str).unwrap_or("v1") == "v1")
-        .unwrap_or(true);
-    for f in files {
-        let name = f.name.clone();
-        match name.as_str() {
-            "Chart.yaml" => {}
-            "Chart.lock" | "requirements.lock" => {
+    std::thread::scope(|s| load_files_in(s, files, depth))
+}
+
+/// [`load_files`], with a large `values.yaml` parsed on a thread of scope
+/// `s`. Helm reads `values.yaml` in file order, so its error comes before
+/// the errors found after it.
+fn load_files_in<'s>(
+    s: &'s std::thread::Scope<'s, '_>,
+    files: Vec<Buffered>,
+    depth: usize,
+) -> Result<Chart, Error> {
+    let mut pending: Option<std::thread::ScopedJoinHandle<'s, Result<Map<String, Json>, Error>>> =
+        None;
+    let has_subcharts = files.iter().any(|f| f.name.starts_with("charts/"));
+    let body = || -> Result<Chart, Error> {
+        let mut c = Chart::default();
+        let mut meta: Option<Map<String, Json>> = None;
+        for f in &files {
+            if f.name == "Chart.yaml" {
                 let text = super::utf8_text(&f.data);
                 let v = super::yaml::parse_first(&text).map_err(|e| {
                     Error::Load(format!(
-                        "cannot load {name}: error converting YAML to JSON: {e}"
+                        "cannot load Chart.yaml: error converting YAML to JSON: {e}"
                     ))
                 })?;
-                c.lock = Some(v);
-                if name == "requirements.lock" && api_v1 {
-                    c.files.push(file(&name, f.data));
-                }
+                let m = match v {
+                    Json::Object(m) => m,
+                    Json::Null => Map::new(),
+                    other => {
+                        return Err(Error::Load(format!(
+                            "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type v2.Metadata",
+                            json_kind(&other)
+                        )));
+                    }
+                };
+                meta = Some(m);
             }
-            "values.yaml" => {
-                let text = super::utf8_text(&f.data);
-                let docs = super::yaml::parse_all(&text).map_err(|e| {
-                    Error::Load(format!(
-                        "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: {e}"
-                    ))
-                })?;
-                let mut values = Map::new();
-                for d in docs {
-                    match d {
-                        Json::Object(m) => values = merge_maps(values, m),
-                        Json::Null => {}
-                        other => {
-                            return Err(Error::Load(format!(
-                                "cannot load values.yaml: cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                                json_kind(&other)
-                            )));
-                        }
+        }
+        let mut subcharts: std::collections::BTreeMap<String, Vec<Buffered>> = Default::default();
+        let mut requirements: Option<Map<String, Json>> = None;
+        let api_v1 = meta
+            .as_ref()
+            .map(|m| m.get("apiVersion").and_then(Json::as_str).unwrap_or("v1") == "v1")
+            .unwrap_or(true);
+        for f in files {
+            let name = f.name.clone();
+            match name.as_str() {
+                "Chart.yaml" => {}
+                "Chart.lock" | "requirements.lock" => {
+                    let text = super::utf8_text(&f.data);
+                    let v = super::yaml::parse_first(&text).map_err(|e| {
+                        Error::Load(format!(
+                            "cannot load {name}: error converting YAML to JSON: {e}"
+                        ))
+                    })?;
+                    c.lock = Some(v);
+                    if name == "requirements.lock" && api_v1 {
+                        c.files.push(file(&name, f.data));
                     }
                 }
-                c.values = values;
-            }
-            "values.schema.json" => c.schema = Some(f.data),
-            "requirements.yaml" => {
-                let text = super::utf8_text(&f.data);
-                let v = super::yaml::parse_first(&text).map_err(|e| {
-                    Error::Load(format!(
-                        "cannot load requirements.yaml: error converting YAML to JSON: {e}"
-                    ))
-                })?;
-                if let Json::Object(m) = v {
-                    requirements = Some(m);
+                "values.yaml" if has_subcharts && f.data.len() >= VALUES_THREAD_MIN_BYTES => {
+                    let data = Arc::new(f.data);
+                    let beside = data.clone();
+                    match std::thread::Builder::new()
+                        .name("helm-values".into())
+                        .stack_size(16 << 20)
+                        .spawn_scoped(s, move || values_file(&beside))
+                    {
+                        Ok(h) => pending = Some(h),
+                        Err(_) => c.values = values_file(&data)?,
+                    }
                 }
-                if api_v1 {
-                    c.files.push(file(&name, f.data));
+                "values.yaml" => c.values = values_file(&f.data)?,
+                "values.schema.json" => c.schema = Some(f.data),
+                "requirements.yaml" => {
+                    let text = super::utf8_text(&f.data);
+                    let v = super::yaml::parse_first(&text).map_err(|e| {
+                        Error::Load(format!(
+                            "cannot load requirements.yaml: error converting YAML to JSON: {e}"
+                        ))
+                    })?;
+                    if let Json::Object(m) = v {
+                        requirements = Some(m);
+                    }
+                    if api_v1 {
+                        c.files.push(file(&name, f.data));
+                    }
                 }
-            }
-            n if n.starts_with("templates/") => c.templates.push(file(n, f.data)),
-            n if n.starts_with("charts/") => {
-                if n.ends_with(".prov") {
-                    c.files.push(file(n, f.data));
-                    continue;
-                }
-                let fname = &n["charts/".len()..];
-                let cname = fname.split('/').next().unwrap_or_default().to_string();
-                subcharts.entry(cname).or_default().push(Buffered {
-                    name: fname.to_string(),
-                    data: f.data,
-                });
-            }
-            n => c.files.push(file(n, f.data)),
-        }
-    }
-    let Some(mut meta_map) = meta else {
-        return Err(Error::Load("Chart.yaml file is missing".into()));
-    };
-    if let Some(req) = requirements {
-        for (k, v) in req {
-            meta_map.insert(k, v);
-        }
-    }
-    c.metadata = metadata_from(&meta_map)?;
-    validate_metadata(&mut c.metadata)?;
-    for (n, files) in subcharts {
-        if n.starts_with('_') || n.starts_with('.') {
-            continue;
-        }
-        let sc = if n.ends_with(".tgz") {
-            let first = &files[0];
-            if first.name != n {
-                return Err(Error::Load(format!(
-                    "error unpacking subchart tar in {}: expected {n}, got {}",
-                    c.name(),
-                    first.name
-                )));
-            }
-            load_archive_depth(&first.data, depth + 1)
-        } else {
-            let buff: Vec<Buffered> = files
-                .into_iter()
-                .filter_map(|f| {
-                    f.name.split_once('/').map(|(_, rest)| Buffered {
-                        name: rest.to_string(),
+                n if n.starts_with("templates/") => c.templates.push(file(n, f.data)),
+                n if n.starts_with("charts/") => {
+                    if n.ends_with(".prov") {
+                        c.files.push(file(n, f.data));
+                        continue;
+                    }
+                    let fname = &n["charts/".len()..];
+                    let cname = fname.split('/').next().unwrap_or_default().to_string();
+                    subcharts.entry(cname).or_default().push(Buffered {
+                        name: fname.to_string(),
                         data: f.data,
-                    })
-                })
-                .collect();
-            load_files(buff, depth + 1)
-        };
-        match sc {
-            Ok(sc) => c.dependencies.push(sc),
-            Err(e) => {
-                return Err(Error::Load(format!(
-                    "error unpacking subchart {n} in {}: {e}",
-                    c.name()
-                )));
+                    });
+                }
+                n => c.files.push(file(n, f.data)),
             }
         }
+        let Some(mut meta_map) = meta else {
+            return Err(Error::Load("Chart.yaml file is missing".into()));
+        };
+        if let Some(req) = requirements {
+            for (k, v) in req {
+                meta_map.insert(k, v);
+            }
+        }
+        c.metadata = metadata_from(&meta_map)?;
+        validate_metadata(&mut c.metadata)?;
+        for (n, files) in subcharts {
+            if n.starts_with('_') || n.starts_with('.') {
+                continue;
+            }
+            let sc = if n.ends_with(".tgz") {
+                let first = &files[0];
+                if first.name != n {
+                    return Err(Error::Load(format!(
+                        "error unpacking subchart tar in {}: expected {n}, got {}",
+                        c.name(),
+                        first.name
+                    )));
+                }
+                load_archive_depth(&first.data, depth + 1)
+            } else {
+                let buff: Vec<Buffered> = files
+                    .into_iter()
+                    .filter_map(|f| {
+                        f.name.split_once('/').map(|(_, rest)| Buffered {
+                            name: rest.to_string(),
+                            data: f.data,
+                        })
+                    })
+                    .collect();
+                load_files(buff, depth + 1)
+            };
+            match sc {
+                Ok(sc) => c.dependencies.push(sc),
+                Err(e) => {
+                    return Err(Error::Load(format!(
+                        "error unpacking subchart {n} in {}: {e}",
+                        c.name()
+                    )));
+                }
+            }
+        }
+        Ok(c)
+    };
+    let loaded = body();
+    // Helm reads `values.yaml` in file order: its error comes before those
+    // found after it.
+    let values = pending.map(|h| {
+        h.join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    match (loaded, values) {
+        (_, Some(Err(first))) => Err(first),
+        (Err(e), _) => Err(e),
+        (Ok(mut c), Some(Ok(values))) => {
+            c.values = values;
+            Ok(c)
+        }
+        (Ok(c), None) => Ok(c),
     }
-    Ok(c)
 }
 
 fn json_kind(v: &Json) -> &'static str {

@@ -63,8 +63,17 @@
 //! Every template is parsed once per render (a text that several subcharts
 //! vendor, such as Bitnami's `common`, is lexed once and its trees shared),
 //! `tpl` parses its text into an overlay of the template set instead of a
-//! copy, schema validation runs on a thread beside rendering, and rendered
-//! documents are read only as far as their kind, name and annotations.
+//! copy, and rendered documents are read only as far as their kind, name
+//! and annotations. Work that does not depend on the rest runs on threads
+//! of its own, where there is enough of it to pay for a thread: a large
+//! `values.yaml` of a chart with subcharts parses while the subcharts load,
+//! templates parse on as many threads as there are cores
+//! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)),
+//! schemas are validated beside rendering, and a sorting thread copies the
+//! CRD files out while the templates parse, splits each rendered file and
+//! reads its heads while the next templates render, then drops the parsed
+//! templates while the output is sorted. [`Manifest::write_helm_template`]
+//! writes the output without building it in memory first.
 
 mod caps;
 mod deps;
@@ -198,6 +207,21 @@ impl Chart {
     /// Whether `type: library`.
     pub fn is_library(&self) -> bool {
         self.metadata.chart_type.eq_ignore_ascii_case("library")
+    }
+
+    /// Whether this chart or a subchart has a `values.schema.json`.
+    fn has_schema(&self) -> bool {
+        self.schema.is_some() || self.dependencies.iter().any(Chart::has_schema)
+    }
+
+    /// The bytes of the templates of this chart and its subcharts.
+    fn template_bytes(&self) -> usize {
+        self.templates.iter().map(|t| t.data.len()).sum::<usize>()
+            + self
+                .dependencies
+                .iter()
+                .map(Chart::template_bytes)
+                .sum::<usize>()
     }
 
     /// CRD files of this chart (`crds/*.yaml|yml|json`), each with its path
@@ -454,30 +478,79 @@ pub struct Manifest {
 impl Manifest {
     /// Exactly `helm template`'s standard output.
     pub fn to_helm_template(&self, options: &RenderOptions) -> String {
-        let mut manifest = String::new();
-        if options.include_crds {
-            for c in &self.crds {
-                push_doc(&mut manifest, &c.path, &c.content);
-            }
+        let crds: &[RenderedFile] = if options.include_crds {
+            &self.crds
+        } else {
+            &[]
+        };
+        let hooks = self
+            .hooks
+            .iter()
+            .filter(|h| !(options.disable_hooks || (options.skip_tests && h.is_test_hook())));
+        let size = crds
+            .iter()
+            .chain(&self.resources)
+            .chain(hooks.clone())
+            .map(|f| f.path.len() + f.content.len() + "---\n# Source: \n\n".len())
+            .sum::<usize>()
+            + 1;
+        let mut out = String::with_capacity(size);
+        for c in crds.iter().chain(&self.resources) {
+            push_doc(&mut out, &c.path, &c.content);
         }
-        for r in &self.resources {
-            push_doc(&mut manifest, &r.path, &r.content);
-        }
-        let mut out = String::with_capacity(manifest.len() + 64);
-        out.push_str(manifest.trim_matches(is_go_space));
+        // The manifest trimmed of space (it starts with `---` when not
+        // empty), then a newline, then the hooks.
+        out.truncate(out.trim_end_matches(is_go_space).len());
         out.push('\n');
-        if !options.disable_hooks {
-            for h in &self.hooks {
-                if options.skip_tests && h.is_test_hook() {
-                    continue;
-                }
-                push_doc(&mut out, &h.path, &h.content);
-            }
+        for h in hooks {
+            push_doc(&mut out, &h.path, &h.content);
         }
         if options.show_only.is_empty() {
             return out;
         }
         sorter::show_only(&out, &options.show_only).unwrap_or_default()
+    }
+
+    /// [`Manifest::to_helm_template`] written to `w` piece by piece, without
+    /// building the whole text first (with `--show-only`, the selected
+    /// documents are written).
+    pub fn write_helm_template(
+        &self,
+        options: &RenderOptions,
+        w: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        if !options.show_only.is_empty() {
+            return w.write_all(self.to_helm_template(options).as_bytes());
+        }
+        let crds: &[RenderedFile] = if options.include_crds {
+            &self.crds
+        } else {
+            &[]
+        };
+        let mut docs = crds.iter().chain(&self.resources).peekable();
+        while let Some(d) = docs.next() {
+            if docs.peek().is_some() {
+                for piece in ["---\n# Source: ", &d.path, "\n", &d.content, "\n"] {
+                    w.write_all(piece.as_bytes())?;
+                }
+            } else {
+                // The manifest ends trimmed of space: the last document
+                // decides where.
+                let mut last = String::new();
+                push_doc(&mut last, &d.path, &d.content);
+                w.write_all(last.trim_end_matches(is_go_space).as_bytes())?;
+            }
+        }
+        w.write_all(b"\n")?;
+        for h in &self.hooks {
+            if options.disable_hooks || (options.skip_tests && h.is_test_hook()) {
+                continue;
+            }
+            for piece in ["---\n# Source: ", &h.path, "\n", &h.content, "\n"] {
+                w.write_all(piece.as_bytes())?;
+            }
+        }
+        Ok(())
     }
 
     /// `--show-only` as Helm checks it: the error when a pattern matches no
@@ -704,9 +777,11 @@ fn render_inner(
         }
         sb
     };
-    let render = || kube_ok.then(|| engine::render(&chart, &coalesced, &caps, options));
+    let render = || kube_ok.then(|| render_sorted(&chart, &coalesced, &caps, options));
     let (schema_errors, rendered) = std::thread::scope(|s| {
-        let beside = if options.skip_schema_validation {
+        // Without a schema, validation only checks the subcharts' values
+        // types: not worth a thread.
+        let beside = if options.skip_schema_validation || !chart.has_schema() {
             None
         } else {
             std::thread::Builder::new()
@@ -735,22 +810,12 @@ fn render_inner(
             version: caps.version.clone(),
         });
     };
-    let rendered = rendered?;
-    let mut notes = None;
-    let notes_path = format!("{}/templates/NOTES.txt", chart.name());
-    let mut files = Vec::with_capacity(rendered.len());
-    for (path, content) in rendered {
-        if path.ends_with("NOTES.txt") {
-            if path == notes_path {
-                notes = Some(content);
-            }
-            continue;
-        }
-        files.push((path, content));
-    }
-    let (hooks, resources) = sorter::sort_manifests(files)?;
-    let mut crds = Vec::new();
-    chart.crd_objects("", &mut crds);
+    let Sorted {
+        crds,
+        hooks,
+        resources,
+        notes,
+    } = rendered?;
     Ok(Manifest {
         crds,
         resources,
@@ -758,6 +823,140 @@ fn render_inner(
         notes,
         warnings,
     })
+}
+
+/// The rendered chart, sorted as Helm sorts it, and its CRD files.
+struct Sorted {
+    crds: Vec<RenderedFile>,
+    hooks: Vec<RenderedFile>,
+    resources: Vec<RenderedFile>,
+    notes: Option<String>,
+}
+
+/// Below this many bytes of templates, rendered files are sorted on the
+/// rendering thread: a thread of its own costs more than it saves.
+const SORT_THREAD_MIN_BYTES: usize = 64 << 10;
+
+/// Render the templates and sort the output. Each rendered file is split
+/// and its documents' heads read on a thread of its own while the next
+/// templates render (for charts with [`SORT_THREAD_MIN_BYTES`] of
+/// templates or more); a template error comes before any YAML error, as in
+/// Helm, where sorting follows rendering.
+fn render_sorted(
+    chart: &Chart,
+    values: &Map<String, Json>,
+    caps: &caps::Capabilities,
+    options: &RenderOptions,
+) -> Result<Sorted, Error> {
+    let notes_path = format!("{}/templates/NOTES.txt", chart.name());
+    std::thread::scope(|s| {
+        let mut notes = None;
+        // NOTES files are not manifests; the chart's own is kept.
+        let mut keep_notes = |path: &str, content: &mut String| {
+            if path.ends_with("NOTES.txt") {
+                if path == notes_path {
+                    notes = Some(std::mem::take(content));
+                }
+                return true;
+            }
+            false
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<ToSort>();
+        let (done_tx, done_rx) =
+            std::sync::mpsc::channel::<(Vec<sorter::Analyzed>, Vec<RenderedFile>)>();
+        let reader = (chart.template_bytes() >= SORT_THREAD_MIN_BYTES)
+            .then(|| {
+                std::thread::Builder::new()
+                    .name("helm-sort".into())
+                    .stack_size(16 << 20)
+                    .spawn_scoped(s, move || {
+                        // The CRD files are copied out while the templates
+                        // parse, before the first file is rendered.
+                        let mut crds = Vec::new();
+                        chart.crd_objects("", &mut crds);
+                        let mut analyzed = Vec::new();
+                        let mut templates = None;
+                        for m in rx {
+                            match m {
+                                ToSort::File(path, content) => {
+                                    analyzed.push(sorter::analyze(path, content));
+                                }
+                                ToSort::Templates(t) => templates = Some(t),
+                            }
+                        }
+                        let _ = done_tx.send((analyzed, crds));
+                        // The parsed templates are dropped here, while the
+                        // rendering thread sorts.
+                        drop(templates);
+                    })
+                    .ok()
+            })
+            .flatten();
+        let sender = reader.is_some().then(|| tx.clone());
+        drop(tx);
+        let mut inline = Vec::new();
+        let inline_ref = &mut inline;
+        let keep_notes = &mut keep_notes;
+        let emit_to = sender.clone();
+        let rendered = engine::render(chart, values, caps, options, move |path, mut content| {
+            if keep_notes(&path, &mut content) {
+                return;
+            }
+            let (path, content) = match &emit_to {
+                Some(tx) => match tx.send(ToSort::File(path, content)) {
+                    Ok(()) => return,
+                    Err(std::sync::mpsc::SendError(ToSort::File(path, content))) => (path, content),
+                    Err(_) => return,
+                },
+                None => (path, content),
+            };
+            inline_ref.push(sorter::analyze(path, content));
+        });
+        let templates = match rendered {
+            Ok(t) => t,
+            Err(e) => {
+                drop(sender);
+                if let Some(h) = reader {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                }
+                return Err(e);
+            }
+        };
+        // The sender lives until the templates are handed over: the reader
+        // ends when every sender is gone.
+        if let Some(tx) = sender {
+            let _ = tx.send(ToSort::Templates(templates));
+        }
+        let (mut analyzed, crds) = match reader.map(|h| (done_rx.recv(), h)) {
+            Some((Ok(done), _)) => done,
+            Some((Err(_), h)) => {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (Vec::new(), Vec::new())
+            }
+            None => {
+                let mut crds = Vec::new();
+                chart.crd_objects("", &mut crds);
+                (Vec::new(), crds)
+            }
+        };
+        analyzed.append(&mut inline);
+        let (hooks, resources) = sorter::sort_analyzed(analyzed)?;
+        Ok(Sorted {
+            crds,
+            hooks,
+            resources,
+            notes,
+        })
+    })
+}
+
+/// What the rendering thread hands to the sorting thread: a rendered file,
+/// then the parsed templates to drop.
+enum ToSort {
+    File(String, String),
+    Templates(gitops_gotemplate::Template),
 }
 
 /// Helm's `ValidateAgainstSchema`: the chart's schema against its values,

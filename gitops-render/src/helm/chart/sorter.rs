@@ -261,27 +261,61 @@ pub(crate) fn hook_of(types: Option<&str>, weight: Option<&str>) -> Option<Optio
     Some(Some(Hook { events, weight }))
 }
 
-/// Helm `SortManifests` with `InstallOrder`: hooks and resources. `files`
-/// are (template path, rendered text); NOTES and partials already removed.
-pub(crate) fn sort_manifests(
-    mut files: Vec<(String, String)>,
+/// One rendered file read for [`sort_analyzed`]: its documents with their
+/// heads, or the YAML error of the first document that has one.
+pub(crate) struct Analyzed {
+    path: String,
+    docs: Result<Vec<(String, Head)>, String>,
+}
+
+/// The reading half of Helm `SortManifests` for one rendered file (template
+/// path, rendered text): split into documents, each document's head read.
+/// Partials and files with only space give no documents. Files are
+/// independent, so they may be analyzed on another thread as they are
+/// rendered.
+pub(crate) fn analyze(path: String, mut content: String) -> Analyzed {
+    let base = path.rsplit('/').next().unwrap_or(&path);
+    if base.starts_with('_') || content.trim_matches(is_go_space).is_empty() {
+        return Analyzed {
+            path,
+            docs: Ok(Vec::new()),
+        };
+    }
+    let docs = split_manifests(&content);
+    let heads: Result<Vec<Head>, String> = docs.iter().map(|doc| parse_head(doc)).collect();
+    let docs = match heads {
+        Err(e) => Err(e),
+        // A file of one document (the usual case) becomes that document
+        // in place instead of being copied.
+        Ok(heads) if heads.len() == 1 => {
+            let start = docs[0].as_ptr() as usize - content.as_ptr() as usize;
+            let end = start + docs[0].len();
+            content.truncate(end);
+            content.drain(..start);
+            Ok(vec![(content, heads.into_iter().next().expect("one head"))])
+        }
+        Ok(heads) => Ok(docs.iter().map(|d| d.to_string()).zip(heads).collect()),
+    };
+    Analyzed { path, docs }
+}
+
+/// The sorting half of Helm `SortManifests`: files in path order (the
+/// first YAML error in that order is the error), hooks and resources each
+/// in install order.
+pub(crate) fn sort_analyzed(
+    mut files: Vec<Analyzed>,
 ) -> Result<(Vec<RenderedFile>, Vec<RenderedFile>), Error> {
-    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
-    for (path, content) in &files {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if base.starts_with('_') || content.trim_matches(is_go_space).is_empty() {
-            continue;
-        }
-        for doc in split_manifests(content) {
-            let head = parse_head(doc)
-                .map_err(|e| Error::Yaml(format!("YAML parse error on {path}: {e}")))?;
+    for Analyzed { path, docs } in files {
+        let docs = docs.map_err(|e| Error::Yaml(format!("YAML parse error on {path}: {e}")))?;
+        for (content, head) in docs {
             let rf = RenderedFile {
                 path: path.clone(),
-                content: doc.to_string(),
-                kind: head.kind.clone(),
-                name: head.name.clone(),
+                content,
+                kind: head.kind,
+                name: head.name,
                 hook: None,
             };
             let Some(ann) = head.annotations.filter(|a| !a.is_empty()) else {

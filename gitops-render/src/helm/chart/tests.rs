@@ -22,7 +22,43 @@ fn chart(files: &[(&str, &str)]) -> MemTree {
 
 fn render_with(tree: &MemTree, values: &Map<String, Json>, opts: &RenderOptions) -> String {
     let m = render_chart(tree, &RelPath::new("t").unwrap(), values, opts).unwrap();
-    m.to_helm_template(opts)
+    let text = m.to_helm_template(opts);
+    let mut written = Vec::new();
+    m.write_helm_template(opts, &mut written).unwrap();
+    assert_eq!(
+        String::from_utf8(written).unwrap(),
+        text,
+        "write_helm_template"
+    );
+    text
+}
+
+#[test]
+fn written_output_is_the_text_output() {
+    let tree = chart(&[
+        ("crds/c.yaml", "kind: CustomResourceDefinition\n\n\n"),
+        (
+            "templates/hook.yaml",
+            "kind: Job\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install\n",
+        ),
+        (
+            "templates/cm.yaml",
+            "kind: ConfigMap\n---\nkind: Secret\n  \n",
+        ),
+    ]);
+    for crds in [false, true] {
+        let opts = RenderOptions::new("r", "ns").with_include_crds(crds);
+        let out = render_with(&tree, &Map::new(), &opts);
+        assert!(out.contains("kind: Job"), "{out}");
+        assert_eq!(out.contains("CustomResourceDefinition"), crds, "{out}");
+    }
+    let only_crds = chart(&[("crds/c.yaml", "kind: CustomResourceDefinition\n \n")]);
+    let opts = RenderOptions::new("r", "ns").with_include_crds(true);
+    assert_eq!(
+        render_with(&only_crds, &Map::new(), &opts),
+        "---\n# Source: t/crds/c.yaml\nkind: CustomResourceDefinition\n"
+    );
+    assert_eq!(render(&only_crds), "\n");
 }
 
 fn render(tree: &MemTree) -> String {
