@@ -653,6 +653,41 @@ pub(crate) fn apply_json_ops(doc: &mut Value, ops: &[Op]) -> Result<(), Error> {
 mod tests {
     use super::*;
 
+    fn config_maps(n: usize) -> Vec<Resource> {
+        (0..n)
+            .map(|i| {
+                let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n");
+                resources_from_text(&text, "t").unwrap().remove(0)
+            })
+            .collect()
+    }
+
+    /// Many targets are patched on several threads: the results come back
+    /// in target order, every target is changed once, and the first
+    /// failing target's error wins.
+    #[test]
+    fn many_targets_in_order_first_error_wins() {
+        let mut ra = config_maps(700);
+        let targets: Vec<usize> = (0..700).filter(|i| i % 2 == 1).collect();
+        let names = on_targets(&mut ra, &targets, |r| {
+            r.metadata_mut().insert("patched", Value::Bool(true));
+            Ok(r.name().to_owned())
+        })
+        .unwrap();
+        let expected: Vec<String> = targets.iter().map(|i| format!("cm-{i}")).collect();
+        assert_eq!(names, expected);
+        for (i, r) in ra.iter().enumerate() {
+            let patched = r.value.get_path(&["metadata", "patched"]).is_some();
+            assert_eq!(patched, i % 2 == 1, "cm-{i}");
+        }
+        let e = on_targets(&mut ra, &targets, |r| match r.name() {
+            "cm-101" | "cm-601" => Err(perr(r.name().to_owned())),
+            _ => Ok(()),
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("cm-101"), "{e}");
+    }
+
     #[test]
     fn json_ops_add_replace_remove() {
         let mut doc = Value::from_node(
