@@ -28,9 +28,9 @@ impl Gvk {
             None => ("", api_version),
         };
         Gvk {
-            group: group.to_owned().into(),
-            version: version.to_owned().into(),
-            kind: kind.to_owned().into(),
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
         }
     }
 
@@ -285,8 +285,8 @@ impl Resource {
     pub fn cur_id(&self) -> ResId {
         ResId {
             gvk: self.gvk(),
-            name: self.name().to_owned().into(),
-            namespace: self.namespace().to_owned().into(),
+            name: self.name().into(),
+            namespace: self.namespace().into(),
         }
     }
 
@@ -317,9 +317,9 @@ impl Resource {
     pub(crate) fn store_previous_id(&mut self) {
         let id = self.id_ref();
         let prev = PrevId {
-            kind: id.kind.to_owned().into(),
-            name: id.name.to_owned().into(),
-            namespace: id.effective_namespace().to_owned().into(),
+            kind: id.kind.into(),
+            name: id.name.into(),
+            namespace: id.effective_namespace().into(),
         };
         // Most resources gain one or two previous ids: grow by one, not to
         // the four slots a first push reserves.
@@ -364,8 +364,7 @@ impl Resource {
     }
 
     pub(crate) fn set_name(&mut self, name: &str) {
-        self.metadata_mut()
-            .insert("name", Value::Str(name.to_owned().into()));
+        self.metadata_mut().insert("name", Value::Str(name.into()));
     }
 
     pub(crate) fn set_namespace(&mut self, ns: &str) {
@@ -373,7 +372,7 @@ impl Resource {
             self.metadata_mut().remove("namespace");
         } else {
             self.metadata_mut()
-                .insert("namespace", Value::Str(ns.to_owned().into()));
+                .insert("namespace", Value::Str(ns.into()));
         }
     }
 

@@ -547,7 +547,7 @@ pub(crate) fn go_json_string(s: &str, out: &mut String) {
 }
 
 fn scalar_value(s: &Scalar) -> Value {
-    scalar_typed(s).unwrap_or_else(|| Value::Str(s.value.clone().into()))
+    scalar_typed(s).unwrap_or_else(|| Value::Str(s.value.as_str().into()))
 }
 
 /// [`scalar_value`] of a scalar that is consumed (a string moves).
@@ -573,7 +573,7 @@ fn scalar_typed(s: &Scalar) -> Option<Value> {
 
 /// Type a plain scalar the way Go's yaml.v3 does when decoding into `interface{}`.
 pub(crate) fn resolve_plain_v3(v: &str) -> Value {
-    plain_typed(v).unwrap_or_else(|| Value::Str(v.to_owned().into()))
+    plain_typed(v).unwrap_or_else(|| Value::Str(v.into()))
 }
 
 /// [`resolve_plain_v3`], `None` for a string.

@@ -206,7 +206,7 @@ fn from_json(v: &Json) -> Value {
             Some(i) => Value::Int(i),
             None => Value::Float(n.as_f64().unwrap_or_default()),
         },
-        Json::String(s) => Value::Str(s.clone().into()),
+        Json::String(s) => Value::Str(s.as_str().into()),
         Json::Array(a) => Value::Seq(a.iter().map(from_json).collect()),
         Json::Object(o) => {
             let mut m = Map::new();

@@ -525,7 +525,7 @@ fn post_render(docs: &[(String, String)], stages: &[Json]) -> Result<Vec<(String
                 *ann = Value::Map(Map::new());
             }
             if let Value::Map(a) = ann {
-                a.insert(FILENAME_ANNOTATION, Value::Str((*path).to_owned().into()));
+                a.insert(FILENAME_ANNOTATION, Value::Str((*path).into()));
             }
             if !stream.is_empty() {
                 stream.push_str("---\n");
@@ -652,10 +652,10 @@ fn labelled_crds(
                 *labels = Value::Map(Map::new());
             }
             if let Value::Map(l) = labels {
-                l.insert(format!("{GROUP}/name"), Value::Str(owner.0.clone().into()));
+                l.insert(format!("{GROUP}/name"), Value::Str(owner.0.as_str().into()));
                 l.insert(
                     format!("{GROUP}/namespace"),
-                    Value::Str(owner.1.clone().into()),
+                    Value::Str(owner.1.as_str().into()),
                 );
             }
             let mut content = String::new();

@@ -164,7 +164,7 @@ impl Origin {
 /// A scalar as the YAML encoder writes it (plain when that reads back as the
 /// same string).
 fn scalar(s: &str) -> String {
-    crate::emit::to_yaml(&Value::Str(s.to_owned().into()))
+    crate::emit::to_yaml(&Value::Str(s.into()))
         .trim_end_matches('\n')
         .to_owned()
 }
@@ -228,7 +228,7 @@ pub(crate) fn has_origin(r: &Resource) -> bool {
 pub(crate) fn annotate_origin(resources: &mut [Resource], origin: &Origin) {
     let text = origin.to_annotation();
     for r in resources {
-        annotations_mut(r).insert(ORIGIN_KEY, Value::Str(text.clone().into()));
+        annotations_mut(r).insert(ORIGIN_KEY, Value::Str(text.as_str().into()));
     }
 }
 

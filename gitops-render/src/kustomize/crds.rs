@@ -90,7 +90,7 @@ fn config_from_definitions(defs: &Map, budget: &mut usize) -> Result<Transformer
             continue;
         }
         let gvk = Gvk {
-            kind: name.rsplit('.').next().unwrap_or(name).to_owned().into(),
+            kind: name.rsplit('.').next().unwrap_or(name).into(),
             ..Gvk::default()
         };
         let mut tc = TransformerConfig::default();
@@ -167,8 +167,8 @@ fn load_type<'d>(
             let nbr = NameBackRef {
                 target: Gvk {
                     group: String::new().into(),
-                    version: version.to_owned().into(),
-                    kind: kind.to_owned().into(),
+                    version: version.into(),
+                    kind: kind.into(),
                 },
                 referrers: vec![fs(gvk, &with_key)],
             };

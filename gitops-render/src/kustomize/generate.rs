@@ -229,9 +229,9 @@ fn generate(
         Value::Str(if secret { "Secret" } else { "ConfigMap" }.into()),
     );
     let mut md = Map::new();
-    md.insert("name", Value::Str(args.name.clone().into()));
+    md.insert("name", Value::Str(args.name.as_str().into()));
     if !args.namespace.is_empty() {
-        md.insert("namespace", Value::Str(args.namespace.clone().into()));
+        md.insert("namespace", Value::Str(args.namespace.as_str().into()));
     }
     let mut sorted_labels = opts.labels.clone();
     sorted_labels.sort();
@@ -266,7 +266,7 @@ fn generate(
         } else {
             &args.secret_type
         };
-        obj.insert("type", Value::Str(t.to_owned().into()));
+        obj.insert("type", Value::Str(t.into()));
         let data: Map = pairs
             .into_iter()
             .map(|(k, v)| (k, Value::Str(encode_base64(&v).into())))

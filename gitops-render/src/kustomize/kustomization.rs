@@ -427,10 +427,10 @@ pub(crate) fn vars(v: &Value, file: &str) -> Result<Vec<Var>, Error> {
             let parts: Vec<&str> = var.api_version.split('/').collect();
             match parts.as_slice() {
                 [g, v] => {
-                    var.gvk.group = (*g).to_owned().into();
-                    var.gvk.version = (*v).to_owned().into();
+                    var.gvk.group = (*g).into();
+                    var.gvk.version = (*v).into();
                 }
-                [v] => var.gvk.version = (*v).to_owned().into(),
+                [v] => var.gvk.version = (*v).into(),
                 _ => {}
             }
         }

@@ -98,7 +98,7 @@ fn apply_smp(
     }
     let mut p = patch.value.clone();
     if let Value::Map(m) = &mut p {
-        m.insert("apiVersion", Value::Str(r.api_version().to_owned().into()));
+        m.insert("apiVersion", Value::Str(r.api_version().into()));
         if via == SmpVia::ResMap
             && let Some(Value::Map(md)) = m.get_mut("metadata")
         {

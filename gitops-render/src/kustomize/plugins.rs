@@ -301,7 +301,7 @@ fn value_add(
             *cur = Value::Str(if position > 0 {
                 (insert_path_part(&old, position - 1, &value)).into()
             } else {
-                value.clone().into()
+                value.as_str().into()
             });
         }
     }

@@ -141,9 +141,9 @@ fn all_ids(r: &Resource) -> Vec<ResId> {
 /// kyaml's `ResId.IsSelectedBy` (exact, not regular expressions).
 fn is_selected_by(id: &ResId, s: &Selector) -> bool {
     let sel_gvk = Gvk {
-        group: s.group.clone().into(),
-        version: s.version.clone().into(),
-        kind: s.kind.clone().into(),
+        group: s.group.as_str().into(),
+        version: s.version.as_str().into(),
+        kind: s.kind.as_str().into(),
     };
     if !s.name.is_empty() && s.name != id.name {
         return false;
@@ -151,8 +151,8 @@ fn is_selected_by(id: &ResId, s: &Selector) -> bool {
     if !s.namespace.is_empty() {
         let sel = ResId {
             gvk: sel_gvk.clone(),
-            name: s.name.clone().into(),
-            namespace: s.namespace.clone().into(),
+            name: s.name.as_str().into(),
+            namespace: s.namespace.as_str().into(),
         };
         if sel.effective_namespace() != id.effective_namespace() {
             return false;
@@ -173,12 +173,12 @@ fn id_is_empty(s: &Selector) -> bool {
 fn selector_id_string(s: &Selector) -> String {
     ResId {
         gvk: Gvk {
-            group: s.group.clone().into(),
-            version: s.version.clone().into(),
-            kind: s.kind.clone().into(),
+            group: s.group.as_str().into(),
+            version: s.version.as_str().into(),
+            kind: s.kind.as_str().into(),
         },
-        name: s.name.clone().into(),
-        namespace: s.namespace.clone().into(),
+        name: s.name.as_str().into(),
+        namespace: s.namespace.as_str().into(),
     }
     .to_string()
 }
@@ -294,7 +294,7 @@ fn is_nil_or_empty(v: &Value) -> bool {
 /// tags are re-read from the text (yaml.v3 decoding a retagged node).
 fn retype(old: &Value, text: &str) -> Value {
     match old {
-        Value::Str(_) => Value::Str(text.to_owned().into()),
+        Value::Str(_) => Value::Str(text.into()),
         _ => resolve_plain_v3(text),
     }
 }

@@ -118,7 +118,7 @@ pub(crate) fn namespace(
         {
             return Ok(());
         }
-        *v = Value::Str(ns.to_owned().into());
+        *v = Value::Str(ns.into());
         Ok(())
     };
     let mut counts: HashMap<(Gvk, String, String), usize> = HashMap::new();
@@ -267,7 +267,7 @@ pub(crate) fn set_entries(
         let new = pairs.iter().filter(|(k, _)| !m.contains_key(k)).count();
         m.reserve_exact(new);
         for (k, val) in pairs {
-            m.insert(k.clone(), Value::Str(val.clone().into()));
+            m.insert(k.clone(), Value::Str(val.as_str().into()));
         }
         Ok(())
     };

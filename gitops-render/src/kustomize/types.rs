@@ -101,9 +101,9 @@ impl FieldSpec {
     /// The group/version/kind the spec selects (empty parts match any).
     pub(crate) fn gvk(&self) -> Gvk {
         Gvk {
-            group: self.group.clone().into(),
-            version: self.version.clone().into(),
-            kind: self.kind.clone().into(),
+            group: self.group.as_str().into(),
+            version: self.version.as_str().into(),
+            kind: self.kind.as_str().into(),
         }
     }
 

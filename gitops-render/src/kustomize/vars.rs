@@ -26,8 +26,8 @@ pub(crate) fn merge_vars(
     for v in incoming {
         let target = ResId {
             gvk: v.gvk.clone(),
-            name: v.obj_name.clone().into(),
-            namespace: v.obj_namespace.clone().into(),
+            name: v.obj_name.as_str().into(),
+            namespace: v.obj_namespace.as_str().into(),
         };
         let exact_ns = !target.namespace.is_empty() || target.gvk.is_cluster_scoped();
         let matches = |id: &ResId| {
@@ -511,7 +511,7 @@ enum Prim {
 impl Prim {
     fn to_value(&self) -> Value {
         match self {
-            Prim::Str(s) => Value::Str(s.clone().into()),
+            Prim::Str(s) => Value::Str(s.as_str().into()),
             Prim::Int(i) => Value::Int(*i),
             Prim::Float(f) => Value::Float(*f),
             Prim::Bool(b) => Value::Bool(*b),
@@ -683,7 +683,7 @@ fn expand(input: &str, values: &[(String, Prim)], used: &mut [bool]) -> Value {
                         if input.len() == name.len() + 3 && cursor == 0 {
                             return match mapped {
                                 Some(p) => p.to_value(),
-                                None => Value::Str(input.to_owned().into()),
+                                None => Value::Str(input.into()),
                             };
                         }
                         match mapped {

@@ -172,7 +172,7 @@ impl Meta {
 }
 
 fn s(v: &str) -> Value {
-    Value::Str(v.to_owned().into())
+    Value::Str(v.into())
 }
 
 fn map(entries: Vec<(&str, Value)>) -> Value {

@@ -136,14 +136,7 @@ impl Encoder {
     fn table(&mut self, key: &[&str], v: &Value) -> Result<(), String> {
         let Value::Map(m) = v else { return Ok(()) };
         let entries = m.entries();
-        let mut direct = Vec::new();
-        let mut sub = Vec::new();
-        for (k, e) in &entries {
-            match kind(e)? {
-                Kind::Table | Kind::ArrayOfTables => sub.push((k.as_str(), e)),
-                _ => direct.push((k.as_str(), e)),
-            }
-        }
+        let (direct, sub) = plain_then_tables(&entries)?;
         for (k, e) in direct.into_iter().chain(sub) {
             if e.is_nil() {
                 continue;
@@ -190,14 +183,7 @@ impl Encoder {
             Value::Map(m) => {
                 // `eMap` inline: `{k = v, …}`, plain keys then tables.
                 let entries = m.entries();
-                let mut direct = Vec::new();
-                let mut sub = Vec::new();
-                for (k, e) in &entries {
-                    match kind(e)? {
-                        Kind::Table | Kind::ArrayOfTables => sub.push((k.as_str(), e)),
-                        _ => direct.push((k.as_str(), e)),
-                    }
-                }
+                let (direct, sub) = plain_then_tables(&entries)?;
                 let has_sub = !sub.is_empty();
                 self.write("{");
                 for (group, trail) in [(direct, has_sub), (sub, false)] {
@@ -324,6 +310,25 @@ fn value(v: &toml_edit::Value) -> Value {
             Value::map(t.iter().map(|(k, v)| (k.to_string(), value(v))))
         }
     }
+}
+
+/// A map entry, borrowed.
+type Entry<'a> = (&'a str, &'a Value);
+
+/// A map's entries split as `eMap` writes them: plain keys first, then
+/// tables and arrays of tables, each in key order.
+fn plain_then_tables(
+    entries: &[(String, Value)],
+) -> Result<(Vec<Entry<'_>>, Vec<Entry<'_>>), String> {
+    let mut direct = Vec::new();
+    let mut sub = Vec::new();
+    for (k, e) in entries {
+        match kind(e)? {
+            Kind::Table | Kind::ArrayOfTables => sub.push((k.as_str(), e)),
+            _ => direct.push((k.as_str(), e)),
+        }
+    }
+    Ok((direct, sub))
 }
 
 #[cfg(test)]
