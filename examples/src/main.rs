@@ -51,6 +51,10 @@ enum Command {
     Helm(cmd::helm::HelmCmd),
     /// Build a kustomization like `kubectl kustomize`.
     Build(cmd::build::Args),
+    /// The whole cluster of a Flux repository offline: list, build, diff
+    /// and test every Kustomization and HelmRelease.
+    #[command(subcommand)]
+    Cluster(cmd::cluster::ClusterCmd),
     /// Find and rewrite Flux image setter markers.
     #[command(subcommand)]
     Setters(cmd::setters::SettersCmd),
@@ -76,6 +80,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         Command::Values(c) => cmd::values::run(c, out),
         Command::Helm(c) => cmd::helm::run(c, out),
         Command::Build(args) => cmd::build::run(&args, out),
+        Command::Cluster(c) => cmd::cluster::run(c, out),
         Command::Setters(c) => cmd::setters::run(c, out),
         Command::Policy(c) => cmd::policy::run(c, out),
         Command::V1(c) => cmd::v1::run(c, out),

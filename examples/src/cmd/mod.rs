@@ -3,6 +3,7 @@
 pub mod automate;
 pub mod bootstrap;
 pub mod build;
+pub mod cluster;
 pub mod create;
 pub mod demo;
 pub mod flux_build;

@@ -1,0 +1,1071 @@
+//! Following a cluster's Kustomizations from its path and rendering them
+//! and its HelmReleases.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gitops_core::flux::{HelmRelease, Kustomization};
+use gitops_core::fs::{FileTree, RelPath};
+use gitops_core::yaml::{Schema, parse_documents};
+use gitops_render::flux::Resources;
+use gitops_render::flux::build::{BuildOptions, flux_build};
+use gitops_render::helm::chart::{self, Chart};
+use gitops_render::helm::release::{self, Action, ReleaseOptions};
+use gitops_render::helm::values::compose_release;
+use serde_json::{Value, json};
+
+use crate::sources::{ChartRequest, SourceRef, Sources, Unavailable};
+
+/// How a cluster is rendered.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Strict postBuild substitution (kustomize-controller's default).
+    pub strict_substitute: bool,
+    /// The cluster's Kubernetes version for Helm charts (Helm's default
+    /// when `None`).
+    pub kube_version: Option<String>,
+    /// Extra API versions for Helm's `.Capabilities.APIVersions`.
+    pub api_versions: Vec<String>,
+    /// Render HelmReleases (on by default).
+    pub helm: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            strict_substitute: true,
+            kube_version: None,
+            api_versions: Vec::new(),
+            helm: true,
+        }
+    }
+}
+
+impl Options {
+    /// The default options.
+    pub fn new() -> Options {
+        Options::default()
+    }
+    /// Strict (or lenient) postBuild substitution.
+    #[must_use]
+    pub fn with_strict_substitute(mut self, strict: bool) -> Options {
+        self.strict_substitute = strict;
+        self
+    }
+    /// The Kubernetes version charts see.
+    #[must_use]
+    pub fn with_kube_version(mut self, v: impl Into<String>) -> Options {
+        self.kube_version = Some(v.into());
+        self
+    }
+    /// Extra API versions charts see.
+    #[must_use]
+    pub fn with_api_versions(mut self, v: impl IntoIterator<Item = String>) -> Options {
+        self.api_versions.extend(v);
+        self
+    }
+    /// Render HelmReleases or not.
+    #[must_use]
+    pub fn with_helm(mut self, helm: bool) -> Options {
+        self.helm = helm;
+        self
+    }
+}
+
+/// What became of one Kustomization or HelmRelease.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// Rendered: the objects kustomize-controller or helm-controller would
+    /// apply, in their order.
+    Rendered(Vec<Value>),
+    /// Rendering failed; the message names the file where one is known.
+    Failed(String),
+    /// Not rendered, with the reason (a source not available offline, an
+    /// unchanged object in changed-only mode).
+    Skipped(String),
+}
+
+impl Outcome {
+    /// The objects when rendered, else none.
+    pub fn objects(&self) -> &[Value] {
+        match self {
+            Outcome::Rendered(o) => o,
+            _ => &[],
+        }
+    }
+    /// `PASS`, `FAIL` or `SKIP`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Rendered(_) => "PASS",
+            Outcome::Failed(_) => "FAIL",
+            Outcome::Skipped(_) => "SKIP",
+        }
+    }
+}
+
+/// One Flux Kustomization of the cluster.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct KustomizationEntry {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The object as its parent renders it (`None` for the cluster path
+    /// itself when no Kustomization of the cluster points at it).
+    pub object: Option<Value>,
+    /// `spec.path` as written.
+    pub path: String,
+    /// Its source.
+    pub source: SourceRef,
+    /// `namespace/name` of the Kustomization whose output defines it.
+    pub parent: Option<String>,
+    /// `spec.dependsOn` as `namespace/name`.
+    pub depends_on: Vec<String>,
+    /// What rendering it gave.
+    pub outcome: Outcome,
+}
+
+impl KustomizationEntry {
+    /// `namespace/name`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One HelmRelease of the cluster.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct HelmReleaseEntry {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+    /// The object as its Kustomization renders it.
+    pub object: Value,
+    /// The chart name (or the `chartRef` for charts of OCIRepositories and
+    /// HelmCharts).
+    pub chart: String,
+    /// The chart version or range (empty when the source decides).
+    pub version: String,
+    /// Where the chart comes from.
+    pub source: Option<SourceRef>,
+    /// `namespace/name` of the Kustomization whose output defines it.
+    pub parent: String,
+    /// `spec.dependsOn` as `namespace/name`.
+    pub depends_on: Vec<String>,
+    /// What rendering it gave.
+    pub outcome: Outcome,
+}
+
+impl HelmReleaseEntry {
+    /// `namespace/name`.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The rendered cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Cluster {
+    /// Kustomizations in the order they were found (the cluster path first).
+    pub kustomizations: Vec<KustomizationEntry>,
+    /// HelmReleases in the order they were found.
+    pub helm_releases: Vec<HelmReleaseEntry>,
+}
+
+impl Cluster {
+    /// True when a Kustomization or HelmRelease failed.
+    pub fn any_failed(&self) -> bool {
+        self.kustomizations
+            .iter()
+            .map(|k| &k.outcome)
+            .chain(self.helm_releases.iter().map(|h| &h.outcome))
+            .any(|o| matches!(o, Outcome::Failed(_)))
+    }
+
+    /// The Kustomization `name` (`name` or `namespace/name`).
+    pub fn kustomization(&self, name: &str) -> Option<&KustomizationEntry> {
+        self.kustomizations
+            .iter()
+            .find(|k| matches_name(&k.namespace, &k.name, name))
+    }
+
+    /// The HelmRelease `name` (`name` or `namespace/name`).
+    pub fn helm_release(&self, name: &str) -> Option<&HelmReleaseEntry> {
+        self.helm_releases
+            .iter()
+            .find(|h| matches_name(&h.namespace, &h.name, name))
+    }
+}
+
+/// `name` or `namespace/name` against an object's.
+pub(crate) fn matches_name(namespace: &str, name: &str, wanted: &str) -> bool {
+    match wanted.split_once('/') {
+        Some((ns, n)) => ns == namespace && n == name,
+        None => wanted == name,
+    }
+}
+
+/// Render the cluster whose Flux objects live under `path` of `repo` (the
+/// repository's root directory, what the bootstrap GitRepository holds).
+///
+/// `path` is built as kustomize-controller builds a Kustomization's path
+/// (its `kustomization.yaml`, or every manifest below it); every
+/// Kustomization found in the output is built in turn from its source, in
+/// `dependsOn` order, with postBuild substitution from the ConfigMaps and
+/// Secrets found so far; then every HelmRelease is rendered from its chart
+/// with its composed values. Failures are per object: the result always
+/// holds every Kustomization and HelmRelease found.
+///
+/// ```
+/// use gitops_cluster::{Offline, Options, Outcome, render_cluster};
+/// use gitops_core::fs::{MemTree, RelPath};
+///
+/// let mut repo = MemTree::new();
+/// repo.insert("clusters/dev/apps.yaml", "\
+/// apiVersion: kustomize.toolkit.fluxcd.io/v1
+/// kind: Kustomization
+/// metadata: {name: apps, namespace: flux-system}
+/// spec:
+///   interval: 10m
+///   prune: true
+///   path: ./apps
+///   sourceRef: {kind: GitRepository, name: flux-system}
+/// ")?;
+/// repo.insert("apps/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n")?;
+/// let cluster = render_cluster(&repo, &RelPath::new("clusters/dev")?, &Offline, &Options::default());
+/// let apps = cluster.kustomization("apps").unwrap();
+/// assert_eq!(apps.outcome.objects()[0]["metadata"]["name"], "app");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn render_cluster(
+    repo: &dyn FileTree,
+    path: &RelPath,
+    sources: &dyn Sources,
+    options: &Options,
+) -> Cluster {
+    let mut engine = Engine::new(repo, path, sources, options);
+    engine.run(&NoGate);
+    engine.render_helm_releases(&|_, _| true);
+    engine.finish()
+}
+
+/// Decides, in changed-only mode, which Kustomizations wait.
+pub(crate) trait Gate {
+    /// Leave Kustomization `ks` unrendered for now.
+    fn defer(&self, engine: &Engine<'_>, ks: usize) -> bool;
+    /// Whether deferred Kustomization `ks` may define the ConfigMap or
+    /// Secret `name` some other Kustomization needs.
+    fn may_define(&self, engine: &Engine<'_>, ks: usize, name: &str) -> bool;
+}
+
+struct NoGate;
+
+impl Gate for NoGate {
+    fn defer(&self, _: &Engine<'_>, _: usize) -> bool {
+        false
+    }
+    fn may_define(&self, _: &Engine<'_>, _: usize, _: &str) -> bool {
+        false
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    Pending,
+    Deferred,
+    Done,
+}
+
+/// A Kustomization while the cluster is walked.
+pub(crate) struct Ks {
+    pub entry: KustomizationEntry,
+    pub typed: Option<Kustomization>,
+    pub state: State,
+}
+
+/// A HelmRelease while the cluster is walked.
+pub(crate) struct Hr {
+    pub entry: HelmReleaseEntry,
+    pub typed: Option<HelmRelease>,
+}
+
+type Tree = Arc<dyn FileTree>;
+
+/// The walk over one side of a cluster.
+pub(crate) struct Engine<'a> {
+    pub repo: &'a dyn FileTree,
+    pub root_path: RelPath,
+    sources: &'a dyn Sources,
+    options: &'a Options,
+    /// The GitRepository holding the viewed repository.
+    bootstrap: Option<SourceRef>,
+    trees: HashMap<SourceRef, Result<Tree, Unavailable>>,
+    charts: HashMap<String, Result<Arc<Chart>, Outcome>>,
+    pub resources: Resources,
+    /// Source objects found in the rendered output (first definition wins).
+    pub source_objects: HashMap<SourceRef, Value>,
+    pub ks: Vec<Ks>,
+    ks_index: HashMap<(String, String), usize>,
+    pub hrs: Vec<Hr>,
+    hr_index: HashMap<(String, String), usize>,
+}
+
+fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(p)?;
+    }
+    cur.as_str()
+}
+
+/// The error and its sources, `: `-joined.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+fn api_group(obj: &Value) -> &str {
+    str_at(obj, &["apiVersion"])
+        .and_then(|a| a.split_once('/'))
+        .map_or("", |(g, _)| g)
+}
+
+fn deps(list: Option<&Vec<gitops_core::flux::NamespacedObjectReference>>, ns: &str) -> Vec<String> {
+    list.map(|l| {
+        l.iter()
+            .map(|d| format!("{}/{}", d.namespace.as_deref().unwrap_or(ns), d.name))
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// `spec.path` as a directory of the source (`./x` and `x` alike).
+pub(crate) fn spec_dir(path: &str) -> Result<RelPath, String> {
+    RelPath::new(path.trim_start_matches('/')).map_err(|e| format!("spec.path {path:?}: {e}"))
+}
+
+impl<'a> Engine<'a> {
+    pub(crate) fn new(
+        repo: &'a dyn FileTree,
+        path: &RelPath,
+        sources: &'a dyn Sources,
+        options: &'a Options,
+    ) -> Engine<'a> {
+        let root = KustomizationEntry {
+            namespace: "flux-system".to_owned(),
+            name: "flux-system".to_owned(),
+            object: None,
+            path: format!("./{}", path.as_str()),
+            source: SourceRef::new("GitRepository", "flux-system", "flux-system"),
+            parent: None,
+            depends_on: Vec::new(),
+            outcome: Outcome::Skipped("not rendered yet".to_owned()),
+        };
+        let mut e = Engine {
+            repo,
+            root_path: path.clone(),
+            sources,
+            options,
+            bootstrap: None,
+            trees: HashMap::new(),
+            charts: HashMap::new(),
+            resources: Resources::new(),
+            source_objects: HashMap::new(),
+            ks: Vec::new(),
+            ks_index: HashMap::new(),
+            hrs: Vec::new(),
+            hr_index: HashMap::new(),
+        };
+        e.ks_index
+            .insert((root.namespace.clone(), root.name.clone()), 0);
+        e.ks.push(Ks {
+            entry: root,
+            typed: None,
+            state: State::Pending,
+        });
+        e
+    }
+
+    /// Render the root and every Kustomization found, in dependency order.
+    pub(crate) fn run(&mut self, gate: &dyn Gate) {
+        let mut relaxed = false;
+        loop {
+            let mut next = None;
+            for i in 0..self.ks.len() {
+                if self.ks[i].state != State::Pending {
+                    continue;
+                }
+                if i > 0 && gate.defer(self, i) {
+                    self.ks[i].state = State::Deferred;
+                    continue;
+                }
+                if relaxed || (self.deps_done(i) && self.missing_vars(i).is_empty()) {
+                    next = Some(i);
+                    break;
+                }
+            }
+            if let Some(i) = next {
+                relaxed = false;
+                self.render_ks(i);
+                continue;
+            }
+            // Nothing is ready: wake deferred Kustomizations that may
+            // define what a pending one misses, else take the first
+            // pending one as it is (a dependency cycle, a missing
+            // ConfigMap: its own render reports it).
+            let missing: Vec<String> = (0..self.ks.len())
+                .filter(|&i| self.ks[i].state == State::Pending)
+                .flat_map(|i| self.missing_vars(i))
+                .collect();
+            let mut woke = false;
+            for i in 0..self.ks.len() {
+                if self.ks[i].state == State::Deferred
+                    && missing.iter().any(|m| gate.may_define(self, i, m))
+                {
+                    self.render_ks(i);
+                    woke = true;
+                }
+            }
+            if woke {
+                continue;
+            }
+            if self.ks.iter().any(|k| k.state == State::Pending) && !relaxed {
+                relaxed = true;
+                continue;
+            }
+            break;
+        }
+    }
+
+    fn deps_done(&self, i: usize) -> bool {
+        self.ks[i].entry.depends_on.iter().all(|d| {
+            let Some((ns, n)) = d.split_once('/') else {
+                return true;
+            };
+            match self.ks_index.get(&(ns.to_owned(), n.to_owned())) {
+                Some(&j) => j == i || self.ks[j].state != State::Pending,
+                None => true,
+            }
+        })
+    }
+
+    /// Names of the non-optional substituteFrom objects not found yet.
+    fn missing_vars(&self, i: usize) -> Vec<String> {
+        let Some(ks) = &self.ks[i].typed else {
+            return Vec::new();
+        };
+        let ns = &self.ks[i].entry.namespace;
+        let Some(pb) = &ks.spec.post_build else {
+            return Vec::new();
+        };
+        pb.substitute_from
+            .iter()
+            .flatten()
+            .filter(|r| !r.optional.unwrap_or(false))
+            .filter(|r| self.resources.get(&r.kind, ns, &r.name).is_none())
+            .map(|r| r.name.clone())
+            .collect()
+    }
+
+    /// The tree of `source`: the viewed repository for its bootstrap
+    /// GitRepository, else what [`Sources`] gives.
+    pub(crate) fn tree_of(&mut self, source: &SourceRef) -> Result<Tree, Unavailable> {
+        if self.is_bootstrap(source) {
+            return Err(Unavailable::Skipped(String::new()));
+        }
+        if let Some(t) = self.trees.get(source) {
+            return t.clone();
+        }
+        let object = self.source_objects.get(source);
+        let t = self.sources.tree(source, object);
+        self.trees.insert(source.clone(), t.clone());
+        t
+    }
+
+    /// Whether `source` is the viewed repository: the GitRepository the
+    /// cluster path's own Kustomization uses (by default
+    /// `flux-system/flux-system`), or one with the same URL.
+    pub(crate) fn is_bootstrap(&self, source: &SourceRef) -> bool {
+        if source.kind != "GitRepository" {
+            return false;
+        }
+        let boot = self
+            .bootstrap
+            .clone()
+            .unwrap_or_else(|| SourceRef::new("GitRepository", "flux-system", "flux-system"));
+        if *source == boot {
+            return true;
+        }
+        let url = |s: &SourceRef| {
+            self.source_objects
+                .get(s)
+                .and_then(|o| str_at(o, &["spec", "url"]))
+                .map(|u| u.trim_end_matches('/').trim_end_matches(".git").to_owned())
+        };
+        matches!((url(source), url(&boot)), (Some(a), Some(b)) if a == b)
+    }
+
+    /// Render Kustomization `i` and take in what its output defines.
+    pub(crate) fn render_ks(&mut self, i: usize) {
+        self.ks[i].state = State::Done;
+        let outcome = self.build_ks(i);
+        if let Outcome::Rendered(objects) = &outcome {
+            let owner = self.ks[i].entry.id();
+            for obj in objects.clone() {
+                self.take(&owner, obj);
+            }
+        }
+        self.ks[i].entry.outcome = outcome;
+    }
+
+    fn build_ks(&mut self, i: usize) -> Outcome {
+        let id = self.ks[i].entry.id();
+        let ks = match &self.ks[i].typed {
+            Some(k) => k.clone(),
+            None if i == 0 => root_kustomization(&self.ks[0].entry.path),
+            None => {
+                // Not parsed: the failure was recorded when it was found.
+                return self.ks[i].entry.outcome.clone();
+            }
+        };
+        let source = self.ks[i].entry.source.clone();
+        let tree: Tree;
+        let repo: &dyn FileTree = if i == 0 || self.is_bootstrap(&source) {
+            self.repo
+        } else {
+            match self.tree_of(&source) {
+                Ok(t) => {
+                    tree = t;
+                    &*tree
+                }
+                Err(Unavailable::Skipped(r)) => return Outcome::Skipped(r),
+                Err(Unavailable::Failed(m)) => {
+                    return Outcome::Failed(format!("Kustomization {id}: source {source}: {m}"));
+                }
+            }
+        };
+        let options = BuildOptions {
+            strict_substitute: self.options.strict_substitute,
+            owner_labels: i != 0 || self.ks[0].entry.object.is_some(),
+            ..BuildOptions::default()
+        };
+        match flux_build(repo, &ks, &self.resources, &options) {
+            Ok(b) => Outcome::Rendered(b.objects),
+            Err(e) => Outcome::Failed(format!(
+                "Kustomization {id} (path {}): {}",
+                self.ks[i].entry.path,
+                chain(&e)
+            )),
+        }
+    }
+
+    /// Take in one rendered object: Flux objects join the walk, ConfigMaps
+    /// and Secrets the substitution store.
+    fn take(&mut self, owner: &str, obj: Value) {
+        let kind = str_at(&obj, &["kind"]).unwrap_or_default().to_owned();
+        let group = api_group(&obj).to_owned();
+        let name = str_at(&obj, &["metadata", "name"])
+            .unwrap_or_default()
+            .to_owned();
+        let namespace = str_at(&obj, &["metadata", "namespace"])
+            .filter(|n| !n.is_empty())
+            .unwrap_or("default")
+            .to_owned();
+        match (group.as_str(), kind.as_str()) {
+            ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
+                self.take_ks(owner, namespace, name, obj);
+            }
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+                self.take_hr(owner, namespace, name, obj);
+            }
+            ("source.toolkit.fluxcd.io", _) | ("source.extensions.fluxcd.io", _) => {
+                self.source_objects
+                    .entry(SourceRef::new(kind, namespace, name))
+                    .or_insert(obj);
+            }
+            ("", "ConfigMap" | "Secret") if str_at(&obj, &["apiVersion"]) == Some("v1") => {
+                add_resource(&mut self.resources, &kind, &namespace, &name, &obj);
+            }
+            _ => {}
+        }
+    }
+
+    fn take_ks(&mut self, owner: &str, namespace: String, name: String, obj: Value) {
+        let typed = serde_json::from_value::<Kustomization>(obj.clone());
+        let (path, source, depends_on) = match &typed {
+            Ok(k) => (
+                k.spec.path.clone().unwrap_or_else(|| "./".to_owned()),
+                SourceRef::new(
+                    k.spec.source_ref.kind.clone(),
+                    k.spec
+                        .source_ref
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| namespace.clone()),
+                    k.spec.source_ref.name.clone(),
+                ),
+                deps(k.spec.depends_on.as_ref(), &namespace),
+            ),
+            Err(_) => (
+                str_at(&obj, &["spec", "path"])
+                    .unwrap_or_default()
+                    .to_owned(),
+                SourceRef::new("", "", ""),
+                Vec::new(),
+            ),
+        };
+        // The Kustomization that applies the cluster path itself.
+        let is_root = self.ks[0].entry.object.is_none()
+            && source.kind == "GitRepository"
+            && spec_dir(&path).ok().as_ref() == Some(&self.root_path);
+        if is_root {
+            self.bootstrap = Some(source.clone());
+            let old = (
+                self.ks[0].entry.namespace.clone(),
+                self.ks[0].entry.name.clone(),
+            );
+            self.ks_index.remove(&old);
+            self.ks_index.insert((namespace.clone(), name.clone()), 0);
+            let root = &mut self.ks[0];
+            root.entry.namespace = namespace;
+            root.entry.name = name;
+            root.entry.path = path;
+            root.entry.source = source;
+            root.entry.depends_on = depends_on;
+            root.entry.object = Some(obj);
+            // Its own output was built as the cluster path; its postBuild
+            // and patches apply when a later run builds it from the object.
+            root.typed = typed.ok();
+            return;
+        }
+        let key = (namespace.clone(), name.clone());
+        let (state, outcome, typed) = match typed {
+            Ok(k) => (
+                State::Pending,
+                Outcome::Skipped("not rendered".to_owned()),
+                Some(k),
+            ),
+            Err(e) => (
+                State::Done,
+                Outcome::Failed(format!(
+                    "Kustomization {namespace}/{name} (defined by Kustomization {owner}): invalid: {e}"
+                )),
+                None,
+            ),
+        };
+        let (state, outcome) = match self.ks_index.get(&key) {
+            Some(&j) => (
+                State::Done,
+                Outcome::Failed(format!(
+                    "Kustomization {namespace}/{name} is defined twice: by Kustomization {owner} and by {}",
+                    self.ks[j]
+                        .entry
+                        .parent
+                        .as_deref()
+                        .unwrap_or("the cluster path")
+                )),
+            ),
+            None => (state, outcome),
+        };
+        if !self.ks_index.contains_key(&key) {
+            self.ks_index.insert(key, self.ks.len());
+        }
+        self.ks.push(Ks {
+            entry: KustomizationEntry {
+                namespace,
+                name,
+                object: Some(obj),
+                path,
+                source,
+                parent: Some(owner.to_owned()),
+                depends_on,
+                outcome,
+            },
+            typed,
+            state,
+        });
+    }
+
+    fn take_hr(&mut self, owner: &str, namespace: String, name: String, obj: Value) {
+        let typed = serde_json::from_value::<HelmRelease>(obj.clone());
+        let (chart, version, source, depends_on) = match &typed {
+            Ok(h) => {
+                let deps = deps(h.spec.depends_on.as_ref(), &namespace);
+                if let Some(r) = &h.spec.chart_ref {
+                    let src = SourceRef::new(
+                        r.kind.clone(),
+                        r.namespace.clone().unwrap_or_else(|| namespace.clone()),
+                        r.name.clone(),
+                    );
+                    (
+                        format!("{}/{}", r.kind, r.name),
+                        String::new(),
+                        Some(src),
+                        deps,
+                    )
+                } else if let Some(c) = &h.spec.chart {
+                    let s = &c.spec;
+                    let src = SourceRef::new(
+                        s.source_ref.kind.clone(),
+                        s.source_ref
+                            .namespace
+                            .clone()
+                            .unwrap_or_else(|| namespace.clone()),
+                        s.source_ref.name.clone(),
+                    );
+                    (
+                        s.chart.clone(),
+                        s.version.clone().unwrap_or_default(),
+                        Some(src),
+                        deps,
+                    )
+                } else {
+                    (String::new(), String::new(), None, deps)
+                }
+            }
+            Err(_) => (String::new(), String::new(), None, Vec::new()),
+        };
+        let key = (namespace.clone(), name.clone());
+        let mut outcome = match &typed {
+            Ok(_) if source.is_none() => Outcome::Failed(format!(
+                "HelmRelease {namespace}/{name} (defined by Kustomization {owner}): neither spec.chart nor spec.chartRef is set"
+            )),
+            Ok(_) => Outcome::Skipped("not rendered".to_owned()),
+            Err(e) => Outcome::Failed(format!(
+                "HelmRelease {namespace}/{name} (defined by Kustomization {owner}): invalid: {e}"
+            )),
+        };
+        if let Some(&j) = self.hr_index.get(&key) {
+            outcome = Outcome::Failed(format!(
+                "HelmRelease {namespace}/{name} is defined twice: by Kustomization {owner} and by Kustomization {}",
+                self.hrs[j].entry.parent
+            ));
+        } else {
+            self.hr_index.insert(key, self.hrs.len());
+        }
+        self.hrs.push(Hr {
+            entry: HelmReleaseEntry {
+                namespace,
+                name,
+                object: obj,
+                chart,
+                version,
+                source,
+                parent: owner.to_owned(),
+                depends_on,
+                outcome,
+            },
+            typed: typed.ok(),
+        });
+    }
+
+    /// Render the HelmReleases `which` selects.
+    pub(crate) fn render_helm_releases(&mut self, which: &dyn Fn(&Engine<'_>, usize) -> bool) {
+        for i in 0..self.hrs.len() {
+            if self.hrs[i].typed.is_none()
+                || !matches!(&self.hrs[i].entry.outcome, Outcome::Skipped(r) if r == "not rendered")
+            {
+                continue;
+            }
+            if !self.options.helm {
+                self.hrs[i].entry.outcome =
+                    Outcome::Skipped("HelmRelease rendering is off".to_owned());
+                continue;
+            }
+            if !which(self, i) {
+                continue;
+            }
+            let outcome = self.render_hr(i);
+            self.hrs[i].entry.outcome = outcome;
+        }
+    }
+
+    fn render_hr(&mut self, i: usize) -> Outcome {
+        let id = self.hrs[i].entry.id();
+        let Some(hr) = self.hrs[i].typed.clone() else {
+            return self.hrs[i].entry.outcome.clone();
+        };
+        let chart = match self.load_chart(&hr, &self.hrs[i].entry.clone()) {
+            Ok(c) => c,
+            Err(Outcome::Failed(m)) => return Outcome::Failed(format!("HelmRelease {id}: {m}")),
+            Err(o) => return o,
+        };
+        let values = match compose_release(&hr, &self.resources) {
+            Ok(v) => v,
+            Err(e) => return Outcome::Failed(format!("HelmRelease {id}: values: {}", chain(&e))),
+        };
+        let strategy = str_at(&self.hrs[i].entry.object, &["spec", "postRenderStrategy"])
+            .unwrap_or_default()
+            .to_owned();
+        let mut opts = ReleaseOptions::new(Action::Install)
+            .with_api_versions(self.options.api_versions.iter().cloned())
+            .with_post_render_strategy(strategy);
+        if let Some(v) = &self.options.kube_version {
+            opts = opts.with_kube_version(v.clone());
+        }
+        let rendered = match release::render_loaded_release(&hr, &chart, &values, &opts) {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Failed(format!(
+                    "HelmRelease {id}: chart {}: {}",
+                    self.hrs[i].entry.chart,
+                    chain(&e)
+                ));
+            }
+        };
+        let text = rendered.to_yaml();
+        match parse_documents(&text, &format!("HelmRelease {id}")) {
+            Ok(docs) => Outcome::Rendered(
+                docs.iter()
+                    .filter(|d| !d.is_empty())
+                    .map(|d| d.root.to_json(Schema::Yaml11))
+                    .collect(),
+            ),
+            Err(e) => Outcome::Failed(format!("HelmRelease {id}: rendered manifest: {e}")),
+        }
+    }
+
+    /// Load (once per chart and version) the chart of a HelmRelease.
+    fn load_chart(
+        &mut self,
+        hr: &HelmRelease,
+        entry: &HelmReleaseEntry,
+    ) -> Result<Arc<Chart>, Outcome> {
+        let Some(source) = entry.source.clone() else {
+            return Err(Outcome::Failed("no chart source".to_owned()));
+        };
+        // A HelmChart object stands for its own chart template.
+        let (source, chart_name, version) = if source.kind == "HelmChart" {
+            let Some(obj) = self.source_objects.get(&source) else {
+                return Err(Outcome::Failed(format!(
+                    "{source} is not defined in the cluster"
+                )));
+            };
+            let ns = source.namespace.clone();
+            let kind = str_at(obj, &["spec", "sourceRef", "kind"]).unwrap_or_default();
+            let name = str_at(obj, &["spec", "sourceRef", "name"]).unwrap_or_default();
+            (
+                SourceRef::new(kind, ns, name),
+                str_at(obj, &["spec", "chart"])
+                    .unwrap_or_default()
+                    .to_owned(),
+                str_at(obj, &["spec", "version"])
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        } else {
+            (source, entry.chart.clone(), entry.version.clone())
+        };
+        let key = format!("{source}|{chart_name}|{version}");
+        if let Some(c) = self.charts.get(&key) {
+            return c.clone();
+        }
+        let loaded = self
+            .fetch_chart(&source, &chart_name, &version)
+            .map(Arc::new);
+        self.charts.insert(key, loaded.clone());
+        let chart = loaded?;
+        // `spec.chart.spec.valuesFiles` replace the chart's values.yaml,
+        // merged in order (source-controller packages them so).
+        let files = hr
+            .spec
+            .chart
+            .as_ref()
+            .and_then(|c| c.spec.values_files.clone())
+            .unwrap_or_default();
+        if files.is_empty() {
+            return Ok(chart);
+        }
+        let mut c = (*chart).clone();
+        c.values = values_files(&chart, &files)
+            .map_err(|e| Outcome::Failed(format!("spec.chart.spec.valuesFiles: {e}")))?;
+        Ok(Arc::new(c))
+    }
+
+    fn fetch_chart(
+        &mut self,
+        source: &SourceRef,
+        chart_name: &str,
+        version: &str,
+    ) -> Result<Chart, Outcome> {
+        let unavailable = |u: Unavailable| match u {
+            Unavailable::Skipped(r) => Outcome::Skipped(r),
+            Unavailable::Failed(m) => Outcome::Failed(format!("{source}: {m}")),
+        };
+        match source.kind.as_str() {
+            "HelmRepository" => {
+                let Some(obj) = self.source_objects.get(source) else {
+                    return Err(Outcome::Failed(format!(
+                        "{source} is not defined in the cluster"
+                    )));
+                };
+                let mut url = str_at(obj, &["spec", "url"]).unwrap_or_default().to_owned();
+                if str_at(obj, &["spec", "type"]) == Some("oci") && !url.starts_with("oci://") {
+                    url = format!("oci://{url}");
+                }
+                let version = if version.is_empty() { "*" } else { version };
+                let bytes = self
+                    .sources
+                    .chart(&ChartRequest::Repository {
+                        repository: source,
+                        url: &url,
+                        chart: chart_name,
+                        version,
+                    })
+                    .map_err(unavailable)?;
+                chart::load_archive(&bytes)
+                    .map_err(|e| Outcome::Failed(format!("chart {chart_name} from {url}: {e}")))
+            }
+            "OCIRepository" => {
+                let empty = json!({});
+                let object = self.source_objects.get(source).unwrap_or(&empty).clone();
+                let bytes = self
+                    .sources
+                    .chart(&ChartRequest::Oci {
+                        repository: source,
+                        object: &object,
+                    })
+                    .map_err(unavailable)?;
+                chart::load_archive(&bytes)
+                    .map_err(|e| Outcome::Failed(format!("chart of {source}: {e}")))
+            }
+            "GitRepository" | "Bucket" | "ExternalArtifact" => {
+                let dir = spec_dir(chart_name).map_err(Outcome::Failed)?;
+                let load = |t: &dyn FileTree| {
+                    chart::load(t, &dir).map_err(|e| {
+                        Outcome::Failed(format!("chart {chart_name} of {source}: {e}"))
+                    })
+                };
+                if self.is_bootstrap(source) {
+                    load(self.repo)
+                } else {
+                    let t = self.tree_of(source).map_err(unavailable)?;
+                    load(&*t)
+                }
+            }
+            other => Err(Outcome::Failed(format!(
+                "chart source kind {other:?} (expected HelmRepository, GitRepository, Bucket, OCIRepository or HelmChart)"
+            ))),
+        }
+    }
+
+    pub(crate) fn finish(self) -> Cluster {
+        Cluster {
+            kustomizations: self
+                .ks
+                .into_iter()
+                .map(|k| {
+                    let mut e = k.entry;
+                    if k.state == State::Deferred {
+                        e.outcome = Outcome::Skipped("unchanged".to_owned());
+                    }
+                    e
+                })
+                .collect(),
+            helm_releases: self.hrs.into_iter().map(|h| h.entry).collect(),
+        }
+    }
+}
+
+/// The chart's values as source-controller packages them for
+/// `valuesFiles`: the listed files of the chart merged in order.
+fn values_files(chart: &Chart, files: &[String]) -> Result<serde_json::Map<String, Value>, String> {
+    let mut merged = serde_json::Map::new();
+    for name in files {
+        let name = name.trim_start_matches("./");
+        let next = if name == "values.yaml" {
+            chart.values.clone()
+        } else {
+            let f = chart
+                .files
+                .iter()
+                .find(|f| f.name == name)
+                .ok_or_else(|| format!("no file {name:?} in chart {}", chart.name()))?;
+            let text = String::from_utf8_lossy(&f.data);
+            chart::load_values(&text).map_err(|e| format!("{name}: {e}"))?
+        };
+        merged = gitops_render::helm::values::merge_maps(&merged, &next);
+    }
+    Ok(merged)
+}
+
+/// The Kustomization kustomize-controller would run for the cluster path.
+fn root_kustomization(path: &str) -> Kustomization {
+    let v = json!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {"name": "flux-system", "namespace": "flux-system"},
+        "spec": {
+            "interval": "10m",
+            "prune": true,
+            "path": path,
+            "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+        },
+    });
+    serde_json::from_value(v).unwrap_or_else(|_| Kustomization {
+        api_version: "kustomize.toolkit.fluxcd.io/v1".to_owned(),
+        kind: "Kustomization".to_owned(),
+        metadata: Default::default(),
+        spec: Default::default(),
+        status: None,
+    })
+}
+
+/// Add a rendered ConfigMap or Secret (JSON) to the substitution store.
+fn add_resource(store: &mut Resources, kind: &str, namespace: &str, name: &str, obj: &Value) {
+    use base64::Engine as _;
+    let mut data = gitops_render::flux::resources::Data::new();
+    let strings = |field: &str| -> Vec<(String, String)> {
+        obj.get(field)
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| {
+                        let s = match v {
+                            Value::String(s) => s.clone(),
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        };
+                        (k.clone(), s)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if kind == "Secret" {
+        for (k, v) in strings("data") {
+            let cleaned: String = v.chars().filter(|c| !c.is_whitespace()).collect();
+            if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(cleaned) {
+                data.insert(k, b);
+            }
+        }
+        for (k, v) in strings("stringData") {
+            data.insert(k, v.into_bytes());
+        }
+        store.insert_secret(namespace, name, data);
+    } else {
+        for (k, v) in strings("data") {
+            data.insert(k, v.into_bytes());
+        }
+        for (k, v) in strings("binaryData") {
+            if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(v) {
+                data.insert(k, b);
+            }
+        }
+        store.insert_config_map(namespace, name, data);
+    }
+}
