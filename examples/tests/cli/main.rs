@@ -3,6 +3,7 @@
 mod automate;
 mod bootstrap;
 mod build;
+mod cluster;
 mod create;
 mod demo;
 mod flux_layout;

@@ -1,1 +1,3 @@
+//! Integration tests of gitops-cluster.
+
 mod render;
