@@ -21,9 +21,9 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use gitops_core::fs::{EntryKind, FileTree, RelPath, walk_files};
-use gitops_core::yaml::{Schema, parse_documents};
 use serde_json::Value;
 
 use crate::discover::{Engine, Gate, State, spec_dir};
@@ -43,7 +43,8 @@ pub struct ChangedView {
 }
 
 /// The files that differ between two trees (added, removed or with other
-/// bytes), as paths from the root.
+/// bytes), as paths from the root; `.git` directories are not part of a
+/// source and are left out.
 ///
 /// # Errors
 /// A tree that cannot be listed or read.
@@ -51,21 +52,44 @@ pub fn changed_files(
     old: &dyn FileTree,
     new: &dyn FileTree,
 ) -> Result<BTreeSet<RelPath>, gitops_core::fs::Error> {
-    let root = RelPath::root();
-    let a: BTreeSet<RelPath> = walk_files(old, &root)?.into_iter().collect();
-    let b: BTreeSet<RelPath> = walk_files(new, &root)?.into_iter().collect();
+    compare(old, new, &|t, p| t.read(p).map(Arc::from))
+}
+
+fn compare(
+    old: &dyn FileTree,
+    new: &dyn FileTree,
+    read: &dyn Fn(&dyn FileTree, &RelPath) -> Result<Arc<[u8]>, gitops_core::fs::Error>,
+) -> Result<BTreeSet<RelPath>, gitops_core::fs::Error> {
+    let a: BTreeSet<RelPath> = source_files(old)?.into_iter().collect();
+    let b: BTreeSet<RelPath> = source_files(new)?.into_iter().collect();
     let mut out: BTreeSet<RelPath> = a.symmetric_difference(&b).cloned().collect();
     for p in a.intersection(&b) {
-        if old.read(p)? != new.read(p)? {
+        if read(old, p)? != read(new, p)? {
             out.insert(p.clone());
         }
     }
     Ok(out)
 }
 
+/// Every regular file of the tree outside `.git` directories.
+fn source_files(tree: &dyn FileTree) -> Result<Vec<RelPath>, gitops_core::fs::Error> {
+    let mut out = Vec::new();
+    let mut stack = vec![RelPath::root()];
+    while let Some(d) = stack.pop() {
+        for e in tree.list(&d)? {
+            match e.kind {
+                EntryKind::Dir if e.path.file_name() != ".git" => stack.push(e.path),
+                EntryKind::File => out.push(e.path),
+                _ => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Render both sides of a change, leaving out what it cannot affect (see
-/// the module documentation). `changed` are the files that differ
-/// ([`changed_files`], or a VCS's list).
+/// the module documentation). `changed` are the files that differ (a
+/// VCS's list), or `None` to compare the trees ([`changed_files`]).
 ///
 /// ```
 /// use std::collections::BTreeSet;
@@ -86,8 +110,9 @@ pub fn changed_files(
 /// let mut new = old.clone();
 /// new.insert("apps/a/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: '2'}\n")?;
 ///
+/// // The changed files as a VCS lists them, or `None` to compare the trees.
 /// let changed = BTreeSet::from([RelPath::new("apps/a/cm.yaml")?]);
-/// let view = render_changed(&old, &new, &RelPath::new("clusters/dev")?, &changed, &Offline, &Options::default());
+/// let view = render_changed(&old, &new, &RelPath::new("clusters/dev")?, Some(&changed), &Offline, &Options::default())?;
 /// assert!(matches!(view.new.kustomization("a").unwrap().outcome, Outcome::Rendered(_)));
 /// assert_eq!(view.skipped, ["Kustomization flux-system/b"]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -96,16 +121,65 @@ pub fn render_changed(
     old_repo: &dyn FileTree,
     new_repo: &dyn FileTree,
     path: &RelPath,
-    changed: &BTreeSet<RelPath>,
+    changed: Option<&BTreeSet<RelPath>>,
     sources: &dyn Sources,
     options: &Options,
-) -> ChangedView {
-    let old_gate = ConeGate::new(changed);
-    let new_gate = ConeGate::new(changed);
-    let mut old = Engine::new(old_repo, path, sources, options);
+) -> Result<ChangedView, gitops_core::fs::Error> {
+    let old_repo = &CachedTree::new(old_repo);
+    let new_repo = &CachedTree::new(new_repo);
+    let compared;
+    let changed = match changed {
+        Some(c) => c,
+        None => {
+            compared = {
+                let (o, n) = (old_repo, new_repo);
+                let a: BTreeSet<RelPath> = source_files(o)?.into_iter().collect();
+                let b: BTreeSet<RelPath> = source_files(n)?.into_iter().collect();
+                let mut out: BTreeSet<RelPath> = a.symmetric_difference(&b).cloned().collect();
+                for p in a.intersection(&b) {
+                    if o.bytes(p)? != n.bytes(p)? {
+                        out.insert(p.clone());
+                    }
+                }
+                out
+            };
+            &compared
+        }
+    };
+    let new_gate = ConeGate::new(changed, new_repo, None);
+    let mut old_gate = ConeGate::new(changed, old_repo, Some(&new_gate));
     let mut new = Engine::new(new_repo, path, sources, options);
-    old.run(&old_gate);
     new.run(&new_gate);
+    // What the new side built from untouched files is what the old side
+    // would build from them.
+    for i in 0..new.ks.len() {
+        let k = &new.ks[i];
+        let Outcome::Rendered(objects) = &k.entry.outcome else {
+            continue;
+        };
+        let cone = if i == 0 {
+            Some(new_gate.cone(&new.root_path))
+        } else {
+            new_gate.ks_cone(&new, i)
+        };
+        if cone.is_some_and(|c| !c.touched(changed)) {
+            let key = if i == 0 {
+                None
+            } else {
+                Some((k.entry.namespace.clone(), k.entry.name.clone()))
+            };
+            old_gate.reusable.get_mut().insert(
+                key,
+                Reusable {
+                    object: k.entry.object.clone(),
+                    vars: substitution_data(&new, i),
+                    objects: objects.clone(),
+                },
+            );
+        }
+    }
+    let mut old = Engine::new(old_repo, path, sources, options);
+    old.run(&old_gate);
 
     // Deferred Kustomizations whose object or substitution data differ
     // between the sides are rendered on both; rendering one can add the
@@ -218,10 +292,76 @@ pub fn render_changed(
             skipped.push(format!("HelmRelease {}", h.id()));
         }
     }
-    ChangedView { old, new, skipped }
+    Ok(ChangedView { old, new, skipped })
 }
 
 const UNCHANGED: &str = "unchanged";
+
+type Cache<K, V> = RefCell<HashMap<K, Result<V, gitops_core::fs::Error>>>;
+
+/// A tree whose reads and listings are remembered: the comparison, the
+/// cones and the builds read the same files.
+struct CachedTree<'t> {
+    tree: &'t dyn FileTree,
+    reads: Cache<RelPath, Arc<[u8]>>,
+    lists: Cache<RelPath, Vec<gitops_core::fs::DirEntry>>,
+    kinds: Cache<RelPath, Option<EntryKind>>,
+}
+
+impl<'t> CachedTree<'t> {
+    fn new(tree: &'t dyn FileTree) -> CachedTree<'t> {
+        CachedTree {
+            tree,
+            reads: RefCell::default(),
+            lists: RefCell::default(),
+            kinds: RefCell::default(),
+        }
+    }
+
+    /// The bytes of a file, shared with the cache.
+    fn bytes(&self, path: &RelPath) -> Result<Arc<[u8]>, gitops_core::fs::Error> {
+        cached(&self.reads, path, || self.tree.read(path).map(Arc::from))
+    }
+}
+
+fn cached<V: Clone>(
+    cache: &Cache<RelPath, V>,
+    path: &RelPath,
+    f: impl FnOnce() -> Result<V, gitops_core::fs::Error>,
+) -> Result<V, gitops_core::fs::Error> {
+    if let Some(r) = cache.borrow().get(path) {
+        return r.clone();
+    }
+    let r = f();
+    cache.borrow_mut().insert(path.clone(), r.clone());
+    r
+}
+
+impl FileTree for CachedTree<'_> {
+    fn read(&self, path: &RelPath) -> Result<Vec<u8>, gitops_core::fs::Error> {
+        self.bytes(path).map(|b| b.to_vec())
+    }
+    fn list(
+        &self,
+        dir: &RelPath,
+    ) -> Result<Vec<gitops_core::fs::DirEntry>, gitops_core::fs::Error> {
+        cached(&self.lists, dir, || self.tree.list(dir))
+    }
+    fn kind(&self, path: &RelPath) -> Result<Option<EntryKind>, gitops_core::fs::Error> {
+        cached(&self.kinds, path, || self.tree.kind(path))
+    }
+    fn real_path(&self, path: &RelPath) -> Result<RelPath, gitops_core::fs::Error> {
+        self.tree.real_path(path)
+    }
+    fn read_beneath(
+        &self,
+        base: &RelPath,
+        path: &RelPath,
+    ) -> Result<Vec<u8>, gitops_core::fs::Error> {
+        // Confinement is the underlying tree's to check, on every read.
+        self.tree.read_beneath(base, path)
+    }
+}
 
 fn finish(e: Engine<'_>) -> Cluster {
     let mut c = e.finish();
@@ -300,8 +440,17 @@ struct Cone {
     files: BTreeSet<RelPath>,
     /// Whether any of its files mentions a Flux API group.
     defines_flux: bool,
-    /// The text of its files, for [`Gate::may_define`] lookups.
-    text: String,
+    /// Its directories' contents, for [`Gate::may_define`] lookups.
+    infos: Vec<std::rc::Rc<DirInfo>>,
+}
+
+impl Cone {
+    fn mentions(&self, tree: &CachedTree<'_>, word: &str) -> bool {
+        self.files
+            .iter()
+            .chain(self.infos.iter().flat_map(|i| &i.files))
+            .any(|f| tree.bytes(f).is_ok_and(|b| contains(&b, word)))
+    }
 }
 
 impl Cone {
@@ -312,144 +461,152 @@ impl Cone {
     }
 }
 
-/// The fields of a kustomization that name files or directories.
-const PATH_LISTS: [&str; 10] = [
-    "resources",
-    "bases",
-    "components",
-    "crds",
-    "configurations",
-    "generators",
-    "transformers",
-    "validators",
-    "patchesStrategicMerge",
-    "openapi",
-];
-
-fn referenced(doc: &Value) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut push = |v: Option<&Value>| {
-        if let Some(s) = v.and_then(Value::as_str) {
-            out.push(s.to_owned());
-        }
-    };
-    for f in PATH_LISTS {
-        match doc.get(f) {
-            Some(Value::Array(items)) => items.iter().for_each(|i| push(Some(i))),
-            Some(Value::Object(m)) => push(m.get("path")),
-            _ => {}
-        }
-    }
-    for f in ["patches", "patchesJson6902", "replacements"] {
-        if let Some(Value::Array(items)) = doc.get(f) {
-            items.iter().for_each(|i| push(i.get("path")));
-        }
-    }
-    for f in ["configMapGenerator", "secretGenerator"] {
-        if let Some(Value::Array(items)) = doc.get(f) {
-            for g in items {
-                for list in ["files", "envs"] {
-                    if let Some(Value::Array(files)) = g.get(list) {
-                        for file in files.iter().filter_map(Value::as_str) {
-                            // `key=path` names the key.
-                            let p = file.split_once('=').map_or(file, |(_, p)| p);
-                            push(Some(&Value::String(p.to_owned())));
-                        }
-                    }
-                }
-                push(g.get("env"));
-            }
-        }
-    }
-    if let Some(h) = doc.get("helmGlobals") {
-        push(h.get("chartHome"));
-    }
-    if doc.get("helmCharts").is_some() && doc.pointer("/helmGlobals/chartHome").is_none() {
-        push(Some(&Value::String("charts".to_owned())));
-    }
-    out.retain(|s| {
-        !s.contains("://")
-            && !s.starts_with("github.com/")
-            && !s.starts_with("git@")
-            && !s.contains('\n')
-    });
-    out
-}
-
 const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-fn cone_of(tree: &dyn FileTree, start: &RelPath) -> Cone {
-    let mut cone = Cone::default();
-    let mut stack = vec![start.clone()];
-    let mut seen: HashSet<RelPath> = HashSet::new();
-    while let Some(dir) = stack.pop() {
-        if !seen.insert(dir.clone()) || cone.dirs.iter().any(|d| dir.is_within(d)) {
-            continue;
-        }
-        cone.dirs.push(dir.clone());
-        let Ok(files) = walk_files(tree, &dir) else {
+/// What one directory (with everything below it) holds and references.
+#[derive(Debug, Default)]
+struct DirInfo {
+    /// Whether a file mentions a Flux API group.
+    flux: bool,
+    /// Its files.
+    files: Vec<RelPath>,
+    /// Paths its kustomization files reference, resolved.
+    refs: Vec<RelPath>,
+}
+
+/// Whether `bytes` contain `word`.
+fn contains(bytes: &[u8], word: &str) -> bool {
+    match std::str::from_utf8(bytes) {
+        Ok(t) => t.contains(word),
+        Err(_) => String::from_utf8_lossy(bytes).contains(word),
+    }
+}
+
+fn dir_info(tree: &CachedTree<'_>, dir: &RelPath) -> DirInfo {
+    let mut info = DirInfo::default();
+    let Ok(files) = walk_files(tree, dir) else {
+        return info;
+    };
+    for f in files {
+        let Ok(bytes) = tree.bytes(&f) else {
             continue;
         };
-        for f in files {
-            let Ok(bytes) = tree.read(&f) else {
+        info.flux |= contains(&bytes, "toolkit.fluxcd.io");
+        let is_kustomization = KUSTOMIZATION_FILES.contains(&f.file_name());
+        info.files.push(f);
+        if !is_kustomization {
+            continue;
+        }
+        let f = info.files.last().cloned().unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        // Every reference that can leave the directory has a `/`; the
+        // rest name files below it, already part of the cone. Taking every
+        // such word of the file, whatever its field, can only widen the
+        // cone, never miss a field.
+        let kdir = f.parent();
+        for word in text.split(|c: char| c.is_whitespace() || "[]{},\"'=#".contains(c)) {
+            let Some((first, _)) = word.split_once('/') else {
                 continue;
             };
-            let text = String::from_utf8_lossy(&bytes);
-            if text.contains("toolkit.fluxcd.io") {
-                cone.defines_flux = true;
-            }
-            cone.text.push_str(&text);
-            if !KUSTOMIZATION_FILES.contains(&f.file_name()) {
+            // API versions and remote URLs (`kustomize.config.k8s.io/v1`,
+            // `github.com/org/repo`) are no paths.
+            if word.contains("://") || (first.contains('.') && first != "." && first != "..") {
                 continue;
             }
-            let Ok(docs) = parse_documents(&text, f.as_str()) else {
-                continue;
-            };
-            let kdir = f.parent();
-            for doc in &docs {
-                for r in referenced(&doc.root.to_json(Schema::Core)) {
-                    let Ok(p) = kdir.join(&r) else { continue };
-                    if cone.dirs.iter().any(|d| p.is_within(d)) {
-                        continue;
-                    }
-                    match tree.kind(&p) {
-                        Ok(Some(EntryKind::Dir)) => stack.push(p),
-                        _ => {
-                            if let Ok(b) = tree.read(&p) {
-                                cone.text.push_str(&String::from_utf8_lossy(&b));
-                            }
-                            cone.files.insert(p);
-                        }
-                    }
-                }
+            if let Ok(p) = kdir.join(word.trim_end_matches(':')) {
+                info.refs.push(p);
             }
         }
     }
-    cone
+    info
 }
 
 /// Defers Kustomizations of the repository whose cone is untouched and
 /// defines no Flux objects.
 struct ConeGate<'c> {
     changed: &'c BTreeSet<RelPath>,
+    /// This side's repository.
+    tree: &'c CachedTree<'c>,
+    /// The other side's gate, whose untouched cones are this side's too.
+    other: Option<&'c ConeGate<'c>>,
+    /// Outputs of the other side, by Kustomization (`None`: the cluster
+    /// path itself).
+    reusable: RefCell<HashMap<Option<(String, String)>, Reusable>>,
     cones: RefCell<HashMap<RelPath, std::rc::Rc<Cone>>>,
+    dirs: RefCell<HashMap<RelPath, std::rc::Rc<DirInfo>>>,
 }
 
 impl<'c> ConeGate<'c> {
-    fn new(changed: &'c BTreeSet<RelPath>) -> ConeGate<'c> {
+    fn new(
+        changed: &'c BTreeSet<RelPath>,
+        tree: &'c CachedTree<'c>,
+        other: Option<&'c ConeGate<'c>>,
+    ) -> ConeGate<'c> {
         ConeGate {
             changed,
+            tree,
+            other,
+            reusable: RefCell::new(HashMap::new()),
             cones: RefCell::new(HashMap::new()),
+            dirs: RefCell::new(HashMap::new()),
         }
     }
 
-    fn cone(&self, tree: &dyn FileTree, dir: &RelPath) -> std::rc::Rc<Cone> {
+    fn cone(&self, dir: &RelPath) -> std::rc::Rc<Cone> {
         if let Some(c) = self.cones.borrow().get(dir) {
             return c.clone();
         }
-        let c = std::rc::Rc::new(cone_of(tree, dir));
+        // No file of an untouched cone changed: it is the same tree here.
+        if let Some(c) = self
+            .other
+            .and_then(|o| o.cones.borrow().get(dir).cloned())
+            .filter(|c| !c.touched(self.changed))
+        {
+            self.cones.borrow_mut().insert(dir.clone(), c.clone());
+            return c;
+        }
+        let c = std::rc::Rc::new(self.cone_of(dir));
         self.cones.borrow_mut().insert(dir.clone(), c.clone());
         c
+    }
+
+    fn dir(&self, dir: &RelPath) -> std::rc::Rc<DirInfo> {
+        if let Some(d) = self.dirs.borrow().get(dir) {
+            return d.clone();
+        }
+        let d = std::rc::Rc::new(dir_info(self.tree, dir));
+        self.dirs.borrow_mut().insert(dir.clone(), d.clone());
+        d
+    }
+
+    /// The directories and files a build of `start` reads, followed
+    /// through the references of its kustomization files.
+    fn cone_of(&self, start: &RelPath) -> Cone {
+        let tree = self.tree;
+        let mut cone = Cone::default();
+        let mut stack = vec![start.clone()];
+        let mut seen: HashSet<RelPath> = HashSet::new();
+        while let Some(dir) = stack.pop() {
+            if !seen.insert(dir.clone()) || cone.dirs.iter().any(|d| dir.is_within(d)) {
+                continue;
+            }
+            cone.dirs.push(dir.clone());
+            let info = self.dir(&dir);
+            cone.defines_flux |= info.flux;
+            cone.infos.push(info.clone());
+            for p in &info.refs {
+                if cone.dirs.iter().any(|d| p.is_within(d)) {
+                    continue;
+                }
+                match tree.kind(p) {
+                    Ok(Some(EntryKind::Dir)) => stack.push(p.clone()),
+                    _ => {
+                        cone.files.insert(p.clone());
+                    }
+                }
+            }
+        }
+        cone
     }
 
     /// The cone of Kustomization `i`, when its source is the repository.
@@ -459,7 +616,7 @@ impl<'c> ConeGate<'c> {
             return None;
         }
         let dir = spec_dir(&k.entry.path).ok()?;
-        Some(self.cone(e.repo, &dir))
+        Some(self.cone(&dir))
     }
 
     /// Whether a HelmRelease's chart lives in the repository and changed.
@@ -501,7 +658,33 @@ impl<'c> ConeGate<'c> {
     }
 }
 
+/// A Kustomization built on the other side from untouched files.
+struct Reusable {
+    object: Option<Value>,
+    vars: Vec<Option<Vec<(String, Vec<u8>)>>>,
+    objects: Vec<Value>,
+}
+
 impl Gate for ConeGate<'_> {
+    fn reuse(&self, e: &Engine<'_>, i: usize) -> Option<Vec<Value>> {
+        let k = &e.ks[i];
+        let key = (i > 0).then(|| (k.entry.namespace.clone(), k.entry.name.clone()));
+        let same = {
+            let reusable = self.reusable.borrow();
+            let r = reusable.get(&key)?;
+            if i == 0 {
+                !self.cone(&e.root_path).touched(self.changed)
+            } else {
+                r.object == k.entry.object
+                    && r.vars == substitution_data(e, i)
+                    && self.ks_cone(e, i).is_some_and(|c| !c.touched(self.changed))
+            }
+        };
+        // Each output is taken once.
+        same.then(|| self.reusable.borrow_mut().remove(&key).map(|r| r.objects))
+            .flatten()
+    }
+
     fn defer(&self, e: &Engine<'_>, i: usize) -> bool {
         match self.ks_cone(e, i) {
             Some(c) => !c.defines_flux && !c.touched(self.changed),
@@ -510,6 +693,7 @@ impl Gate for ConeGate<'_> {
     }
 
     fn may_define(&self, e: &Engine<'_>, i: usize, name: &str) -> bool {
-        self.ks_cone(e, i).is_none_or(|c| c.text.contains(name))
+        self.ks_cone(e, i)
+            .is_none_or(|c| c.mentions(self.tree, name))
     }
 }

@@ -246,6 +246,9 @@ fn diff_owner(
     to_yaml: &dyn Fn(&Value) -> String,
     out: &mut Vec<ObjectDiff>,
 ) {
+    if old == new {
+        return;
+    }
     let old = keyed(old);
     let new = keyed(new);
     let old_index: HashMap<&Occurrence, usize> = old
@@ -264,6 +267,10 @@ fn diff_owner(
             Some((index, old_obj)) => {
                 if let Some(flag) = matched.get_mut(index) {
                     *flag = true;
+                }
+                // Equal values (key order aside) need no alignment.
+                if old_obj == *new_obj {
+                    continue;
                 }
                 let aligned = align(old_obj, new_obj);
                 if aligned == **new_obj {

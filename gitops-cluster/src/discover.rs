@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use gitops_core::flux::{HelmRelease, Kustomization};
 use gitops_core::fs::{FileTree, RelPath};
-use gitops_core::yaml::{Schema, parse_documents};
 use gitops_render::flux::Resources;
 use gitops_render::flux::build::{BuildOptions, flux_build};
 use gitops_render::helm::chart::{self, Chart};
@@ -29,6 +28,9 @@ pub struct Options {
     pub api_versions: Vec<String>,
     /// Render HelmReleases (on by default).
     pub helm: bool,
+    /// Render only these HelmReleases (`name` or `namespace/name`); the
+    /// others are listed, skipped as not selected.
+    pub only_helm_releases: Option<Vec<String>>,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             kube_version: None,
             api_versions: Vec::new(),
             helm: true,
+            only_helm_releases: None,
         }
     }
 }
@@ -69,6 +72,12 @@ impl Options {
     #[must_use]
     pub fn with_helm(mut self, helm: bool) -> Options {
         self.helm = helm;
+        self
+    }
+    /// Render only the HelmReleases named (`name` or `namespace/name`).
+    #[must_use]
+    pub fn with_only_helm_releases(mut self, names: impl IntoIterator<Item = String>) -> Options {
+        self.only_helm_releases = Some(names.into_iter().collect());
         self
     }
 }
@@ -133,6 +142,10 @@ impl KustomizationEntry {
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+    /// Whether `wanted` (`name` or `namespace/name`) names it.
+    pub fn is_named(&self, wanted: &str) -> bool {
+        matches_name(&self.namespace, &self.name, wanted)
+    }
 }
 
 /// One HelmRelease of the cluster.
@@ -165,6 +178,10 @@ impl HelmReleaseEntry {
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
     }
+    /// Whether `wanted` (`name` or `namespace/name`) names it.
+    pub fn is_named(&self, wanted: &str) -> bool {
+        matches_name(&self.namespace, &self.name, wanted)
+    }
 }
 
 /// The rendered cluster.
@@ -189,21 +206,17 @@ impl Cluster {
 
     /// The Kustomization `name` (`name` or `namespace/name`).
     pub fn kustomization(&self, name: &str) -> Option<&KustomizationEntry> {
-        self.kustomizations
-            .iter()
-            .find(|k| matches_name(&k.namespace, &k.name, name))
+        self.kustomizations.iter().find(|k| k.is_named(name))
     }
 
     /// The HelmRelease `name` (`name` or `namespace/name`).
     pub fn helm_release(&self, name: &str) -> Option<&HelmReleaseEntry> {
-        self.helm_releases
-            .iter()
-            .find(|h| matches_name(&h.namespace, &h.name, name))
+        self.helm_releases.iter().find(|h| h.is_named(name))
     }
 }
 
 /// `name` or `namespace/name` against an object's.
-pub(crate) fn matches_name(namespace: &str, name: &str, wanted: &str) -> bool {
+fn matches_name(namespace: &str, name: &str, wanted: &str) -> bool {
     match wanted.split_once('/') {
         Some((ns, n)) => ns == namespace && n == name,
         None => wanted == name,
@@ -261,6 +274,11 @@ pub(crate) trait Gate {
     /// Whether deferred Kustomization `ks` may define the ConfigMap or
     /// Secret `name` some other Kustomization needs.
     fn may_define(&self, engine: &Engine<'_>, ks: usize, name: &str) -> bool;
+    /// The output of Kustomization `ks` when it is known to equal one
+    /// already built (the same inputs on the other side of a change).
+    fn reuse(&self, _engine: &Engine<'_>, _ks: usize) -> Option<Vec<Value>> {
+        None
+    }
 }
 
 struct NoGate;
@@ -309,9 +327,9 @@ pub(crate) struct Engine<'a> {
     pub resources: Resources,
     /// Source objects found in the rendered output (first definition wins).
     pub source_objects: HashMap<SourceRef, Value>,
-    pub ks: Vec<Ks>,
+    pub ks: Vec<Box<Ks>>,
     ks_index: HashMap<(String, String), usize>,
-    pub hrs: Vec<Hr>,
+    pub hrs: Vec<Box<Hr>>,
     hr_index: HashMap<(String, String), usize>,
 }
 
@@ -392,11 +410,11 @@ impl<'a> Engine<'a> {
         };
         e.ks_index
             .insert((root.namespace.clone(), root.name.clone()), 0);
-        e.ks.push(Ks {
+        e.ks.push(Box::new(Ks {
             entry: root,
             typed: None,
             state: State::Pending,
-        });
+        }));
         e
     }
 
@@ -420,7 +438,10 @@ impl<'a> Engine<'a> {
             }
             if let Some(i) = next {
                 relaxed = false;
-                self.render_ks(i);
+                match gate.reuse(self, i) {
+                    Some(objects) => self.take_output(i, Outcome::Rendered(objects)),
+                    None => self.render_ks(i),
+                }
                 continue;
             }
             // Nothing is ready: wake deferred Kustomizations that may
@@ -521,8 +542,13 @@ impl<'a> Engine<'a> {
 
     /// Render Kustomization `i` and take in what its output defines.
     pub(crate) fn render_ks(&mut self, i: usize) {
-        self.ks[i].state = State::Done;
         let outcome = self.build_ks(i);
+        self.take_output(i, outcome);
+    }
+
+    /// Record what Kustomization `i` rendered to, taking in its objects.
+    fn take_output(&mut self, i: usize, outcome: Outcome) {
+        self.ks[i].state = State::Done;
         if let Outcome::Rendered(objects) = &outcome {
             let owner = self.ks[i].entry.id();
             for obj in objects.clone() {
@@ -684,7 +710,7 @@ impl<'a> Engine<'a> {
         if !self.ks_index.contains_key(&key) {
             self.ks_index.insert(key, self.ks.len());
         }
-        self.ks.push(Ks {
+        self.ks.push(Box::new(Ks {
             entry: KustomizationEntry {
                 namespace,
                 name,
@@ -697,7 +723,7 @@ impl<'a> Engine<'a> {
             },
             typed,
             state,
-        });
+        }));
     }
 
     fn take_hr(&mut self, owner: &str, namespace: String, name: String, obj: Value) {
@@ -757,7 +783,7 @@ impl<'a> Engine<'a> {
         } else {
             self.hr_index.insert(key, self.hrs.len());
         }
-        self.hrs.push(Hr {
+        self.hrs.push(Box::new(Hr {
             entry: HelmReleaseEntry {
                 namespace,
                 name,
@@ -770,11 +796,15 @@ impl<'a> Engine<'a> {
                 outcome,
             },
             typed: typed.ok(),
-        });
+        }));
     }
 
     /// Render the HelmReleases `which` selects.
     pub(crate) fn render_helm_releases(&mut self, which: &dyn Fn(&Engine<'_>, usize) -> bool) {
+        // Charts are loaded and values composed in order (they read the
+        // sources and the ConfigMaps found); the releases then render on
+        // the available cores.
+        let mut jobs: Vec<(usize, Job)> = Vec::new();
         for i in 0..self.hrs.len() {
             if self.hrs[i].typed.is_none()
                 || !matches!(&self.hrs[i].entry.outcome, Outcome::Skipped(r) if r == "not rendered")
@@ -786,57 +816,82 @@ impl<'a> Engine<'a> {
                     Outcome::Skipped("HelmRelease rendering is off".to_owned());
                 continue;
             }
+            if let Some(only) = &self.options.only_helm_releases {
+                let e = &self.hrs[i].entry;
+                if !only.iter().any(|n| matches_name(&e.namespace, &e.name, n)) {
+                    self.hrs[i].entry.outcome = Outcome::Skipped("not selected".to_owned());
+                    continue;
+                }
+            }
             if !which(self, i) {
                 continue;
             }
-            let outcome = self.render_hr(i);
-            self.hrs[i].entry.outcome = outcome;
+            match self.prepare_hr(i) {
+                Ok(job) => jobs.push((i, job)),
+                Err(o) => self.hrs[i].entry.outcome = o,
+            }
+        }
+        let workers = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(jobs.len());
+        let results: Vec<(usize, Outcome)> = if workers <= 1 {
+            jobs.iter().map(|(i, j)| (*i, j.run())).collect()
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let out = std::sync::Mutex::new(Vec::with_capacity(jobs.len()));
+            std::thread::scope(|s| {
+                for _ in 0..workers {
+                    s.spawn(|| {
+                        loop {
+                            let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((i, job)) = jobs.get(k) else { break };
+                            let o = job.run();
+                            if let Ok(mut v) = out.lock() {
+                                v.push((*i, o));
+                            }
+                        }
+                    });
+                }
+            });
+            out.into_inner().unwrap_or_default()
+        };
+        for (i, o) in results {
+            self.hrs[i].entry.outcome = o;
         }
     }
 
-    fn render_hr(&mut self, i: usize) -> Outcome {
+    /// The chart, values and options of HelmRelease `i`.
+    fn prepare_hr(&mut self, i: usize) -> Result<Job, Outcome> {
         let id = self.hrs[i].entry.id();
         let Some(hr) = self.hrs[i].typed.clone() else {
-            return self.hrs[i].entry.outcome.clone();
+            return Err(self.hrs[i].entry.outcome.clone());
         };
         let chart = match self.load_chart(&hr, &self.hrs[i].entry.clone()) {
             Ok(c) => c,
-            Err(Outcome::Failed(m)) => return Outcome::Failed(format!("HelmRelease {id}: {m}")),
-            Err(o) => return o,
+            Err(Outcome::Failed(m)) => {
+                return Err(Outcome::Failed(format!("HelmRelease {id}: {m}")));
+            }
+            Err(o) => return Err(o),
         };
-        let values = match compose_release(&hr, &self.resources) {
-            Ok(v) => v,
-            Err(e) => return Outcome::Failed(format!("HelmRelease {id}: values: {}", chain(&e))),
-        };
+        let values = compose_release(&hr, &self.resources)
+            .map_err(|e| Outcome::Failed(format!("HelmRelease {id}: values: {}", chain(&e))))?;
         let strategy = str_at(&self.hrs[i].entry.object, &["spec", "postRenderStrategy"])
             .unwrap_or_default()
             .to_owned();
-        let mut opts = ReleaseOptions::new(Action::Install)
+        let mut options = ReleaseOptions::new(Action::Install)
             .with_api_versions(self.options.api_versions.iter().cloned())
             .with_post_render_strategy(strategy);
         if let Some(v) = &self.options.kube_version {
-            opts = opts.with_kube_version(v.clone());
+            options = options.with_kube_version(v.clone());
         }
-        let rendered = match release::render_loaded_release(&hr, &chart, &values, &opts) {
-            Ok(r) => r,
-            Err(e) => {
-                return Outcome::Failed(format!(
-                    "HelmRelease {id}: chart {}: {}",
-                    self.hrs[i].entry.chart,
-                    chain(&e)
-                ));
-            }
-        };
-        let text = rendered.to_yaml();
-        match parse_documents(&text, &format!("HelmRelease {id}")) {
-            Ok(docs) => Outcome::Rendered(
-                docs.iter()
-                    .filter(|d| !d.is_empty())
-                    .map(|d| d.root.to_json(Schema::Yaml11))
-                    .collect(),
-            ),
-            Err(e) => Outcome::Failed(format!("HelmRelease {id}: rendered manifest: {e}")),
-        }
+        Ok(Job {
+            id,
+            chart_name: self.hrs[i].entry.chart.clone(),
+            release: hr,
+            chart,
+            values,
+            options,
+        })
     }
 
     /// Load (once per chart and version) the chart of a HelmRelease.
@@ -969,11 +1024,13 @@ impl<'a> Engine<'a> {
                 .ks
                 .into_iter()
                 .map(|k| {
-                    let mut e = k.entry;
-                    if k.state == State::Deferred {
-                        e.outcome = Outcome::Skipped("unchanged".to_owned());
+                    let Ks {
+                        mut entry, state, ..
+                    } = *k;
+                    if state == State::Deferred {
+                        entry.outcome = Outcome::Skipped("unchanged".to_owned());
                     }
-                    e
+                    entry
                 })
                 .collect(),
             helm_releases: self.hrs.into_iter().map(|h| h.entry).collect(),
@@ -1001,6 +1058,41 @@ fn values_files(chart: &Chart, files: &[String]) -> Result<serde_json::Map<Strin
         merged = gitops_render::helm::values::merge_maps(&merged, &next);
     }
     Ok(merged)
+}
+
+/// A HelmRelease ready to render.
+struct Job {
+    id: String,
+    chart_name: String,
+    release: HelmRelease,
+    chart: Arc<Chart>,
+    values: serde_json::Map<String, Value>,
+    options: ReleaseOptions,
+}
+
+impl Job {
+    fn run(&self) -> Outcome {
+        let id = &self.id;
+        let rendered = match release::render_loaded_release(
+            &self.release,
+            &self.chart,
+            &self.values,
+            &self.options,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Failed(format!(
+                    "HelmRelease {id}: chart {}: {}",
+                    self.chart_name,
+                    chain(&e)
+                ));
+            }
+        };
+        match rendered.objects() {
+            Ok(objects) => Outcome::Rendered(objects),
+            Err(e) => Outcome::Failed(format!("HelmRelease {id}: rendered manifest: {e}")),
+        }
+    }
 }
 
 /// The Kustomization kustomize-controller would run for the cluster path.

@@ -7,21 +7,24 @@
 //! gitops cluster test all --path clusters/production --junit-xml report.xml
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
-use std::io::{Read as _, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use gitops_cluster::changed::{changed_files, render_changed};
+use gitops_cluster::changed::render_changed;
 use gitops_cluster::diff::{self, Group};
 use gitops_cluster::report::{cases, junit_xml};
 use gitops_cluster::{
     ChartRequest, Cluster, Options, Outcome, SourceRef, Sources, Unavailable, images,
     render_cluster,
 };
-use gitops_core::fs::{FileTree, MemTree, OsTree, RelPath};
+use gitops_core::fs::{FileTree, OsTree, RelPath};
+
+use crate::cmd::git_rev_tree::GitRevTree;
 use gitops_render::flux::postbuild::object_yaml;
 use serde_json::{Value, json};
 
@@ -304,16 +307,35 @@ fn options(a: &ClusterArgs) -> Options {
     o
 }
 
-/// Render the cluster of `--path`.
-fn render(a: &ClusterArgs) -> anyhow::Result<Cluster> {
+/// Render the cluster of `--path`; HelmReleases only as far as `what`
+/// (and `name`, for one) needs them.
+fn render(a: &ClusterArgs, what: What, name: Option<&str>) -> anyhow::Result<Cluster> {
     let (root, rel) = locate(&a.path, a.root.as_deref())?;
     let tree = OsTree::new(&root).with_context(|| format!("opening {}", root.display()))?;
     let sources = CliSources::new(a)?;
-    Ok(render_cluster(&tree, &rel, &sources, &options(a)))
+    let mut opts = options(a);
+    if what == What::Ks {
+        opts = opts.with_helm(false);
+    } else if let Some(n) = name.filter(|_| what == What::Hr) {
+        opts = opts.with_only_helm_releases([n.to_owned()]);
+    }
+    Ok(render_cluster(&tree, &rel, &sources, &opts))
 }
 
-fn report_problems(c: &Cluster) {
+/// Errors and skips of what was asked for, on stderr.
+fn report_problems(c: &Cluster, what: What) {
     for case in cases(c) {
+        let asked = match what {
+            What::Ks => case.kind == "Kustomization",
+            What::Hr => case.kind == "HelmRelease",
+            What::Images | What::All => true,
+        };
+        if !asked
+            || case.message == "not selected"
+            || case.message == "HelmRelease rendering is off"
+        {
+            continue;
+        }
         match case.label {
             "FAIL" => eprintln!("error: {}", case.message),
             "SKIP" if case.message != "unchanged" => eprintln!(
@@ -335,7 +357,7 @@ fn outcome_json(o: &Outcome) -> Value {
 }
 
 fn get(a: &GetArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let c = render(&a.cluster)?;
+    let c = render(&a.cluster, a.what, None)?;
     let mut rows: Vec<Value> = Vec::new();
     if matches!(a.what, What::Ks | What::All) {
         for k in &c.kustomizations {
@@ -376,7 +398,7 @@ fn get(a: &GetArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    report_problems(&c);
+    report_problems(&c, a.what);
     match a.output {
         GetFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?,
         GetFormat::Yaml => out.write_all(object_yaml(&Value::Array(rows)).as_bytes())?,
@@ -525,7 +547,7 @@ fn build(a: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             "`gitops cluster build` takes ks, hr or all (images: use `gitops cluster get images`)"
         );
     }
-    let c = render(&a.cluster)?;
+    let c = render(&a.cluster, a.what, a.name.as_deref())?;
     let filter = Filter {
         secrets: a.skip_secrets,
         crds: a.skip_crds,
@@ -536,10 +558,7 @@ fn build(a: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let mut found = a.name.is_none();
     if matches!(a.what, What::Ks | What::All) {
         for k in &c.kustomizations {
-            if a.name
-                .as_deref()
-                .is_some_and(|n| !matches_name(&k.namespace, &k.name, n))
-            {
+            if a.name.as_deref().is_some_and(|n| !k.is_named(n)) {
                 continue;
             }
             found = true;
@@ -549,10 +568,7 @@ fn build(a: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     }
     if matches!(a.what, What::Hr | What::All) {
         for h in &c.helm_releases {
-            if a.name
-                .as_deref()
-                .is_some_and(|n| !matches_name(&h.namespace, &h.name, n))
-            {
+            if a.name.as_deref().is_some_and(|n| !h.is_named(n)) {
                 continue;
             }
             found = true;
@@ -572,7 +588,7 @@ fn build(a: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             a.cluster.path.display()
         );
     }
-    report_problems(&c);
+    report_problems(&c, a.what);
     match a.output {
         BuildFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&selected)?)?,
         BuildFormat::Yaml => {
@@ -591,18 +607,11 @@ fn build(a: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn matches_name(namespace: &str, name: &str, wanted: &str) -> bool {
-    match wanted.split_once('/') {
-        Some((ns, n)) => ns == namespace && n == name,
-        None => wanted == name,
-    }
-}
-
 fn test(a: &TestArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if a.what == What::Images {
         bail!("`gitops cluster test` takes ks, hr or all");
     }
-    let c = render(&a.cluster)?;
+    let c = render(&a.cluster, a.what, None)?;
     let all = cases(&c);
     let selected: Vec<_> = all
         .into_iter()
@@ -642,46 +651,6 @@ fn test(a: &TestArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The base revision's tree, read with `git archive` (regular files only).
-fn tree_at_rev(root: &Path, rev: &str) -> anyhow::Result<MemTree> {
-    if rev.starts_with('-') {
-        bail!("--base {rev:?}: a revision cannot start with '-'");
-    }
-    let mut child = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["archive", "--format=tar", rev, "--"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .context("running git archive (is git installed?)")?;
-    let mut tar_bytes = Vec::new();
-    if let Some(mut s) = child.stdout.take() {
-        s.read_to_end(&mut tar_bytes)?;
-    }
-    let output = child.wait_with_output()?;
-    if !output.status.success() {
-        bail!(
-            "git archive {rev} in {}: {}",
-            root.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    let mut tree = MemTree::new();
-    let mut archive = tar::Archive::new(&tar_bytes[..]);
-    for entry in archive.entries()? {
-        let mut e = entry?;
-        if e.header().entry_type() != tar::EntryType::Regular {
-            continue;
-        }
-        let path = e.path()?.to_string_lossy().into_owned();
-        let mut data = Vec::new();
-        e.read_to_end(&mut data)?;
-        tree.insert(&path, data)?;
-    }
-    Ok(tree)
-}
-
 fn diff_cmd(a: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (root, rel) = locate(&a.cluster.path, a.cluster.root.as_deref())?;
     let new_tree = OsTree::new(&root).with_context(|| format!("opening {}", root.display()))?;
@@ -703,11 +672,14 @@ fn diff_cmd(a: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             let (r, rp) = locate(p, Some(&old_root))?;
             (Box::new(OsTree::new(&r)?), rp)
         }
-        (None, Some(rev)) => (Box::new(tree_at_rev(&root, rev)?), rel.clone()),
+        (None, Some(rev)) => (Box::new(GitRevTree::open(&root, rev)?), rel.clone()),
         (None, None) => bail!("give --path-orig DIR or --base GIT-REV"),
     };
     let sources = CliSources::new(&a.cluster)?;
-    let opts = options(&a.cluster);
+    let mut opts = options(&a.cluster);
+    if a.what == What::Ks {
+        opts = opts.with_helm(false);
+    }
     let (old, new, skipped) = if a.full {
         (
             render_cluster(&*old_tree, &old_rel, &sources, &opts),
@@ -715,27 +687,28 @@ fn diff_cmd(a: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             Vec::new(),
         )
     } else {
-        let changed =
-            changed_files(&*old_tree, &NoGit(&new_tree)).context("comparing the two versions")?;
-        let changed: BTreeSet<RelPath> = changed
-            .into_iter()
-            .filter(|p| !p.components().any(|c| c == ".git"))
-            .collect();
-        let v = render_changed(&*old_tree, &new_tree, &rel, &changed, &sources, &opts);
+        let changed = match &a.base {
+            Some(rev) => Some(changed_since(&root, rev)?),
+            None => None,
+        };
+        let v = render_changed(
+            &*old_tree,
+            &new_tree,
+            &rel,
+            changed.as_ref(),
+            &sources,
+            &opts,
+        )
+        .context("comparing the two versions")?;
         (v.old, v.new, v.skipped)
     };
-    report_problems(&new);
+    report_problems(&new, a.what);
     let filter = Filter {
         secrets: a.skip_secrets,
         crds: a.skip_crds,
         kinds: &a.skip_kinds,
     };
-    let kept = |c: &Cluster, what| -> Vec<(String, Vec<Value>)> {
-        groups(c, what)
-            .into_iter()
-            .map(|(o, objs)| (o, objs.iter().filter(|x| filter.keep(x)).cloned().collect()))
-            .collect()
-    };
+    let kept = |c, what| kept(c, what, &filter);
     if !skipped.is_empty() {
         eprintln!(
             "note: {} unchanged, not rendered: {}",
@@ -754,9 +727,7 @@ fn diff_cmd(a: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     }
     let old_g = kept(&old, a.what);
     let new_g = kept(&new, a.what);
-    let to_groups = |g: &[(String, Vec<Value>)]| -> Vec<(String, Vec<Value>)> { g.to_vec() };
-    let og = to_groups(&old_g);
-    let ng = to_groups(&new_g);
+    let (og, ng) = (&old_g, &new_g);
     let og: Vec<Group<'_>> = og
         .iter()
         .map(|(o, v)| Group {
@@ -812,14 +783,32 @@ fn shorten_list(items: &[String]) -> String {
     )
 }
 
+type Groups<'c> = [(String, Cow<'c, [Value]>)];
+
+/// The groups of `what`, without the objects `filter` leaves out (copied
+/// only when it leaves some out).
+fn kept<'c>(c: &'c Cluster, what: What, filter: &Filter<'_>) -> Vec<(String, Cow<'c, [Value]>)> {
+    groups(c, what)
+        .into_iter()
+        .map(|(o, objs)| {
+            let objs: Cow<'c, [Value]> = if objs.iter().all(|x| filter.keep(x)) {
+                Cow::Borrowed(objs)
+            } else {
+                Cow::Owned(objs.iter().filter(|x| filter.keep(x)).cloned().collect())
+            };
+            (o, objs)
+        })
+        .collect()
+}
+
 fn diff_images(
-    old: &[(String, Vec<Value>)],
-    new: &[(String, Vec<Value>)],
+    old: &Groups<'_>,
+    new: &Groups<'_>,
     format: DiffFormat,
     out: &mut dyn Write,
     skipped: &[String],
 ) -> anyhow::Result<ExitCode> {
-    let imgs = |g: &[(String, Vec<Value>)]| -> BTreeSet<(String, String)> {
+    let imgs = |g: &Groups<'_>| -> BTreeSet<(String, String)> {
         g.iter()
             .flat_map(|(o, objs)| {
                 images::of_objects(objs.iter())
@@ -874,37 +863,40 @@ fn diff_images(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The work tree without its `.git` directory.
-struct NoGit<'t>(&'t OsTree);
-
-impl FileTree for NoGit<'_> {
-    fn read(&self, path: &RelPath) -> Result<Vec<u8>, gitops_core::fs::Error> {
-        self.0.read(path)
+/// The files of the work tree that differ from `rev`: changed tracked
+/// files and untracked ones that are not ignored, as `git` lists them.
+fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeSet<RelPath>> {
+    let list = |args: &[&str]| -> anyhow::Result<Vec<u8>> {
+        let o = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .context("running git")?;
+        if !o.status.success() {
+            bail!(
+                "git {} in {}: {}",
+                args.join(" "),
+                root.display(),
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+        }
+        Ok(o.stdout)
+    };
+    let mut out = BTreeSet::new();
+    let tracked = list(&["diff", "--name-only", "--no-renames", "-z", rev, "--"])?;
+    let untracked = list(&["ls-files", "--others", "--exclude-standard", "-z"])?;
+    for name in tracked
+        .split(|b| *b == 0)
+        .chain(untracked.split(|b| *b == 0))
+    {
+        if name.is_empty() {
+            continue;
+        }
+        let name = std::str::from_utf8(name).context("a changed file name is not UTF-8")?;
+        out.insert(RelPath::new(name)?);
     }
-    fn list(
-        &self,
-        dir: &RelPath,
-    ) -> Result<Vec<gitops_core::fs::DirEntry>, gitops_core::fs::Error> {
-        let mut l = self.0.list(dir)?;
-        l.retain(|e| e.path.file_name() != ".git");
-        Ok(l)
-    }
-    fn kind(
-        &self,
-        path: &RelPath,
-    ) -> Result<Option<gitops_core::fs::EntryKind>, gitops_core::fs::Error> {
-        self.0.kind(path)
-    }
-    fn real_path(&self, path: &RelPath) -> Result<RelPath, gitops_core::fs::Error> {
-        self.0.real_path(path)
-    }
-    fn read_beneath(
-        &self,
-        base: &RelPath,
-        path: &RelPath,
-    ) -> Result<Vec<u8>, gitops_core::fs::Error> {
-        self.0.read_beneath(base, path)
-    }
+    Ok(out)
 }
 
 /// Sources from `--source` mappings, the cache and, with `--fetch`, the

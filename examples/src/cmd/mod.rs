@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod create;
 pub mod demo;
 pub mod flux_build;
+pub mod git_rev_tree;
 pub mod helm;
 pub mod image;
 pub mod policy;

@@ -857,3 +857,99 @@ fn a_failing_kustomization_fails_test_with_its_file_and_keeps_the_rest() {
     );
     assert!(out.ends_with("2 passed, 2 failed, 0 skipped\n"), "{out}");
 }
+
+#[test]
+fn multi_tenant_layout_with_the_tenant_repository_mapped() {
+    let root = fixture("multi-tenant");
+    let tenant = fixture("multi-tenant-dev-team");
+    let path = root.join("clusters/production");
+    let mapping = format!("apps/dev-team={}", tenant.display());
+    let (ok, out, err) = cluster(&[
+        "test",
+        "all",
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+        "--source",
+        &mapping,
+    ]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("PASS Kustomization apps/dev-team\n"), "{out}");
+    assert!(out.ends_with("4 passed, 0 failed, 0 skipped\n"), "{out}");
+    // The tenant's objects: in its target namespace, substituted from the
+    // ConfigMap the tenants Kustomization patched.
+    let (ok, out, _) = cluster(&[
+        "build",
+        "ks",
+        "apps/dev-team",
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+        "--source",
+        &mapping,
+    ]);
+    assert!(ok);
+    assert!(out.contains("production"), "{out}");
+    assert!(out.contains("namespace: apps\n"), "{out}");
+    // Unmapped, offline: skipped with the way out, nothing fails.
+    let (ok, out, _) = cluster(&[
+        "test",
+        "all",
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("SKIP Kustomization apps/dev-team: GitRepository/apps/dev-team"),
+        "{out}"
+    );
+    assert!(out.ends_with("3 passed, 0 failed, 1 skipped\n"), "{out}");
+}
+
+#[test]
+fn home_lab_layout_with_oci_releases_a_local_chart_and_a_parents_patch() {
+    let root = fixture("home-lab");
+    let path = root.join("kubernetes/clusters/main");
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let common = [
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+        "--cache-dir",
+        cache.to_str().unwrap(),
+    ];
+    let mut a = vec!["test", "all"];
+    a.extend(common);
+    let (ok, out, err) = cluster(&a);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("PASS HelmRelease kube-system/hello\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SKIP HelmRelease default/echo: the chart of OCIRepository/default/echo"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SKIP HelmRelease observability/metrics-server: chart metrics-server 3.x"),
+        "{out}"
+    );
+    assert!(out.ends_with("6 passed, 0 failed, 2 skipped\n"), "{out}");
+    // The value reaches the chart only through the patch cluster-apps
+    // puts on its children (substituteFrom cluster-settings).
+    let mut a = vec!["build", "hr", "hello"];
+    a.extend(common);
+    let (ok, out, err) = cluster(&a);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("home.example") && out.contains("Europe/Paris"),
+        "{out}"
+    );
+    assert!(err.is_empty(), "only what was asked for is reported: {err}");
+}

@@ -172,12 +172,38 @@ pub struct RenderedRelease {
     pub manifest: Manifest,
     /// The Helm options used; they also select what [`to_yaml`](Self::to_yaml) prints.
     pub options: RenderOptions,
+    /// The documents of `manifest.crds`, `.resources` and `.hooks` as
+    /// values, in the same order.
+    values: [Vec<Value>; 3],
 }
 
 impl RenderedRelease {
     /// The objects as a YAML stream in `helm template`'s layout.
     pub fn to_yaml(&self) -> String {
         self.manifest.to_helm_template(&self.options)
+    }
+
+    /// The objects [`to_yaml`](Self::to_yaml) prints, in its order, as JSON
+    /// values (the post-rendered documents, without printing and parsing
+    /// them again).
+    ///
+    /// # Errors
+    /// A value JSON cannot hold (a NaN or infinite float).
+    pub fn objects(&self) -> Result<Vec<Json>, serde_json::Error> {
+        let [crds, resources, hooks] = &self.values;
+        let o = &self.options;
+        let crds = crds.iter().filter(|_| o.include_crds);
+        let hooks = self
+            .manifest
+            .hooks
+            .iter()
+            .zip(hooks)
+            .filter(|(h, _)| !(o.disable_hooks || (o.skip_tests && h.is_test_hook())))
+            .map(|(_, v)| v);
+        crds.chain(resources)
+            .chain(hooks)
+            .map(|v| serde_json::from_str(&v.to_go_json()))
+            .collect()
     }
 }
 
@@ -319,6 +345,9 @@ pub fn render_loaded_release(
     } else {
         Vec::new()
     };
+    let (crds, crd_values): (Vec<_>, Vec<_>) = crds.into_iter().unzip();
+    let (resources, resource_values): (Vec<_>, Vec<_>) = resources.into_iter().unzip();
+    let (hooks, hook_values): (Vec<_>, Vec<_>) = hooks.into_iter().unzip();
     Ok(RenderedRelease {
         release_name: name,
         namespace,
@@ -330,6 +359,7 @@ pub fn render_loaded_release(
             warnings: rendered.warnings,
         },
         options: opts,
+        values: [crd_values, resource_values, hook_values],
     })
 }
 
@@ -582,11 +612,13 @@ fn post_render(docs: &[(String, String)], stages: &[Json]) -> Result<Vec<(String
     Ok(out)
 }
 
-/// Helm's `InstallOrder`.
+/// Rendered documents with their values.
+type Documents = Vec<(RenderedFile, Value)>;
+
 /// Helm's `SortManifests` over the post-rendered documents: files by name,
 /// documents in order, split into hooks and resources, each stably sorted
 /// by kind in install order. Documents with an unknown hook event are dropped.
-fn sort_manifests(files: Vec<(String, Value)>) -> (Vec<RenderedFile>, Vec<RenderedFile>) {
+fn sort_manifests(files: Vec<(String, Value)>) -> (Documents, Documents) {
     let mut files = files;
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut hooks = Vec::new();
@@ -616,22 +648,19 @@ fn sort_manifests(files: Vec<(String, Value)>) -> (Vec<RenderedFile>, Vec<Render
             ann("helm.sh/hook").as_deref(),
             ann("helm.sh/hook-weight").as_deref(),
         ) {
-            Some(None) => generic.push(rf),
-            Some(hook @ Some(_)) => hooks.push(RenderedFile { hook, ..rf }),
+            Some(None) => generic.push((rf, value)),
+            Some(hook @ Some(_)) => hooks.push((RenderedFile { hook, ..rf }, value)),
             None => {}
         }
     }
-    hooks.sort_by(|a, b| sorter::install_order(&a.kind, &b.kind));
-    generic.sort_by(|a, b| sorter::install_order(&a.kind, &b.kind));
+    hooks.sort_by(|a, b| sorter::install_order(&a.0.kind, &b.0.kind));
+    generic.sort_by(|a, b| sorter::install_order(&a.0.kind, &b.0.kind));
     (hooks, generic)
 }
 
 /// The chart's CRDs as helm-controller applies them: only
 /// `CustomResourceDefinition` objects, with the origin labels merged in.
-fn labelled_crds(
-    files: &[RenderedFile],
-    owner: &(String, String),
-) -> Result<Vec<RenderedFile>, Error> {
+fn labelled_crds(files: &[RenderedFile], owner: &(String, String)) -> Result<Documents, Error> {
     let mut out = Vec::new();
     for f in files {
         let resources = resources_from_text(&f.content, &f.path).map_err(|e| {
@@ -660,13 +689,16 @@ fn labelled_crds(
             }
             let mut content = String::new();
             crate::emit::append_yaml_unfolded(&r.value, &mut content);
-            out.push(RenderedFile {
-                path: f.path.clone(),
-                content: content.trim().to_owned(),
-                kind: "CustomResourceDefinition".into(),
-                name,
-                hook: None,
-            });
+            out.push((
+                RenderedFile {
+                    path: f.path.clone(),
+                    content: content.trim().to_owned(),
+                    kind: "CustomResourceDefinition".into(),
+                    name,
+                    hook: None,
+                },
+                r.value,
+            ));
         }
     }
     Ok(out)

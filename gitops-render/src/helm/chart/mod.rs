@@ -452,7 +452,7 @@ pub struct RenderedFile {
 }
 
 impl RenderedFile {
-    fn is_test_hook(&self) -> bool {
+    pub(crate) fn is_test_hook(&self) -> bool {
         self.hook
             .as_ref()
             .is_some_and(|h| h.events.iter().any(|e| e == "test"))
