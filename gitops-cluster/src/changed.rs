@@ -21,7 +21,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use gitops_core::fs::{EntryKind, FileTree, RelPath, walk_files};
 use serde_json::Value;
@@ -118,8 +118,8 @@ fn source_files(tree: &dyn FileTree) -> Result<Vec<RelPath>, gitops_core::fs::Er
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn render_changed(
-    old_repo: &dyn FileTree,
-    new_repo: &dyn FileTree,
+    old_repo: &(dyn FileTree + Sync),
+    new_repo: &(dyn FileTree + Sync),
     path: &RelPath,
     changed: Option<&BTreeSet<RelPath>>,
     sources: &dyn Sources,
@@ -128,28 +128,39 @@ pub fn render_changed(
     let old_repo = &CachedTree::new(old_repo);
     let new_repo = &CachedTree::new(new_repo);
     let compared;
+    // A given list leaves the trees unread so far.
+    let read_ahead = changed.is_some();
     let changed = match changed {
         Some(c) => c,
         None => {
-            compared = {
-                let (o, n) = (old_repo, new_repo);
-                let a: BTreeSet<RelPath> = source_files(o)?.into_iter().collect();
-                let b: BTreeSet<RelPath> = source_files(n)?.into_iter().collect();
-                let mut out: BTreeSet<RelPath> = a.symmetric_difference(&b).cloned().collect();
-                for p in a.intersection(&b) {
-                    if o.bytes(p)? != n.bytes(p)? {
-                        out.insert(p.clone());
-                    }
+            // Both trees are read whole, one on each core.
+            std::thread::scope(|s| {
+                s.spawn(|| old_repo.read_ahead());
+                new_repo.read_ahead();
+            });
+            let a: BTreeSet<RelPath> = source_files(old_repo)?.into_iter().collect();
+            let b: BTreeSet<RelPath> = source_files(new_repo)?.into_iter().collect();
+            let mut out: BTreeSet<RelPath> = a.symmetric_difference(&b).cloned().collect();
+            for p in a.intersection(&b) {
+                if old_repo.bytes(p)? != new_repo.bytes(p)? {
+                    out.insert(p.clone());
                 }
-                out
-            };
+            }
+            compared = out;
             &compared
         }
     };
     let new_gate = ConeGate::new(changed, new_repo, None);
     let mut old_gate = ConeGate::new(changed, old_repo, Some(&new_gate));
     let mut new = Engine::new(new_repo, path, sources, options);
-    new.run(&new_gate);
+    // The cones read every file of the new tree: read them on another core
+    // while the cluster path builds.
+    std::thread::scope(|s| {
+        if read_ahead {
+            s.spawn(|| new_repo.read_ahead());
+        }
+        new.run(&new_gate);
+    });
     // What the new side built from untouched files is what the old side
     // would build from them.
     for i in 0..new.ks.len() {
@@ -297,24 +308,34 @@ pub fn render_changed(
 
 const UNCHANGED: &str = "unchanged";
 
-type Cache<K, V> = RefCell<HashMap<K, Result<V, gitops_core::fs::Error>>>;
+type Cache<K, V> = Mutex<HashMap<K, Result<V, gitops_core::fs::Error>>>;
 
 /// A tree whose reads and listings are remembered: the comparison, the
 /// cones and the builds read the same files.
 struct CachedTree<'t> {
-    tree: &'t dyn FileTree,
+    tree: &'t (dyn FileTree + Sync),
     reads: Cache<RelPath, Arc<[u8]>>,
     lists: Cache<RelPath, Vec<gitops_core::fs::DirEntry>>,
     kinds: Cache<RelPath, Option<EntryKind>>,
 }
 
 impl<'t> CachedTree<'t> {
-    fn new(tree: &'t dyn FileTree) -> CachedTree<'t> {
+    fn new(tree: &'t (dyn FileTree + Sync)) -> CachedTree<'t> {
         CachedTree {
             tree,
-            reads: RefCell::default(),
-            lists: RefCell::default(),
-            kinds: RefCell::default(),
+            reads: Mutex::default(),
+            lists: Mutex::default(),
+            kinds: Mutex::default(),
+        }
+    }
+
+    /// Read every file of the tree into the cache (on another core, while
+    /// the caller works on what is read already).
+    fn read_ahead(&self) {
+        if let Ok(files) = source_files(self) {
+            for f in files {
+                let _ = self.bytes(&f);
+            }
         }
     }
 
@@ -329,11 +350,15 @@ fn cached<V: Clone>(
     path: &RelPath,
     f: impl FnOnce() -> Result<V, gitops_core::fs::Error>,
 ) -> Result<V, gitops_core::fs::Error> {
-    if let Some(r) = cache.borrow().get(path) {
-        return r.clone();
+    if let Some(r) = cache.lock().ok().and_then(|c| c.get(path).cloned()) {
+        return r;
     }
+    // Read without the lock: a file asked for by both threads at once is
+    // read twice, never waited for.
     let r = f();
-    cache.borrow_mut().insert(path.clone(), r.clone());
+    if let Ok(mut c) = cache.lock() {
+        c.insert(path.clone(), r.clone());
+    }
     r
 }
 

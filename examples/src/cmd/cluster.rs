@@ -654,7 +654,7 @@ fn test(a: &TestArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 fn diff_cmd(a: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (root, rel) = locate(&a.cluster.path, a.cluster.root.as_deref())?;
     let new_tree = OsTree::new(&root).with_context(|| format!("opening {}", root.display()))?;
-    let (old_tree, old_rel): (Box<dyn FileTree>, RelPath) = match (&a.path_orig, &a.base) {
+    let (old_tree, old_rel): (Box<dyn FileTree + Sync>, RelPath) = match (&a.path_orig, &a.base) {
         (Some(p), _) => {
             let abs =
                 std::fs::canonicalize(p).with_context(|| format!("--path-orig {}", p.display()))?;

@@ -2,12 +2,11 @@
 //! the listing from one `git ls-tree`, file contents from a long-running
 //! `git cat-file --batch` as they are asked for.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use gitops_core::fs::{DirEntry, EntryKind, Error, FileTree, RelPath, check_beneath};
@@ -32,7 +31,7 @@ pub struct GitRevTree {
     root: std::path::PathBuf,
     entries: BTreeMap<RelPath, Entry>,
     dirs: BTreeSet<RelPath>,
-    cat: RefCell<Option<CatFile>>,
+    cat: Mutex<Option<CatFile>>,
 }
 
 fn io_error(path: &RelPath, message: String) -> Error {
@@ -91,12 +90,15 @@ impl GitRevTree {
             root: root.to_path_buf(),
             entries,
             dirs,
-            cat: RefCell::new(None),
+            cat: Mutex::new(None),
         })
     }
 
     fn blob(&self, path: &RelPath, oid: &str) -> Result<Vec<u8>, Error> {
-        let mut cat = self.cat.borrow_mut();
+        let mut cat = self
+            .cat
+            .lock()
+            .map_err(|_| io_error(path, "git cat-file failed earlier".to_owned()))?;
         if cat.is_none() {
             let mut child = Command::new("git")
                 .arg("-C")
@@ -145,7 +147,7 @@ impl GitRevTree {
 
 impl Drop for GitRevTree {
     fn drop(&mut self) {
-        if let Some(mut c) = self.cat.get_mut().take() {
+        if let Some(mut c) = self.cat.get_mut().ok().and_then(Option::take) {
             drop(c.stdin);
             let _ = c.child.wait();
         }
