@@ -142,6 +142,41 @@ pub struct Group<'a> {
     pub objects: &'a [Value],
 }
 
+/// Whether an object is a core `v1` Secret.
+fn is_secret(obj: &Value) -> bool {
+    obj.get("kind").and_then(Value::as_str) == Some("Secret")
+        && obj.get("apiVersion").and_then(Value::as_str) == Some("v1")
+}
+
+/// The value a Secret's data shows in a diff.
+pub const REDACTED: &str = "**redacted**";
+
+/// Both sides of a Secret with the values of `data` and `stringData`
+/// masked, as `flux diff` does: a value equal on both sides reads
+/// [`REDACTED`]; a changed one `**redacted (before)**` and
+/// `**redacted (after)**`, so the diff shows which keys changed and never
+/// what they hold.
+fn mask_secret_pair(old: &Value, new: &Value) -> (Value, Value) {
+    let mask = |obj: &Value, other: &Value, side: &str| -> Value {
+        let mut obj = obj.clone();
+        for field in ["data", "stringData"] {
+            let theirs = other.get(field).and_then(Value::as_object);
+            if let Some(Value::Object(m)) = obj.get_mut(field) {
+                for (k, v) in m.iter_mut() {
+                    let same = theirs.and_then(|t| t.get(k)).is_none_or(|t| t == v);
+                    *v = Value::String(if same {
+                        REDACTED.to_owned()
+                    } else {
+                        format!("**redacted ({side})**")
+                    });
+                }
+            }
+        }
+        obj
+    };
+    (mask(old, new, "before"), mask(new, old, "after"))
+}
+
 /// Compare `old` and `new` groups.
 ///
 /// Groups are matched by `owner` (several groups with the same owner on one
@@ -150,6 +185,9 @@ pub struct Group<'a> {
 /// its owner's objects: kind `?`, name `#<index>`. Should a key occur more
 /// than once on one side, the n-th occurrence in `old` is matched with the
 /// n-th occurrence in `new`.
+///
+/// The values of Secrets (`data`, `stringData`) never show: they are
+/// masked, changed ones marked as such.
 ///
 /// Before comparing, the old object is [`align`]ed to the new one, so a pure
 /// reorder of mergeable lists gives no diff at all. `to_yaml` turns one
@@ -276,11 +314,30 @@ fn diff_owner(
                 if aligned == **new_obj {
                     continue;
                 }
+                if is_secret(new_obj) {
+                    let (old_masked, new_masked) = mask_secret_pair(&aligned, new_obj);
+                    let new_text = to_yaml(&new_masked);
+                    if let Some(unified) =
+                        unified_diff(owner, key, &to_yaml(&old_masked), &new_text)
+                    {
+                        out.push(ObjectDiff {
+                            owner: owner.to_owned(),
+                            key: key.clone(),
+                            change: Change::Changed,
+                            unified,
+                        });
+                    }
+                    continue;
+                }
                 (Change::Changed, to_yaml(&aligned))
             }
             None => (Change::Added, String::new()),
         };
-        let new_text = to_yaml(new_obj);
+        let new_text = if is_secret(new_obj) {
+            to_yaml(&mask_secret_pair(&Value::Null, new_obj).1)
+        } else {
+            to_yaml(new_obj)
+        };
         if let Some(unified) = unified_diff(owner, key, &old_text, &new_text) {
             out.push(ObjectDiff {
                 owner: owner.to_owned(),
@@ -295,7 +352,11 @@ fn diff_owner(
         if *was_matched {
             continue;
         }
-        let old_text = to_yaml(old_obj);
+        let old_text = if is_secret(old_obj) {
+            to_yaml(&mask_secret_pair(old_obj, &Value::Null).0)
+        } else {
+            to_yaml(old_obj)
+        };
         if let Some(unified) = unified_diff(owner, key, &old_text, "") {
             out.push(ObjectDiff {
                 owner: owner.to_owned(),
@@ -562,6 +623,66 @@ pub fn to_json(diffs: &[ObjectDiff]) -> Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn secret(data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"}, "data": data})
+    }
+
+    #[test]
+    fn secret_values_never_show() {
+        let yaml = |v: &Value| serde_json::to_string_pretty(v).unwrap_or_default();
+        let old = [secret(
+            json!({"same": "c2VjcmV0MQ==", "changed": "b2xk", "gone": "eA==" }),
+        )];
+        let new = [secret(
+            json!({"same": "c2VjcmV0MQ==", "changed": "bmV3", "added": "eQ==" }),
+        )];
+        let d = diff_groups(
+            &[Group {
+                owner: "o",
+                objects: &old,
+            }],
+            &[Group {
+                owner: "o",
+                objects: &new,
+            }],
+            &yaml,
+        );
+        let text = to_text(&d);
+        for v in ["c2VjcmV0MQ==", "b2xk", "bmV3", "eA==", "eQ=="] {
+            assert!(!text.contains(v), "{text}");
+        }
+        assert!(
+            text.contains("**redacted (before)**") && text.contains("**redacted (after)**"),
+            "{text}"
+        );
+        assert!(text.contains("\"added\": \"**redacted**\""), "{text}");
+        // Added and removed Secrets are masked too.
+        let d = diff_groups(
+            &[],
+            &[Group {
+                owner: "o",
+                objects: &new,
+            }],
+            &yaml,
+        );
+        assert!(!to_text(&d).contains("bmV3"));
+        let d = diff_groups(
+            &[Group {
+                owner: "o",
+                objects: &old,
+            }],
+            &[],
+            &yaml,
+        );
+        assert!(!to_text(&d).contains("b2xk"));
+    }
 }
 
 #[cfg(test)]

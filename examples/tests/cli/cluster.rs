@@ -967,3 +967,84 @@ fn home_lab_layout_with_oci_releases_a_local_chart_and_a_parents_patch() {
     );
     assert!(err.is_empty(), "only what was asked for is reported: {err}");
 }
+
+#[test]
+fn nothing_outside_the_repository_is_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tmp.path().join("outside");
+    write(
+        &outside,
+        "secret.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaked}\ndata: {token: hunter2}\n",
+    );
+    write(
+        &outside,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: leaked\nversion: 0.1.0\n",
+    );
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "clusters/dev/ks.yaml",
+        ks("escape", "../../outside") + "---\n" + &ks("linked", "./apps/linked"),
+    );
+    std::fs::create_dir_all(repo.join("apps")).unwrap();
+    std::os::unix::fs::symlink(&outside, repo.join("apps/linked")).unwrap();
+    std::os::unix::fs::symlink(outside.join("chart"), repo.join("chart")).unwrap();
+    write(
+        &repo,
+        "clusters/dev/hr.yaml",
+        "apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: up, namespace: default}
+spec:
+  interval: 1m
+  chart:
+    spec:
+      chart: ../outside/chart
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: linked, namespace: default}
+spec:
+  interval: 1m
+  chart:
+    spec:
+      chart: ./chart
+      sourceRef: {kind: GitRepository, name: flux-system, namespace: flux-system}
+",
+    );
+    let path = repo.join("clusters/dev");
+    let (ok, out, err) = cluster(&[
+        "test",
+        "all",
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        repo.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    for name in [
+        "Kustomization flux-system/escape",
+        "Kustomization flux-system/linked",
+        "HelmRelease default/up",
+        "HelmRelease default/linked",
+    ] {
+        assert!(out.contains(&format!("FAIL {name}: ")), "{name}: {out}");
+    }
+    assert!(out.ends_with("1 passed, 4 failed, 0 skipped\n"), "{out}");
+    let (_, out, err2) = cluster(&[
+        "build",
+        "all",
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        repo.to_str().unwrap(),
+    ]);
+    assert!(
+        !out.contains("hunter2") && !err.contains("hunter2") && !err2.contains("hunter2"),
+        "{out}{err2}"
+    );
+    assert!(!out.contains("leaked"), "{out}");
+}
