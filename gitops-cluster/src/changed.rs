@@ -49,22 +49,27 @@ pub struct ChangedView {
 /// # Errors
 /// A tree that cannot be listed or read.
 pub fn changed_files(
-    old: &dyn FileTree,
-    new: &dyn FileTree,
+    old: &(dyn FileTree + Sync),
+    new: &(dyn FileTree + Sync),
 ) -> Result<BTreeSet<RelPath>, gitops_core::fs::Error> {
-    compare(old, new, &|t, p| t.read(p).map(Arc::from))
+    compare(&CachedTree::new(old), &CachedTree::new(new))
 }
 
+/// [`changed_files`] over cached trees, both read at once, one on each
+/// core; their bytes stay in the caches.
 fn compare(
-    old: &dyn FileTree,
-    new: &dyn FileTree,
-    read: &dyn Fn(&dyn FileTree, &RelPath) -> Result<Arc<[u8]>, gitops_core::fs::Error>,
+    old: &CachedTree<'_>,
+    new: &CachedTree<'_>,
 ) -> Result<BTreeSet<RelPath>, gitops_core::fs::Error> {
+    std::thread::scope(|s| {
+        s.spawn(|| old.read_ahead());
+        new.read_ahead();
+    });
     let a: BTreeSet<RelPath> = source_files(old)?.into_iter().collect();
     let b: BTreeSet<RelPath> = source_files(new)?.into_iter().collect();
     let mut out: BTreeSet<RelPath> = a.symmetric_difference(&b).cloned().collect();
     for p in a.intersection(&b) {
-        if read(old, p)? != read(new, p)? {
+        if old.bytes(p)? != new.bytes(p)? {
             out.insert(p.clone());
         }
     }
@@ -133,20 +138,7 @@ pub fn render_changed(
     let changed = match changed {
         Some(c) => c,
         None => {
-            // Both trees are read whole, one on each core.
-            std::thread::scope(|s| {
-                s.spawn(|| old_repo.read_ahead());
-                new_repo.read_ahead();
-            });
-            let a: BTreeSet<RelPath> = source_files(old_repo)?.into_iter().collect();
-            let b: BTreeSet<RelPath> = source_files(new_repo)?.into_iter().collect();
-            let mut out: BTreeSet<RelPath> = a.symmetric_difference(&b).cloned().collect();
-            for p in a.intersection(&b) {
-                if old_repo.bytes(p)? != new_repo.bytes(p)? {
-                    out.insert(p.clone());
-                }
-            }
-            compared = out;
+            compared = compare(old_repo, new_repo)?;
             &compared
         }
     };
@@ -400,7 +392,11 @@ fn finish(e: Engine<'_>) -> Cluster {
 
 /// The data of a Kustomization's substituteFrom objects, and its inline
 /// variables.
-fn substitution_data(e: &Engine<'_>, i: usize) -> Vec<Option<Vec<(String, Vec<u8>)>>> {
+/// The data of the ConfigMaps and Secrets an object reads, in reference
+/// order (`None` for one not found).
+type RefData = Vec<Option<Vec<(String, Vec<u8>)>>>;
+
+fn substitution_data(e: &Engine<'_>, i: usize) -> RefData {
     let Some(ks) = &e.ks[i].typed else {
         return Vec::new();
     };
@@ -420,7 +416,7 @@ fn substitution_data(e: &Engine<'_>, i: usize) -> Vec<Option<Vec<(String, Vec<u8
 }
 
 /// The data of a HelmRelease's valuesFrom objects.
-fn values_data(e: &Engine<'_>, i: usize) -> Vec<Option<Vec<(String, Vec<u8>)>>> {
+fn values_data(e: &Engine<'_>, i: usize) -> RefData {
     let Some(hr) = &e.hrs[i].typed else {
         return Vec::new();
     };
@@ -686,7 +682,7 @@ impl<'c> ConeGate<'c> {
 /// A Kustomization built on the other side from untouched files.
 struct Reusable {
     object: Option<Value>,
-    vars: Vec<Option<Vec<(String, Vec<u8>)>>>,
+    vars: RefData,
     objects: Vec<Value>,
 }
 

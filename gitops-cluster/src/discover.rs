@@ -327,9 +327,9 @@ pub(crate) struct Engine<'a> {
     pub resources: Resources,
     /// Source objects found in the rendered output (first definition wins).
     pub source_objects: HashMap<SourceRef, Value>,
-    pub ks: Vec<Box<Ks>>,
+    pub ks: Vec<Ks>,
     ks_index: HashMap<(String, String), usize>,
-    pub hrs: Vec<Box<Hr>>,
+    pub hrs: Vec<Hr>,
     hr_index: HashMap<(String, String), usize>,
 }
 
@@ -410,11 +410,11 @@ impl<'a> Engine<'a> {
         };
         e.ks_index
             .insert((root.namespace.clone(), root.name.clone()), 0);
-        e.ks.push(Box::new(Ks {
+        e.ks.push(Ks {
             entry: root,
             typed: None,
             state: State::Pending,
-        }));
+        });
         e
     }
 
@@ -511,10 +511,60 @@ impl<'a> Engine<'a> {
         if let Some(t) = self.trees.get(source) {
             return t.clone();
         }
+        if source.kind == "ExternalArtifact"
+            && let Some(t) = self.generated_artifact(source)
+        {
+            self.trees.insert(source.clone(), t.clone());
+            return t;
+        }
         let object = self.source_objects.get(source);
         let t = self.sources.tree(source, object);
         self.trees.insert(source.clone(), t.clone());
         t
+    }
+
+    /// The ExternalArtifact an ArtifactGenerator of the cluster produces,
+    /// built from its sources; `None` when no generator makes it.
+    fn generated_artifact(&mut self, source: &SourceRef) -> Option<Result<Tree, Unavailable>> {
+        let generator = self
+            .source_objects
+            .iter()
+            .filter(|(r, g)| {
+                r.kind == "ArtifactGenerator"
+                    && r.namespace == source.namespace
+                    && crate::artifact::produces(g, &source.name)
+            })
+            .map(|(r, g)| (r.clone(), g.clone()))
+            .min_by(|a, b| a.0.cmp(&b.0))?;
+        let (gen_ref, generator) = generator;
+        let mut held: Vec<(String, Option<Tree>)> = Vec::new();
+        for (alias, kind, namespace, name) in crate::artifact::sources_of(&generator) {
+            let r = SourceRef::new(kind, namespace, name);
+            if self.is_bootstrap(&r) {
+                held.push((alias, None));
+                continue;
+            }
+            match self.tree_of(&r) {
+                Ok(t) => held.push((alias, Some(t))),
+                Err(Unavailable::Skipped(m)) => {
+                    return Some(Err(Unavailable::Skipped(format!("{gen_ref}: {m}"))));
+                }
+                Err(Unavailable::Failed(m)) => {
+                    return Some(Err(Unavailable::Failed(format!(
+                        "{gen_ref}: source {r}: {m}"
+                    ))));
+                }
+            }
+        }
+        let trees: Vec<(String, &dyn FileTree)> = held
+            .iter()
+            .map(|(a, t)| (a.clone(), t.as_deref().unwrap_or(self.repo)))
+            .collect();
+        Some(
+            crate::artifact::build(&generator, &source.name, &trees)
+                .map(|t| Arc::new(t) as Tree)
+                .map_err(|e| Unavailable::Failed(e.to_string())),
+        )
     }
 
     /// Whether `source` is the viewed repository: the GitRepository the
@@ -710,7 +760,7 @@ impl<'a> Engine<'a> {
         if !self.ks_index.contains_key(&key) {
             self.ks_index.insert(key, self.ks.len());
         }
-        self.ks.push(Box::new(Ks {
+        self.ks.push(Ks {
             entry: KustomizationEntry {
                 namespace,
                 name,
@@ -723,7 +773,7 @@ impl<'a> Engine<'a> {
             },
             typed,
             state,
-        }));
+        });
     }
 
     fn take_hr(&mut self, owner: &str, namespace: String, name: String, obj: Value) {
@@ -783,7 +833,7 @@ impl<'a> Engine<'a> {
         } else {
             self.hr_index.insert(key, self.hrs.len());
         }
-        self.hrs.push(Box::new(Hr {
+        self.hrs.push(Hr {
             entry: HelmReleaseEntry {
                 namespace,
                 name,
@@ -796,7 +846,7 @@ impl<'a> Engine<'a> {
                 outcome,
             },
             typed: typed.ok(),
-        }));
+        });
     }
 
     /// Render the HelmReleases `which` selects.
@@ -1026,7 +1076,7 @@ impl<'a> Engine<'a> {
                 .map(|k| {
                     let Ks {
                         mut entry, state, ..
-                    } = *k;
+                    } = k;
                     if state == State::Deferred {
                         entry.outcome = Outcome::Skipped("unchanged".to_owned());
                     }

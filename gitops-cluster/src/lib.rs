@@ -10,6 +10,8 @@
 //! gitops-render. Failures are per object: one broken Kustomization or an
 //! unavailable chart never stops the rest.
 //!
+//! * [`artifact`]: the ExternalArtifacts of ArtifactGenerators, built from
+//!   their sources as source-watcher copies them.
 //! * [`diff`]: a Kubernetes-aware diff of two rendered clusters (objects
 //!   matched by kind, namespace and name; list items by their merge key),
 //!   as unified text, GitHub markdown or JSON.
@@ -27,6 +29,7 @@
 mod discover;
 mod sources;
 
+pub mod artifact;
 pub mod changed;
 pub mod diff;
 pub mod images;

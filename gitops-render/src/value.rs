@@ -346,6 +346,44 @@ impl Value {
         }
     }
 
+    /// The value as a JSON value, as [`to_go_json`](Self::to_go_json)'s
+    /// text reads back (map keys sorted byte-wise, integral floats as
+    /// integers), without the text. `None` for a NaN or infinite float,
+    /// which JSON cannot hold.
+    pub fn to_json(&self) -> Option<serde_json::Value> {
+        use serde_json::{Number, Value as Json};
+        Some(match self {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::Number(Number::from(*i)),
+            Value::Float(f) if !f.is_finite() => return None,
+            // Go prints integral floats below 1e21 without a fraction; a
+            // JSON reader takes those within 64 bits as integers.
+            Value::Float(f)
+                if f.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(f) =>
+            {
+                Json::Number(Number::from(*f as u64))
+            }
+            Value::Float(f) if f.fract() == 0.0 && (-9.223_372_036_854_776e18..0.0).contains(f) => {
+                Json::Number(Number::from(*f as i64))
+            }
+            Value::Float(f) => Json::Number(Number::from_f64(*f)?),
+            Value::Str(s) => Json::String(s.to_string()),
+            Value::Seq(items) => {
+                Json::Array(items.iter().map(Value::to_json).collect::<Option<_>>()?)
+            }
+            Value::Map(m) => {
+                let mut entries: Vec<(&str, &Value)> = m.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                let mut out = serde_json::Map::with_capacity(entries.len());
+                for (k, v) in entries {
+                    out.insert(k.to_owned(), v.to_json()?);
+                }
+                Json::Object(out)
+            }
+        })
+    }
+
     /// Encode as JSON text the way Go's `encoding/json` does (map keys sorted
     /// byte-wise, `<`, `>` and `&` escaped).
     pub fn to_go_json(&self) -> String {
@@ -729,6 +767,24 @@ mod tests {
 
     fn v(src: &str) -> Value {
         Value::from_node(&parse_documents(src, "t").unwrap()[0].root)
+    }
+
+    #[test]
+    fn json_values_are_what_go_json_text_reads_back() {
+        let doc = v(
+            "z: 1\na: [1.0, -0.0, 2.5, 1e300, 1e19, -7.0, 3.0e5, null, true, 'x<&>'\n]\nm: {b: {d: 1, c: 2}, a: ~, e: ''}\nbig: 12345678901234567\n",
+        );
+        let through_text: serde_json::Value = serde_json::from_str(&doc.to_go_json()).unwrap();
+        let direct = doc.to_json().unwrap();
+        assert_eq!(direct, through_text);
+        // Same key order too.
+        assert_eq!(direct.to_string(), through_text.to_string());
+        assert!(Value::Float(f64::NAN).to_json().is_none());
+        assert!(
+            Value::Seq([Value::Float(f64::INFINITY)].into_iter().collect())
+                .to_json()
+                .is_none()
+        );
     }
 
     #[test]

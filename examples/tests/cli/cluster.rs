@@ -635,22 +635,21 @@ fn classic_layout_with_real_charts_renders_as_kubectl_and_helm_do() {
     assert!(ok, "{out}{err}");
     assert!(out.ends_with("7 passed, 0 failed, 0 skipped\n"), "{out}");
 
-    // Each Kustomization without postBuild is what kubectl kustomize builds.
-    for (ks, dir) in [("infra-controllers", "infrastructure/controllers")] {
-        let (ok, ours, err) = common(&["build", "ks", ks, "-o", "json"]);
-        assert!(ok, "{err}");
-        let mut ours = json(&ours);
-        ours.as_array_mut()
-            .unwrap()
-            .iter_mut()
-            .for_each(strip_owner_labels);
-        let theirs = run_ok(
-            Command::new(oracle("kubectl"))
-                .arg("kustomize")
-                .arg(repo.join(dir)),
-        );
-        assert_eq!(ours, Value::Array(yaml_stream(&theirs)), "{ks}");
-    }
+    // A Kustomization without patches or postBuild is what kubectl
+    // kustomize builds of its path.
+    let (ok, ours, err) = common(&["build", "ks", "infra-controllers", "-o", "json"]);
+    assert!(ok, "{err}");
+    let mut ours = json(&ours);
+    ours.as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .for_each(strip_owner_labels);
+    let theirs = run_ok(
+        Command::new(oracle("kubectl"))
+            .arg("kustomize")
+            .arg(repo.join("infrastructure/controllers")),
+    );
+    assert_eq!(ours, Value::Array(yaml_stream(&theirs)));
 
     // Each HelmRelease is what helm template renders with its values.
     // helm-controller installs CRDs of crds/ by default (policy Create).
@@ -1047,4 +1046,134 @@ spec:
         "{out}{err2}"
     );
     assert!(!out.contains("leaked"), "{out}");
+}
+
+#[test]
+fn artifact_generator_layout_builds_external_artifacts_from_the_repository() {
+    // The layout as it stands with source-watcher: the Kustomizations read
+    // ExternalArtifacts an ArtifactGenerator copies out of the repository.
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    copy_dir(&fixture("classic"), &repo);
+    write(
+        &repo,
+        "clusters/staging/artifacts.yaml",
+        "apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata:
+  name: flux-system
+  namespace: flux-system
+spec:
+  sources:
+    - alias: monorepo
+      kind: GitRepository
+      name: flux-system
+  artifacts:
+    - name: infrastructure
+      originRevision: \"@monorepo\"
+      copy:
+        - from: \"@monorepo/infrastructure/**\"
+          to: \"@artifact/\"
+    - name: apps
+      originRevision: \"@monorepo\"
+      copy:
+        - from: \"@monorepo/apps/base/**\"
+          to: \"@artifact/base/\"
+        - from: \"@monorepo/apps/staging/**\"
+          to: \"@artifact/staging/\"
+",
+    );
+    for f in [
+        "clusters/staging/apps.yaml",
+        "clusters/staging/infrastructure.yaml",
+    ] {
+        let p = repo.join(f);
+        let t = std::fs::read_to_string(&p)
+            .unwrap()
+            .replace("path: ./infrastructure/controllers", "path: ./controllers")
+            .replace("path: ./infrastructure/configs", "path: ./configs")
+            .replace(
+                "kind: GitRepository\n    name: flux-system\n  path: ./controllers",
+                "kind: ExternalArtifact\n    name: infrastructure\n  path: ./controllers",
+            )
+            .replace(
+                "kind: GitRepository\n    name: flux-system\n  path: ./configs",
+                "kind: ExternalArtifact\n    name: infrastructure\n  path: ./configs",
+            )
+            .replace(
+                "kind: GitRepository\n    name: flux-system\n  path: ./apps/staging",
+                "kind: ExternalArtifact\n    name: apps\n  path: ./staging",
+            );
+        std::fs::write(&p, t).unwrap();
+    }
+    let path = repo.join("clusters/staging");
+    let (ok, out, err) = cluster(&[
+        "get",
+        "ks",
+        "-o",
+        "json",
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        repo.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let rows = json(&out);
+    let sources: Vec<(String, String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["source"].as_str().unwrap().to_owned(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (name, source) in [
+        ("apps", "ExternalArtifact/flux-system/apps"),
+        (
+            "infra-configs",
+            "ExternalArtifact/flux-system/infrastructure",
+        ),
+        (
+            "infra-controllers",
+            "ExternalArtifact/flux-system/infrastructure",
+        ),
+    ] {
+        assert!(
+            sources.contains(&(name.to_owned(), source.to_owned(), "PASS".to_owned())),
+            "{name}: {sources:?}"
+        );
+    }
+    // The same objects as from the repository directly.
+    let (_, from_artifacts, _) = cluster(&[
+        "build",
+        "ks",
+        "apps",
+        "--path",
+        path.to_str().unwrap(),
+        "--root",
+        repo.to_str().unwrap(),
+    ]);
+    let classic = fixture("classic");
+    let (_, direct, _) = cluster(&[
+        "build",
+        "ks",
+        "apps",
+        "--path",
+        classic.join("clusters/staging").to_str().unwrap(),
+        "--root",
+        classic.to_str().unwrap(),
+    ]);
+    let strip = |t: &str| {
+        t.replace("path: ./staging", "")
+            .replace("path: ./apps/staging", "")
+    };
+    assert!(
+        from_artifacts.contains("- host: podinfo.staging.example.com\n"),
+        "{from_artifacts}"
+    );
+    assert_eq!(strip(&from_artifacts), strip(&direct));
 }

@@ -188,8 +188,8 @@ impl RenderedRelease {
     /// them again).
     ///
     /// # Errors
-    /// A value JSON cannot hold (a NaN or infinite float).
-    pub fn objects(&self) -> Result<Vec<Json>, serde_json::Error> {
+    /// [`Error::Spec`] for a value JSON cannot hold (a NaN or infinite float).
+    pub fn objects(&self) -> Result<Vec<Json>, Error> {
         let [crds, resources, hooks] = &self.values;
         let o = &self.options;
         let crds = crds.iter().filter(|_| o.include_crds);
@@ -202,7 +202,14 @@ impl RenderedRelease {
             .map(|(_, v)| v);
         crds.chain(resources)
             .chain(hooks)
-            .map(|v| serde_json::from_str(&v.to_go_json()))
+            .map(|v| {
+                v.to_json().ok_or_else(|| {
+                    Error::Spec(
+                        "a rendered value is a NaN or infinite float, which JSON cannot hold"
+                            .into(),
+                    )
+                })
+            })
             .collect()
     }
 }
@@ -529,6 +536,64 @@ fn kustomize_stage(k: &Json, at: &str) -> Result<Json, Error> {
     Ok(kustomization(fields))
 }
 
+/// The origin-labels stage applied directly: every object gets the labels
+/// (a missing or null `metadata.labels` created) and, as the annotate /
+/// de-annotate round trip leaves them, a null, empty or non-map
+/// `metadata.annotations` goes. `None` (the caller runs kustomize) when
+/// kustomize would act otherwise: two objects with one id (an error), a
+/// `local-config` object (dropped), labels that are not a map.
+fn origin_labels_only(
+    files: &[(&str, String)],
+    stage: &Json,
+) -> Result<Option<Vec<(String, Value)>>, Error> {
+    let Some(labels) = stage
+        .get("transformers")
+        .and_then(Json::as_array)
+        .filter(|t| t.len() == 1)
+        .and_then(|t| t[0].as_str())
+        .and_then(|t| serde_json::from_str::<Json>(t).ok())
+        .and_then(|t| t.get("labels").and_then(Json::as_object).cloned())
+    else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for (path, content) in files {
+        for mut r in resources_from_text(content, path).map_err(Error::PostRender)? {
+            let local = r
+                .value
+                .get_path(&[
+                    "metadata",
+                    "annotations",
+                    "config.kubernetes.io/local-config",
+                ])
+                .is_some();
+            if local || !ids.insert(r.cur_id()) {
+                return Ok(None);
+            }
+            let md = r.metadata_mut();
+            if !matches!(md.get("annotations"), Some(Value::Map(a)) if !a.is_empty()) {
+                md.remove("annotations");
+            }
+            let l = md.entry_or_insert_with("labels", || Value::Map(Map::new()));
+            if matches!(l, Value::Null) {
+                *l = Value::Map(Map::new());
+            }
+            let Value::Map(l) = l else {
+                return Ok(None);
+            };
+            for (k, v) in &labels {
+                l.insert(
+                    k.as_str(),
+                    Value::Str(v.as_str().unwrap_or_default().into()),
+                );
+            }
+            out.push(((*path).to_owned(), r.value));
+        }
+    }
+    Ok(Some(out))
+}
+
 /// Run the stages over the documents: Helm's annotateAndMerge, the
 /// post-renderers, splitAndDeannotate. Returns (file, document) pairs.
 fn post_render(docs: &[(String, String)], stages: &[Json]) -> Result<Vec<(String, Value)>, Error> {
@@ -545,8 +610,24 @@ fn post_render(docs: &[(String, String)], stages: &[Json]) -> Result<Vec<(String
             _ => files.push((path, format!("{content}\n"))),
         }
     }
+    // Only the origin labels: the same as the kustomize stage below when
+    // nothing makes kustomize refuse or drop an object, without printing
+    // and parsing the documents again.
+    if let [origin] = stages
+        && let Some(out) = origin_labels_only(&files, origin)?
+    {
+        return Ok(out);
+    }
+    post_render_kustomize(&files, stages)
+}
+
+/// [`post_render`] through kustomize, stage by stage.
+fn post_render_kustomize(
+    files: &[(&str, String)],
+    stages: &[Json],
+) -> Result<Vec<(String, Value)>, Error> {
     let mut stream = String::new();
-    for (path, content) in &files {
+    for (path, content) in files {
         let resources = resources_from_text(content, path).map_err(Error::PostRender)?;
         for mut r in resources {
             let md = r.metadata_mut();
@@ -708,6 +789,49 @@ fn labelled_crds(files: &[RenderedFile], owner: &(String, String)) -> Result<Doc
 mod tests {
     use super::*;
     use gitops_core::flux::FluxObject;
+
+    #[test]
+    fn origin_labels_directly_as_through_kustomize() {
+        let owner = ("app".to_owned(), "team".to_owned());
+        let stage = kustomization(JsonMap::from_iter([(
+            "transformers".to_owned(),
+            Json::Array(vec![meta_transformer(
+                "LabelTransformer",
+                "labels",
+                &JsonMap::from_iter([
+                    (format!("{GROUP}/name"), Json::String(owner.0.clone())),
+                    (format!("{GROUP}/namespace"), Json::String(owner.1.clone())),
+                ]),
+            )]),
+        )]));
+        let files: Vec<(&str, String)> = vec![
+            (
+                "c/templates/a.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations: null\n  labels: null\ndata: {x: \"1\", f: 1.0, n: ~, e: }\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: b\n  annotations: {}\n  labels: {app: b}\n".to_owned(),
+            ),
+            (
+                "c/templates/b.yaml",
+                "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s, annotations: {helm.sh/hook: pre-install}}\n- kind: Pod\n  apiVersion: v1\n  metadata: {name: p, namespace: other, annotations: x}\n".to_owned(),
+            ),
+        ];
+        let fast = origin_labels_only(&files, &stage)
+            .unwrap()
+            .expect("taken directly");
+        let slow = post_render_kustomize(&files, std::slice::from_ref(&stage)).unwrap();
+        let show = |v: &[(String, Value)]| -> Vec<(String, String)> {
+            v.iter().map(|(f, d)| (f.clone(), d.to_go_json())).collect()
+        };
+        assert_eq!(show(&fast), show(&slow));
+        // Left to kustomize: duplicate ids (its error), local-config objects.
+        let dup = vec![(
+            "t.yaml",
+            "kind: A\nmetadata: {name: x}\n---\nkind: A\nmetadata: {name: x}\n".to_owned(),
+        )];
+        assert!(origin_labels_only(&dup, &stage).unwrap().is_none());
+        assert!(post_render_kustomize(&dup, std::slice::from_ref(&stage)).is_err());
+        let local = vec![("t.yaml", "kind: A\nmetadata: {name: x, annotations: {config.kubernetes.io/local-config: \"true\"}}\n".to_owned())];
+        assert!(origin_labels_only(&local, &stage).unwrap().is_none());
+    }
     use gitops_core::yaml::parse_documents;
 
     fn hr(text: &str) -> HelmRelease {
