@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use gitops_core::flux::{HelmRelease, Kustomization};
 use gitops_core::fs::{FileTree, RelPath};
+use gitops_core::quote::truncated;
 use gitops_render::flux::Resources;
 use gitops_render::flux::build::{BuildOptions, flux_build};
 use gitops_render::helm::chart::{self, Chart};
@@ -333,6 +334,13 @@ pub(crate) struct Engine<'a> {
     hr_index: HashMap<(String, String), usize>,
 }
 
+/// Kubernetes' longest object name (a DNS subdomain) and namespace (a
+/// DNS label).
+const MAX_NAME: usize = 253;
+const MAX_NAMESPACE: usize = 63;
+const TOO_LONG: &str =
+    "metadata.name is longer than 253 characters or metadata.namespace longer than 63";
+
 fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
     let mut cur = v;
     for p in path {
@@ -643,7 +651,7 @@ impl<'a> Engine<'a> {
             Ok(b) => Outcome::Rendered(b.objects),
             Err(e) => Outcome::Failed(format!(
                 "Kustomization {id} (path {}): {}",
-                self.ks[i].entry.path,
+                truncated(&self.ks[i].entry.path),
                 chain(&e)
             )),
         }
@@ -661,12 +669,19 @@ impl<'a> Engine<'a> {
             .filter(|n| !n.is_empty())
             .unwrap_or("default")
             .to_owned();
+        // Names longer than Kubernetes allows are cut for the messages
+        // that quote them (the object is refused when it is a Flux one).
+        let too_long = name.len() > MAX_NAME || namespace.len() > MAX_NAMESPACE;
+        let (name, namespace) = (
+            truncated(&name).into_owned(),
+            truncated(&namespace).into_owned(),
+        );
         match (group.as_str(), kind.as_str()) {
             ("kustomize.toolkit.fluxcd.io", "Kustomization") => {
-                self.take_ks(owner, namespace, name, obj);
+                self.take_ks(owner, namespace, name, obj, too_long);
             }
             ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-                self.take_hr(owner, namespace, name, obj);
+                self.take_hr(owner, namespace, name, obj, too_long);
             }
             ("source.toolkit.fluxcd.io", _) | ("source.extensions.fluxcd.io", _) => {
                 self.source_objects
@@ -680,8 +695,20 @@ impl<'a> Engine<'a> {
         }
     }
 
-    fn take_ks(&mut self, owner: &str, namespace: String, name: String, obj: Value) {
-        let typed = serde_json::from_value::<Kustomization>(obj.clone());
+    fn take_ks(
+        &mut self,
+        owner: &str,
+        namespace: String,
+        name: String,
+        obj: Value,
+        too_long: bool,
+    ) {
+        let typed = serde_json::from_value::<Kustomization>(obj.clone()).and_then(|k| {
+            if too_long {
+                return Err(serde::de::Error::custom(TOO_LONG));
+            }
+            Ok(k)
+        });
         let (path, source, depends_on) = match &typed {
             Ok(k) => (
                 k.spec.path.clone().unwrap_or_else(|| "./".to_owned()),
@@ -776,8 +803,20 @@ impl<'a> Engine<'a> {
         });
     }
 
-    fn take_hr(&mut self, owner: &str, namespace: String, name: String, obj: Value) {
-        let typed = serde_json::from_value::<HelmRelease>(obj.clone());
+    fn take_hr(
+        &mut self,
+        owner: &str,
+        namespace: String,
+        name: String,
+        obj: Value,
+        too_long: bool,
+    ) {
+        let typed = serde_json::from_value::<HelmRelease>(obj.clone()).and_then(|h| {
+            if too_long {
+                return Err(serde::de::Error::custom(TOO_LONG));
+            }
+            Ok(h)
+        });
         let (chart, version, source, depends_on) = match &typed {
             Ok(h) => {
                 let deps = deps(h.spec.depends_on.as_ref(), &namespace);

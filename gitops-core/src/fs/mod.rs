@@ -35,12 +35,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Why a file-tree operation failed. Every variant names the path.
+/// Why a file-tree operation failed. Every variant names the path (long
+/// ones cut, as [`crate::quote::truncated`] does).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The path is absolute, empty where a name is needed, or has a NUL byte.
-    #[error("invalid path {path:?}: {reason}")]
+    #[error("invalid path {:?}: {reason}", crate::quote::truncated(path))]
     InvalidPath {
         /// The path as given.
         path: String,
@@ -48,19 +49,19 @@ pub enum Error {
         reason: &'static str,
     },
     /// The path climbs above the root with `..`.
-    #[error("path {path:?} escapes the root")]
+    #[error("path {:?} escapes the root", crate::quote::truncated(path))]
     Escape {
         /// The path as given.
         path: String,
     },
     /// Nothing at that path.
-    #[error("{path}: no such file or directory")]
+    #[error("{}: no such file or directory", crate::quote::truncated(path.as_str()))]
     NotFound {
         /// The path.
         path: RelPath,
     },
     /// A file was expected, a directory found (or the reverse).
-    #[error("{path}: {reason}")]
+    #[error("{}: {reason}", crate::quote::truncated(path.as_str()))]
     WrongKind {
         /// The path.
         path: RelPath,
@@ -68,14 +69,14 @@ pub enum Error {
         reason: &'static str,
     },
     /// A symlink leads outside the root.
-    #[error("{path}: symlink points outside the root")]
+    #[error("{}: symlink points outside the root", crate::quote::truncated(path.as_str()))]
     SymlinkEscape {
         /// The path.
         path: RelPath,
     },
     /// A symlink on the path resolves it outside the directory it must stay
     /// in (the tree's root, or the base given to [`FileTree::read_beneath`]).
-    #[error("{path}: refused: symlinks resolve it to {target}, outside {base}")]
+    #[error("{}: refused: symlinks resolve it to {target}, outside {}", crate::quote::truncated(path.as_str()), crate::quote::truncated(base.as_str()))]
     SymlinkOutside {
         /// The path as asked for.
         path: RelPath,
@@ -86,7 +87,7 @@ pub enum Error {
         target: String,
     },
     /// A symlink on the path points at nothing.
-    #[error("{path}: dangling symlink (to {target})")]
+    #[error("{}: dangling symlink (to {target})", crate::quote::truncated(path.as_str()))]
     DanglingSymlink {
         /// The path.
         path: RelPath,
@@ -95,7 +96,7 @@ pub enum Error {
     },
     /// Not a regular file: a FIFO, socket or device is never read (a FIFO
     /// would block the reader forever, a device never ends).
-    #[error("{path}: not a regular file ({what}); refused")]
+    #[error("{}: not a regular file ({what}); refused", crate::quote::truncated(path.as_str()))]
     NotRegular {
         /// The path.
         path: RelPath,
@@ -103,7 +104,7 @@ pub enum Error {
         what: &'static str,
     },
     /// The file is larger than the tree allows ([`OsTree::with_max_file_size`]).
-    #[error("{path}: file is {size} bytes, above the limit of {limit} bytes")]
+    #[error("{}: file is {size} bytes, above the limit of {limit} bytes", crate::quote::truncated(path.as_str()))]
     TooLarge {
         /// The path.
         path: RelPath,
@@ -113,7 +114,7 @@ pub enum Error {
         limit: u64,
     },
     /// An operating-system error.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", crate::quote::truncated(path.as_str()))]
     Io {
         /// The path.
         path: RelPath,

@@ -66,7 +66,7 @@ pub const KUSTOMIZATION_FILES: [&str; 3] =
 #[non_exhaustive]
 pub enum Error {
     /// `spec.path` or a file below it could not be read.
-    #[error("{path}: cannot read")]
+    #[error("{}: cannot read", gitops_core::quote::truncated(path))]
     Read {
         /// The path.
         path: String,
