@@ -55,13 +55,13 @@ pub enum Error {
         path: String,
     },
     /// Nothing at that path.
-    #[error("{}: no such file or directory", crate::quote::truncated(path.as_str()))]
+    #[error("{}: no such file or directory", crate::quote::truncated(&path.to_string()))]
     NotFound {
         /// The path.
         path: RelPath,
     },
     /// A file was expected, a directory found (or the reverse).
-    #[error("{}: {reason}", crate::quote::truncated(path.as_str()))]
+    #[error("{}: {reason}", crate::quote::truncated(&path.to_string()))]
     WrongKind {
         /// The path.
         path: RelPath,
@@ -69,14 +69,14 @@ pub enum Error {
         reason: &'static str,
     },
     /// A symlink leads outside the root.
-    #[error("{}: symlink points outside the root", crate::quote::truncated(path.as_str()))]
+    #[error("{}: symlink points outside the root", crate::quote::truncated(&path.to_string()))]
     SymlinkEscape {
         /// The path.
         path: RelPath,
     },
     /// A symlink on the path resolves it outside the directory it must stay
     /// in (the tree's root, or the base given to [`FileTree::read_beneath`]).
-    #[error("{}: refused: symlinks resolve it to {target}, outside {}", crate::quote::truncated(path.as_str()), crate::quote::truncated(base.as_str()))]
+    #[error("{}: refused: symlinks resolve it to {target}, outside {}", crate::quote::truncated(&path.to_string()), crate::quote::truncated(&base.to_string()))]
     SymlinkOutside {
         /// The path as asked for.
         path: RelPath,
@@ -87,7 +87,7 @@ pub enum Error {
         target: String,
     },
     /// A symlink on the path points at nothing.
-    #[error("{}: dangling symlink (to {target})", crate::quote::truncated(path.as_str()))]
+    #[error("{}: dangling symlink (to {target})", crate::quote::truncated(&path.to_string()))]
     DanglingSymlink {
         /// The path.
         path: RelPath,
@@ -96,7 +96,7 @@ pub enum Error {
     },
     /// Not a regular file: a FIFO, socket or device is never read (a FIFO
     /// would block the reader forever, a device never ends).
-    #[error("{}: not a regular file ({what}); refused", crate::quote::truncated(path.as_str()))]
+    #[error("{}: not a regular file ({what}); refused", crate::quote::truncated(&path.to_string()))]
     NotRegular {
         /// The path.
         path: RelPath,
@@ -104,7 +104,7 @@ pub enum Error {
         what: &'static str,
     },
     /// The file is larger than the tree allows ([`OsTree::with_max_file_size`]).
-    #[error("{}: file is {size} bytes, above the limit of {limit} bytes", crate::quote::truncated(path.as_str()))]
+    #[error("{}: file is {size} bytes, above the limit of {limit} bytes", crate::quote::truncated(&path.to_string()))]
     TooLarge {
         /// The path.
         path: RelPath,
@@ -114,7 +114,7 @@ pub enum Error {
         limit: u64,
     },
     /// An operating-system error.
-    #[error("{}: {source}", crate::quote::truncated(path.as_str()))]
+    #[error("{}: {source}", crate::quote::truncated(&path.to_string()))]
     Io {
         /// The path.
         path: RelPath,
