@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-crates=(gitops-core gitops-render gitops-image gitops-setters gitops-source gitops-automate gitops-gotemplate)
+crates=(gitops-core gitops-render gitops-image gitops-setters gitops-source gitops-automate gitops-gotemplate gitops-cluster)
 
 # Each crate ships the workspace LICENSE as a plain copy (no symlink):
 # the copies must not drift.

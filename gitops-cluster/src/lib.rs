@@ -39,3 +39,8 @@ pub use discover::{
     Cluster, HelmReleaseEntry, KustomizationEntry, Options, Outcome, render_cluster,
 };
 pub use sources::{ChartRequest, Offline, SourceRef, Sources, Unavailable};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
