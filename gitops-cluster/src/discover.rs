@@ -969,7 +969,8 @@ impl<'a> Engine<'a> {
             .to_owned();
         let mut options = ReleaseOptions::new(Action::Install)
             .with_api_versions(self.options.api_versions.iter().cloned())
-            .with_post_render_strategy(strategy);
+            .with_post_render_strategy(strategy)
+            .with_objects_only(true);
         if let Some(v) = &self.options.kube_version {
             options = options.with_kube_version(v.clone());
         }

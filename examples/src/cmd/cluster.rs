@@ -654,6 +654,14 @@ fn test(a: &TestArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 fn diff_cmd(a: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let (root, rel) = locate(&a.cluster.path, a.cluster.root.as_deref())?;
     let new_tree = OsTree::new(&root).with_context(|| format!("opening {}", root.display()))?;
+    // Git lists the changed files while the base revision's tree is read.
+    let changed = match (&a.base, a.full) {
+        (Some(rev), false) => {
+            let (root, rev) = (root.clone(), rev.clone());
+            Some(std::thread::spawn(move || changed_since(&root, &rev)))
+        }
+        _ => None,
+    };
     let (old_tree, old_rel): (Box<dyn FileTree + Sync>, RelPath) = match (&a.path_orig, &a.base) {
         (Some(p), _) => {
             let abs =
@@ -687,8 +695,11 @@ fn diff_cmd(a: &DiffArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
             Vec::new(),
         )
     } else {
-        let changed = match &a.base {
-            Some(rev) => Some(changed_since(&root, rev)?),
+        let changed = match changed {
+            Some(h) => Some(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("listing the changed files failed"))??,
+            ),
             None => None,
         };
         let v = render_changed(
@@ -979,15 +990,18 @@ impl CliSources {
                 s.namespace, s.name
             )));
         };
-        let url = obj
-            .pointer("/spec/url")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let spec_ref = obj.pointer("/spec/ref").cloned().unwrap_or(Value::Null);
-        let dir =
-            self.cache
-                .join("sources")
-                .join(Self::key(&[&s.kind, url, &spec_ref.to_string()]));
+        let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
+        let text = |p: &str| spec.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        // Where it is, for messages: a URL, or a bucket at its endpoint.
+        let url = match s.kind.as_str() {
+            "Bucket" => format!("{}/{}", text("/endpoint"), text("/bucketName")),
+            _ => text("/url").to_owned(),
+        };
+        let spec_ref = spec.get("ref").cloned().unwrap_or(Value::Null);
+        // Cached by the whole spec: another URL, ref, prefix or ignore
+        // rule is another artifact.
+        let key = Self::key(&[&s.kind, &spec.to_string()]);
+        let dir = self.cache.join("sources").join(&key);
         if dir.is_dir() && !self.fetch {
             return Ok(dir);
         }
@@ -997,11 +1011,10 @@ impl CliSources {
                 s.namespace, s.name
             )));
         }
-        let staging = self.cache.join("sources").join(format!(
-            ".{}-{}",
-            Self::key(&[&s.kind, url, &spec_ref.to_string()]),
-            std::process::id()
-        ));
+        let sources = self.cache.join("sources");
+        std::fs::create_dir_all(&sources)
+            .map_err(|e| Unavailable::Failed(format!("cache {}: {e}", sources.display())))?;
+        let staging = sources.join(format!(".{key}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&staging);
         let fail = |e: String| Unavailable::Failed(format!("fetching {s} from {url}: {e}"));
         match s.kind.as_str() {
@@ -1011,17 +1024,40 @@ impl CliSources {
                 let reference = gitops_source::git::reference::Reference::from_spec(r.as_ref());
                 let opts = gitops_source::git::CheckoutOptions::new(reference);
                 gitops_source::git::Client::new()
-                    .checkout(url, &opts, &staging)
+                    .checkout(&url, &opts, &staging)
                     .map_err(|e| fail(e.to_string()))?;
             }
             "OCIRepository" => {
                 let spec: gitops_core::flux::OCIRepositorySpec =
-                    serde_json::from_value(obj["spec"].clone()).map_err(|e| fail(e.to_string()))?;
+                    serde_json::from_value(spec.clone()).map_err(|e| fail(e.to_string()))?;
                 let pull = gitops_source::oci::PullSpec::from_spec(&spec)
                     .map_err(|e| fail(e.to_string()))?;
                 let client = self.registry_client()?;
                 gitops_source::oci::pull(&client, &pull, &staging)
                     .map_err(|e| fail(e.to_string()))?;
+            }
+            "Bucket" => {
+                let spec: gitops_core::flux::BucketSpec =
+                    serde_json::from_value(spec.clone()).map_err(|e| fail(e.to_string()))?;
+                // The credentials of spec.secretRef are not in the
+                // repository: they come from the environment, as the AWS
+                // tools take them.
+                let creds = match (
+                    std::env::var("AWS_ACCESS_KEY_ID"),
+                    std::env::var("AWS_SECRET_ACCESS_KEY"),
+                ) {
+                    (Ok(id), Ok(secret)) => {
+                        Some(gitops_source::bucket::BucketCredentials::new(&id, &secret))
+                    }
+                    _ => None,
+                };
+                gitops_source::bucket::fetch(
+                    &spec,
+                    creds.as_ref(),
+                    &gitops_source::registry::Options::default(),
+                    &staging,
+                )
+                .map_err(|e| fail(format!("{e:#}")))?;
             }
             other => {
                 return Err(Unavailable::Failed(format!(

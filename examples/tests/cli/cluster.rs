@@ -1177,3 +1177,71 @@ spec:
     );
     assert_eq!(strip(&from_artifacts), strip(&direct));
 }
+
+#[test]
+fn bucket_sources_are_fetched_from_s3() {
+    let bin = ["moto_server"]
+        .iter()
+        .find_map(|b| {
+            std::env::var_os("PATH").and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join(b))
+                    .find(|c| c.is_file())
+            })
+        })
+        .expect("this test needs moto_server (pip install 'moto[server]')");
+    let port = gitops_test_support::free_port();
+    let _server =
+        ServerProcess::spawn(Command::new(bin).args(["-H", "127.0.0.1", "-p", &port.to_string()]))
+            .expect("moto_server starts");
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "moto_server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Seeded with boto3 (moto's own dependency).
+    run_ok(Command::new("python3").arg("-c").arg(format!(
+        "import boto3\n\
+         s3 = boto3.client('s3', endpoint_url='http://127.0.0.1:{port}', aws_access_key_id='k', aws_secret_access_key='s', region_name='us-east-1')\n\
+         s3.create_bucket(Bucket='manifests')\n\
+         s3.put_object(Bucket='manifests', Key='prod/cm.yaml', Body=b'apiVersion: v1\\nkind: ConfigMap\\nmetadata: {{name: from-bucket}}\\n')\n"
+    )));
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    write(
+        &repo,
+        "clusters/dev/bucket.yaml",
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1
+kind: Bucket
+metadata: {{name: manifests, namespace: flux-system}}
+spec: {{interval: 5m, provider: generic, bucketName: manifests, endpoint: '127.0.0.1:{port}', insecure: true}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: from-bucket, namespace: flux-system}}
+spec:
+  interval: 5m
+  prune: true
+  path: ./prod
+  sourceRef: {{kind: Bucket, name: manifests}}
+"
+        ),
+    );
+    let o = Command::new(env!("CARGO_BIN_EXE_gitops"))
+        .args(["cluster", "build", "ks", "from-bucket", "--fetch", "--path"])
+        .arg(repo.join("clusters/dev"))
+        .arg("--root")
+        .arg(&repo)
+        .arg("--cache-dir")
+        .arg(tmp.path().join("cache"))
+        .env("AWS_ACCESS_KEY_ID", "k")
+        .env("AWS_SECRET_ACCESS_KEY", "s")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("name: from-bucket\n"), "{}", stdout(&o));
+}

@@ -111,6 +111,10 @@ pub struct ReleaseOptions {
     /// `spec.postRenderStrategy` (not part of the typed spec): empty or
     /// `combined` are supported.
     pub post_render_strategy: String,
+    /// Leave the manifest's document texts empty (for callers that only
+    /// take [`RenderedRelease::objects`]): [`RenderedRelease::to_yaml`]
+    /// then prints nothing useful.
+    pub objects_only: bool,
 }
 
 impl ReleaseOptions {
@@ -137,6 +141,13 @@ impl ReleaseOptions {
     #[must_use]
     pub fn with_post_render_strategy(mut self, s: impl Into<String>) -> ReleaseOptions {
         self.post_render_strategy = s.into();
+        self
+    }
+    /// Only [`RenderedRelease::objects`] is wanted: the document texts are
+    /// not printed.
+    #[must_use]
+    pub fn with_objects_only(mut self, only: bool) -> ReleaseOptions {
+        self.objects_only = only;
         self
     }
 }
@@ -346,7 +357,7 @@ pub fn render_loaded_release(
     // Helm's annotateAndMerge: files by name, documents in order.
     docs.sort_by(|a, b| a.0.cmp(&b.0));
     let files = post_render(&docs, &stages)?;
-    let (hooks, resources) = sort_manifests(files);
+    let (hooks, resources) = sort_manifests(files, !options.objects_only);
     let crds = if include_crds {
         labelled_crds(&rendered.crds, &owner)?
     } else {
@@ -699,14 +710,16 @@ type Documents = Vec<(RenderedFile, Value)>;
 /// Helm's `SortManifests` over the post-rendered documents: files by name,
 /// documents in order, split into hooks and resources, each stably sorted
 /// by kind in install order. Documents with an unknown hook event are dropped.
-fn sort_manifests(files: Vec<(String, Value)>) -> (Documents, Documents) {
+fn sort_manifests(files: Vec<(String, Value)>, text: bool) -> (Documents, Documents) {
     let mut files = files;
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
     for (path, value) in files {
         let mut content = String::new();
-        crate::emit::append_yaml_unfolded(&value, &mut content);
+        if text {
+            crate::emit::append_yaml_unfolded(&value, &mut content);
+        }
         let content = content.trim().to_owned();
         let kind = value.str_at(&["kind"]).unwrap_or_default().to_owned();
         let name = value
