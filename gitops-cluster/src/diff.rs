@@ -151,6 +151,22 @@ fn is_secret(obj: &Value) -> bool {
 /// The value a Secret's data shows in a diff.
 pub const REDACTED: &str = "**redacted**";
 
+/// `obj` with, when it is a core `v1` Secret, every value of `data` and
+/// `stringData` replaced by [`REDACTED`] (other objects unchanged).
+///
+/// ```
+/// use gitops_cluster::diff::{REDACTED, redact_secret};
+/// let s = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "data": {"token": "aHVudGVyMg=="}});
+/// assert_eq!(redact_secret(&s)["data"]["token"], REDACTED);
+/// ```
+pub fn redact_secret(obj: &Value) -> Value {
+    if is_secret(obj) {
+        mask_secret_pair(&Value::Null, obj).1
+    } else {
+        obj.clone()
+    }
+}
+
 /// Both sides of a Secret with the values of `data` and `stringData`
 /// masked, as `flux diff` does: a value equal on both sides reads
 /// [`REDACTED`]; a changed one `**redacted (before)**` and

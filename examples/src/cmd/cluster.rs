@@ -140,6 +140,9 @@ pub struct BuildArgs {
     /// Leave out these kinds (comma-separated, repeatable).
     #[arg(long, value_name = "K,…", value_delimiter = ',')]
     pub skip_kinds: Vec<String>,
+    /// Print Secret values (by default they read `**redacted**`).
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// Output of `build`.
@@ -589,10 +592,25 @@ fn build(a: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         );
     }
     report_problems(&c, a.what);
+    // Secret values are masked unless asked for.
+    let secret = |o: &Value| !a.show_secrets && o["kind"] == "Secret";
+    let masked: Vec<Value> = selected
+        .iter()
+        .filter(|o| secret(o))
+        .map(|o| diff::redact_secret(o))
+        .collect();
+    let mut masked = masked.iter();
+    let shown: Vec<&Value> = selected
+        .iter()
+        .map(|o| match secret(o) {
+            true => masked.next().unwrap_or(o),
+            false => o,
+        })
+        .collect();
     match a.output {
-        BuildFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&selected)?)?,
+        BuildFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&shown)?)?,
         BuildFormat::Yaml => {
-            for (i, o) in selected.iter().enumerate() {
+            for (i, o) in shown.iter().enumerate() {
                 if i > 0 {
                     out.write_all(b"---\n")?;
                 }

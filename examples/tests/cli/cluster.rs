@@ -1245,3 +1245,44 @@ spec:
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("name: from-bucket\n"), "{}", stdout(&o));
 }
+
+#[test]
+fn secret_values_are_masked_unless_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    write(&repo, "clusters/dev/apps.yaml", ks("apps", "./apps"));
+    write(
+        &repo,
+        "apps/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: token, namespace: default}\ndata: {token: aHVudGVyMg==}\nstringData: {plain: hunter3}\n",
+    );
+    let run = |extra: &[&str]| {
+        let mut a = vec!["build", "all", "--path"];
+        let p = repo.join("clusters/dev");
+        let p = p.to_str().unwrap().to_owned();
+        let r = repo.to_str().unwrap().to_owned();
+        a.push(&p);
+        a.extend(["--root", &r]);
+        a.extend_from_slice(extra);
+        cluster(&a)
+    };
+    let (ok, out, _) = run(&[]);
+    assert!(ok);
+    assert!(
+        !out.contains("aHVudGVyMg==") && !out.contains("hunter3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("token: '**redacted**'") || out.contains("token: \"**redacted**\""),
+        "{out}"
+    );
+    let (_, out, _) = run(&["-o", "json"]);
+    assert!(!out.contains("aHVudGVyMg=="), "{out}");
+    let (_, out, _) = run(&["--show-secrets"]);
+    assert!(
+        out.contains("aHVudGVyMg==") && out.contains("hunter3"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["--skip-secrets"]);
+    assert!(!out.contains("\nkind: Secret\n"), "{out}");
+}
