@@ -201,6 +201,7 @@ fn scan(
     base: &RelPath,
     dir: &RelPath,
     out: &mut Vec<String>,
+    check: bool,
 ) -> Result<(), Error> {
     let entries: Vec<DirEntry> = tree.list(dir).map_err(read_err(dir))?;
     for e in entries {
@@ -215,7 +216,7 @@ fn scan(
                 if kustomization_file(tree, &e.path)?.is_some() {
                     out.push(format!("./{rel}"));
                 } else {
-                    scan(tree, base, &e.path, out)?;
+                    scan(tree, base, &e.path, out, check)?;
                 }
             }
             EntryKind::File => {
@@ -224,7 +225,9 @@ fn scan(
                     continue;
                 }
                 let text = tree.read_to_string(&e.path).map_err(read_err(&e.path))?;
-                check_objects(&text, &e.path)?;
+                if check {
+                    check_objects(&text, &e.path)?;
+                }
                 out.push(format!("./{rel}"));
             }
             EntryKind::Symlink => {}
@@ -261,6 +264,16 @@ fn is_local_relative(p: &str) -> bool {
 
 /// Find or generate the kustomization in `spec.path` and merge the spec in.
 pub fn generate(tree: &dyn FileTree, spec: &KustomizationSpec) -> Result<Generated, Error> {
+    generate_checked(tree, spec, true)
+}
+
+/// [`generate`], checking (or not) that the files of a generated
+/// kustomization hold Kubernetes objects.
+fn generate_checked(
+    tree: &dyn FileTree,
+    spec: &KustomizationSpec,
+    check: bool,
+) -> Result<Generated, Error> {
     let path = spec.path.as_deref().unwrap_or("./");
     let dir = RelPath::new(path).map_err(|source| Error::Read {
         path: path.to_owned(),
@@ -292,7 +305,7 @@ pub fn generate(tree: &dyn FileTree, spec: &KustomizationSpec) -> Result<Generat
         }
         None => {
             let mut resources = Vec::new();
-            scan(tree, &dir, &dir, &mut resources)?;
+            scan(tree, &dir, &dir, &mut resources, check)?;
             let mut doc = Map::new();
             doc.insert(
                 "apiVersion".into(),
@@ -478,7 +491,10 @@ pub fn flux_build(
     resources: &Resources,
     options: &BuildOptions,
 ) -> Result<FluxBuild, Error> {
-    let generated = generate(source, &kustomization.spec)?;
+    // The files of a generated kustomization are checked for Kubernetes
+    // objects only when the build fails: kustomize reads them all anyway,
+    // and the check's error (the one Flux gives) comes first as it would.
+    let generated = generate_checked(source, &kustomization.spec, false)?;
     let overlay = Overlay {
         base: source,
         file: generated.file.clone(),
@@ -488,8 +504,15 @@ pub fn flux_build(
         reorder: options.reorder,
         ..crate::Options::default()
     };
-    let built = crate::build(&overlay, &generated.file.parent(), &build_options)
-        .map_err(Error::Kustomize)?;
+    let built = match crate::build(&overlay, &generated.file.parent(), &build_options) {
+        Ok(b) => b,
+        Err(e) => {
+            if generated.generated {
+                generate_checked(source, &kustomization.spec, true)?;
+            }
+            return Err(Error::Kustomize(e));
+        }
+    };
     let vars = postbuild::variables(kustomization, resources)?;
     let post = postbuild::Options {
         strict: options.strict_substitute,

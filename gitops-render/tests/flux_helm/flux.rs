@@ -54,6 +54,18 @@ fn generated_kustomization_lists_files_and_kustomize_dirs() {
         err.to_string(),
         "failed to decode Kubernetes YAML from apps/bad.yaml: document 1 (line 1) is not a mapping"
     );
+    // A build reports the same error first, as Flux does.
+    let err = flux_build(
+        &t,
+        &ks(json!({"path": "apps"})),
+        &Resources::new(),
+        &BuildOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "failed to decode Kubernetes YAML from apps/bad.yaml: document 1 (line 1) is not a mapping"
+    );
 }
 
 #[test]
