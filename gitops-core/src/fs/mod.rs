@@ -669,7 +669,11 @@ impl OsTree {
 
     /// Open `path` for reading, refusing it unless its real path lies in or
     /// below `base`'s real path and it is a regular file.
-    fn open_beneath_checked(&self, base: &RelPath, path: &RelPath) -> Result<std::fs::File, Error> {
+    fn open_beneath_checked(
+        &self,
+        base: &RelPath,
+        path: &RelPath,
+    ) -> Result<(std::fs::File, std::fs::Metadata), Error> {
         check_beneath(base, path)?;
         let file = match self.dir.open_file_beneath(base, path) {
             Beneath::Opened(file) => file,
@@ -711,7 +715,7 @@ impl OsTree {
                 what: special_kind(&ft),
             });
         }
-        Ok(file)
+        Ok((file, meta))
     }
 }
 
@@ -775,6 +779,60 @@ enum Beneath {
 }
 
 impl RootDir {
+    /// The entries of directory `dir` opened with the kernel resolving it
+    /// beneath the root (symlinks followed while they stay inside), as
+    /// (name, kind) pairs, unsorted; sockets, FIFOs, devices and names that
+    /// are not UTF-8 left out. `None` on any refusal or error, and where
+    /// `openat2` is missing: the caller then takes the path-based way,
+    /// which also words the errors.
+    fn list_beneath(&self, dir: &RelPath) -> Option<Vec<(String, EntryKind)>> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{AtFlags, FileType, Mode, OFlags, ResolveFlags};
+            let root = self.fd.as_ref()?;
+            let path = if dir.is_root() { "." } else { dir.as_str() };
+            let fd = rustix::fs::openat2(
+                &**root,
+                path,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+                ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+            )
+            .ok()?;
+            let mut d = rustix::fs::Dir::read_from(&fd).ok()?;
+            let mut out = Vec::new();
+            while let Some(entry) = d.read() {
+                let entry = entry.ok()?;
+                let name = entry.file_name().to_bytes();
+                if name == b"." || name == b".." {
+                    continue;
+                }
+                let Ok(name) = std::str::from_utf8(name) else {
+                    continue; // not addressable by RelPath
+                };
+                let ft = match entry.file_type() {
+                    FileType::Unknown => rustix::fs::statat(&fd, name, AtFlags::SYMLINK_NOFOLLOW)
+                        .ok()
+                        .map(|st| FileType::from_raw_mode(st.st_mode))?,
+                    ft => ft,
+                };
+                let kind = match ft {
+                    FileType::Symlink => EntryKind::Symlink,
+                    FileType::Directory => EntryKind::Dir,
+                    FileType::RegularFile => EntryKind::File,
+                    _ => continue, // sockets, fifos, devices
+                };
+                out.push((name.to_owned(), kind));
+            }
+            Some(out)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = dir;
+            None
+        }
+    }
+
     /// Open `path` for reading (non-blocking, so a FIFO cannot hang) with
     /// the kernel resolving it beneath `base`, which is itself resolved
     /// beneath the root: symlinks are followed while they stay inside.
@@ -850,8 +908,7 @@ impl FileTree for OsTree {
     }
 
     fn read_beneath(&self, base: &RelPath, path: &RelPath) -> Result<Vec<u8>, Error> {
-        let file = self.open_beneath_checked(base, path)?;
-        let meta = file.metadata().map_err(|e| io_err(path, e))?;
+        let (file, meta) = self.open_beneath_checked(base, path)?;
         let size = meta.len();
         let too_large = |size| Error::TooLarge {
             path: path.clone(),
@@ -875,6 +932,17 @@ impl FileTree for OsTree {
     }
 
     fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error> {
+        if let Some(entries) = self.dir.list_beneath(dir) {
+            let mut out = Vec::with_capacity(entries.len());
+            for (name, kind) in entries {
+                out.push(DirEntry {
+                    path: dir.join(&name)?,
+                    kind,
+                });
+            }
+            out.sort_by(|a, b| a.path.cmp(&b.path));
+            return Ok(out);
+        }
         let real = self.resolve(dir)?;
         let rd = std::fs::read_dir(&real).map_err(|e| {
             if e.kind() == io::ErrorKind::NotADirectory {
