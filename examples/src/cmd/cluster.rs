@@ -610,11 +610,11 @@ fn build(a: &BuildArgs, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match a.output {
         BuildFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&shown)?)?,
         BuildFormat::Yaml => {
-            for (i, o) in shown.iter().enumerate() {
+            for (i, text) in yaml_texts(&shown).iter().enumerate() {
                 if i > 0 {
                     out.write_all(b"---\n")?;
                 }
-                out.write_all(object_yaml(o).as_bytes())?;
+                out.write_all(text.as_bytes())?;
             }
         }
     }
@@ -814,6 +814,28 @@ fn shorten_list(items: &[String]) -> String {
 
 type Groups<'c> = [(String, Cow<'c, [Value]>)];
 
+/// The objects as YAML texts, in order, printed on the available cores
+/// (a cluster's output runs to megabytes).
+fn yaml_texts(objects: &[&Value]) -> Vec<String> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(objects.len() / 64 + 1);
+    if workers <= 1 {
+        return objects.iter().map(|o| object_yaml(o)).collect();
+    }
+    let chunk = objects.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = objects
+            .chunks(chunk)
+            .map(|c| s.spawn(move || c.iter().map(|o| object_yaml(o)).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// The groups of `what`, without the objects `filter` leaves out (copied
 /// only when it leaves some out).
 fn kept<'c>(c: &'c Cluster, what: What, filter: &Filter<'_>) -> Vec<(String, Cow<'c, [Value]>)> {
@@ -895,13 +917,22 @@ fn diff_images(
 /// The files of the work tree that differ from `rev`: changed tracked
 /// files and untracked ones that are not ignored, as `git` lists them.
 fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeSet<RelPath>> {
-    let list = |args: &[&str]| -> anyhow::Result<Vec<u8>> {
-        let o = std::process::Command::new("git")
+    if rev.starts_with('-') {
+        bail!("--base {rev:?}: a revision cannot start with '-'");
+    }
+    // Both listings run at once.
+    let spawn = |args: &[&str]| -> anyhow::Result<std::process::Child> {
+        std::process::Command::new("git")
             .arg("-C")
             .arg(root)
             .args(args)
-            .output()
-            .context("running git")?;
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .context("running git")
+    };
+    let wait = |child: std::process::Child, args: &[&str]| -> anyhow::Result<Vec<u8>> {
+        let o = child.wait_with_output().context("running git")?;
         if !o.status.success() {
             bail!(
                 "git {} in {}: {}",
@@ -912,9 +943,13 @@ fn changed_since(root: &Path, rev: &str) -> anyhow::Result<BTreeSet<RelPath>> {
         }
         Ok(o.stdout)
     };
+    let diff_args = ["diff", "--name-only", "--no-renames", "-z", rev, "--"];
+    let others_args = ["ls-files", "--others", "--exclude-standard", "-z"];
+    let diff = spawn(&diff_args)?;
+    let others = spawn(&others_args)?;
+    let tracked = wait(diff, &diff_args)?;
+    let untracked = wait(others, &others_args)?;
     let mut out = BTreeSet::new();
-    let tracked = list(&["diff", "--name-only", "--no-renames", "-z", rev, "--"])?;
-    let untracked = list(&["ls-files", "--others", "--exclude-standard", "-z"])?;
     for name in tracked
         .split(|b| *b == 0)
         .chain(untracked.split(|b| *b == 0))
