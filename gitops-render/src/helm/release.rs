@@ -569,8 +569,10 @@ fn origin_labels_only(
     };
     let mut out = Vec::new();
     let mut ids = std::collections::HashSet::new();
-    for (path, content) in files {
-        for mut r in resources_from_text(content, path).map_err(Error::PostRender)? {
+    let texts: Vec<(&str, &str)> = files.iter().map(|(p, c)| (*p, c.as_str())).collect();
+    let parsed = crate::kustomize::build::parse_texts(&texts);
+    for ((path, _), resources) in files.iter().zip(parsed) {
+        for mut r in resources.map_err(Error::PostRender)? {
             let local = r
                 .value
                 .get_path(&[

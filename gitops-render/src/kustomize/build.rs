@@ -155,8 +155,6 @@ type Parsed = Result<Vec<Resource>, Error>;
 fn parse_ahead(src: &Source<'_>, dir: &RelPath, entries: &[String]) -> Vec<Option<Parsed>> {
     /// Fewer entries than this are read one at a time, as they come.
     const MIN_ENTRIES: usize = 8;
-    /// Less text than this is parsed on the calling thread.
-    const PARALLEL_BYTES: usize = 256 << 10;
     let mut out: Vec<Option<Parsed>> = entries.iter().map(|_| None).collect();
     if entries.len() < MIN_ENTRIES {
         return out;
@@ -179,15 +177,31 @@ fn parse_ahead(src: &Source<'_>, dir: &RelPath, entries: &[String]) -> Vec<Optio
             texts.push((i, display(&path), text));
         }
     }
-    let total: usize = texts.iter().map(|(_, _, t)| t.len()).sum();
+    let sources: Vec<(&str, &str)> = texts
+        .iter()
+        .map(|(_, origin, text)| (origin.as_str(), text.as_str()))
+        .collect();
+    for ((i, _, _), parsed) in texts.iter().zip(parse_texts(&sources)) {
+        out[*i] = Some(parsed);
+    }
+    out
+}
+
+/// Parse `(origin, text)` pairs into resources, results in order: on the
+/// available cores from 256 KiB of text, each thread under the caller's
+/// YAML budget; a parse that panicked is redone on the calling thread.
+pub(crate) fn parse_texts(texts: &[(&str, &str)]) -> Vec<Parsed> {
+    /// Less text than this is parsed on the calling thread.
+    const PARALLEL_BYTES: usize = 256 << 10;
+    let total: usize = texts.iter().map(|(_, t)| t.len()).sum();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZeroUsize::get)
         .min(texts.len());
     if threads < 2 || total < PARALLEL_BYTES {
-        for (i, origin, text) in &texts {
-            out[*i] = Some(resources_from_text(text, origin));
-        }
-        return out;
+        return texts
+            .iter()
+            .map(|(origin, text)| resources_from_text(text, origin))
+            .collect();
     }
     let budget = crate::budget::current();
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -195,14 +209,14 @@ fn parse_ahead(src: &Source<'_>, dir: &RelPath, entries: &[String]) -> Vec<Optio
         let mut done = Vec::new();
         loop {
             let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some((i, origin, text)) = texts.get(k) else {
+            let Some((origin, text)) = texts.get(k) else {
                 return done;
             };
             let parsed = match &budget {
                 Some(b) => crate::budget::scope(b, || resources_from_text(text, origin)),
                 None => resources_from_text(text, origin),
             };
-            done.push((*i, parsed));
+            done.push((k, parsed));
         }
     };
     let results: Vec<Vec<(usize, Parsed)>> = std::thread::scope(|s| {
@@ -217,15 +231,18 @@ fn parse_ahead(src: &Source<'_>, dir: &RelPath, entries: &[String]) -> Vec<Optio
             .collect();
         let mut all = vec![parse()];
         for h in helpers {
-            // A parse that panicked leaves its entries to the sequential path.
             all.extend(h.join().ok());
         }
         all
     });
-    for (i, parsed) in results.into_iter().flatten() {
-        out[i] = Some(parsed);
+    let mut out: Vec<Option<Parsed>> = texts.iter().map(|_| None).collect();
+    for (k, parsed) in results.into_iter().flatten() {
+        out[k] = Some(parsed);
     }
-    out
+    out.into_iter()
+        .zip(texts)
+        .map(|(p, (origin, text))| p.unwrap_or_else(|| resources_from_text(text, origin)))
+        .collect()
 }
 
 /// kustomize drops objects annotated `config.kubernetes.io/local-config`
