@@ -394,43 +394,37 @@ fn finish(e: Engine<'_>) -> Cluster {
 /// variables.
 /// The data of the ConfigMaps and Secrets an object reads, in reference
 /// order (`None` for one not found).
-type RefData = Vec<Option<Vec<(String, Vec<u8>)>>>;
+type RefData = Vec<Option<gitops_render::flux::resources::Data>>;
 
-fn substitution_data(e: &Engine<'_>, i: usize) -> RefData {
-    let Some(ks) = &e.ks[i].typed else {
-        return Vec::new();
-    };
-    let ns = &e.ks[i].entry.namespace;
-    let Some(pb) = &ks.spec.post_build else {
-        return Vec::new();
-    };
-    pb.substitute_from
-        .iter()
-        .flatten()
-        .map(|r| {
-            e.resources
-                .get(&r.kind, ns, &r.name)
-                .map(|d| d.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        })
+/// The data of `(kind, name)` references from namespace `ns`.
+fn ref_data<'r>(
+    e: &Engine<'_>,
+    ns: &str,
+    refs: impl Iterator<Item = (&'r str, &'r str)>,
+) -> RefData {
+    refs.map(|(kind, name)| e.resources.get(kind, ns, name).cloned())
         .collect()
+}
+
+/// The data of a Kustomization's substituteFrom objects.
+fn substitution_data(e: &Engine<'_>, i: usize) -> RefData {
+    let refs = e.ks[i]
+        .typed
+        .iter()
+        .flat_map(|k| k.spec.post_build.iter())
+        .flat_map(|p| p.substitute_from.iter().flatten())
+        .map(|r| (r.kind.as_str(), r.name.as_str()));
+    ref_data(e, &e.ks[i].entry.namespace, refs)
 }
 
 /// The data of a HelmRelease's valuesFrom objects.
 fn values_data(e: &Engine<'_>, i: usize) -> RefData {
-    let Some(hr) = &e.hrs[i].typed else {
-        return Vec::new();
-    };
-    let ns = &e.hrs[i].entry.namespace;
-    hr.spec
-        .values_from
+    let refs = e.hrs[i]
+        .typed
         .iter()
-        .flatten()
-        .map(|r| {
-            e.resources
-                .get(&r.kind, ns, &r.name)
-                .map(|d| d.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        })
-        .collect()
+        .flat_map(|h| h.spec.values_from.iter().flatten())
+        .map(|r| (r.kind.as_str(), r.name.as_str()));
+    ref_data(e, &e.hrs[i].entry.namespace, refs)
 }
 
 /// The chart's source object (and a HelmChart's own source object).

@@ -14,28 +14,12 @@ use serde_json::Value;
 
 use crate::server::ServerProcess;
 use crate::{Daemon, git, gitops, stderr, stdout};
-use gitops_test_support::write;
+use gitops_test_support::{oracle, write};
 
 const FIXTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../gitops-cluster/tests/fixtures"
 );
-
-fn oracle(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GITOPS_ORACLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/gitops-oracles")
-        });
-    let p = dir.join(name);
-    assert!(
-        p.is_file(),
-        "{name} oracle not found at {}: run `bash tools/fetch-oracles.sh` (or set GITOPS_ORACLES)",
-        p.display()
-    );
-    p
-}
 
 fn run_ok(cmd: &mut Command) -> String {
     let o = cmd.output().expect("runs");

@@ -3,29 +3,12 @@
 //! with a post-renderer plugin that runs the same kustomizations through the
 //! real `kubectl kustomize`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use gitops_test_support::write;
+use gitops_test_support::{oracle, write};
 
 use super::{gitops, stderr, stdout};
-
-/// The oracles' directory; a missing helm or kubectl fails the test.
-fn oracle(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GITOPS_ORACLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/gitops-oracles")
-        });
-    let p = dir.join(name);
-    assert!(
-        p.is_file(),
-        "{name} oracle not found at {}: run `bash tools/fetch-oracles.sh` (or set GITOPS_ORACLES)",
-        p.display()
-    );
-    p
-}
 
 fn chart(d: &Path) {
     write(

@@ -58,6 +58,27 @@ pub fn conformance_dir(suite: &str, subdir: &str) -> Option<PathBuf> {
     None
 }
 
+/// The path of an oracle binary (`kubectl`, `helm`) installed by
+/// `tools/fetch-oracles.sh` in `$GITOPS_ORACLES` (default
+/// `~/.cache/gitops-oracles`); a missing one fails the test, never a
+/// silent skip.
+#[must_use]
+pub fn oracle(name: &str) -> PathBuf {
+    let dir = std::env::var_os("GITOPS_ORACLES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/gitops-oracles")
+        });
+    let p = dir.join(name);
+    assert!(
+        p.is_file(),
+        "{name} oracle not found at {}: run `bash tools/fetch-oracles.sh` (or set GITOPS_ORACLES)",
+        p.display()
+    );
+    p
+}
+
 /// A free loopback port (bound, then released for the caller's server).
 ///
 /// # Panics
