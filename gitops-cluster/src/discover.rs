@@ -600,8 +600,51 @@ impl<'a> Engine<'a> {
 
     /// Render Kustomization `i` and take in what its output defines.
     pub(crate) fn render_ks(&mut self, i: usize) {
-        let outcome = self.build_ks(i);
+        let mut outcome = self.build_ks(i);
+        // The cluster path is built as kustomize-controller builds its own
+        // Kustomization: once that object is found in the output, the
+        // build is that Kustomization's (its postBuild, patches, owner
+        // labels…).
+        if i == 0
+            && self.ks[0].typed.is_none()
+            && let Outcome::Rendered(objects) = &mut outcome
+            && let Some(own) = objects.iter().find_map(|o| self.own_kustomization(o))
+        {
+            let rebuild = changes_build(&own);
+            let owner = (
+                own.metadata.name.clone().unwrap_or_default(),
+                own.metadata.namespace.clone().unwrap_or_default(),
+            );
+            self.ks[0].typed = Some(own);
+            if rebuild {
+                outcome = self.build_ks(0);
+            } else {
+                // Nothing but the owner labels differs from the build
+                // done: set them as the Flux build does.
+                for obj in objects.iter_mut() {
+                    label_owner(obj, &owner);
+                }
+            }
+        }
         self.take_output(i, outcome);
+    }
+
+    /// `obj` as the Kustomization that applies the cluster path itself.
+    fn own_kustomization(&self, obj: &Value) -> Option<Kustomization> {
+        if api_group(obj) != "kustomize.toolkit.fluxcd.io"
+            || str_at(obj, &["kind"]) != Some("Kustomization")
+        {
+            return None;
+        }
+        // The path and source first: a cluster path lists many
+        // Kustomizations, one of them its own.
+        let path = str_at(obj, &["spec", "path"]).unwrap_or("./");
+        if str_at(obj, &["spec", "sourceRef", "kind"]) != Some("GitRepository")
+            || spec_dir(path).ok().as_ref() != Some(&self.root_path)
+        {
+            return None;
+        }
+        serde_json::from_value(obj.clone()).ok()
     }
 
     /// Record what Kustomization `i` rendered to, taking in its objects.
@@ -644,7 +687,7 @@ impl<'a> Engine<'a> {
         };
         let options = BuildOptions {
             strict_substitute: self.options.strict_substitute,
-            owner_labels: i != 0 || self.ks[0].entry.object.is_some(),
+            owner_labels: i != 0 || self.ks[0].typed.is_some(),
             ..BuildOptions::default()
         };
         match flux_build(repo, &ks, &self.resources, &options) {
@@ -750,8 +793,7 @@ impl<'a> Engine<'a> {
             root.entry.source = source;
             root.entry.depends_on = depends_on;
             root.entry.object = Some(obj);
-            // Its own output was built as the cluster path; its postBuild
-            // and patches apply when a later run builds it from the object.
+            // The output was built with this object already (render_ks).
             root.typed = typed.ok();
             return;
         }
@@ -1148,6 +1190,40 @@ fn values_files(chart: &Chart, files: &[String]) -> Result<serde_json::Map<Strin
         merged = gitops_render::helm::values::merge_maps(&merged, &next);
     }
     Ok(merged)
+}
+
+/// Whether a Kustomization's spec changes what its path builds to beyond
+/// the owner labels.
+fn changes_build(k: &Kustomization) -> bool {
+    let s = &k.spec;
+    let set = |o: &Option<String>| o.as_deref().is_some_and(|v| !v.is_empty());
+    s.post_build.is_some()
+        || s.patches.as_ref().is_some_and(|p| !p.is_empty())
+        || s.images.as_ref().is_some_and(|p| !p.is_empty())
+        || s.components.as_ref().is_some_and(|p| !p.is_empty())
+        || s.common_metadata.is_some()
+        || set(&s.target_namespace)
+        || set(&s.name_prefix)
+        || set(&s.name_suffix)
+        || !s.extra.is_empty()
+}
+
+/// kustomize-controller's owner labels on one object.
+fn label_owner(obj: &mut Value, owner: &(String, String)) {
+    use gitops_render::flux::build::{OWNER_LABEL_NAME, OWNER_LABEL_NAMESPACE};
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let labels = meta
+        .entry("labels".to_owned())
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !labels.is_object() {
+        *labels = Value::Object(serde_json::Map::new());
+    }
+    if let Some(l) = labels.as_object_mut() {
+        l.insert(OWNER_LABEL_NAME.to_owned(), json!(owner.0));
+        l.insert(OWNER_LABEL_NAMESPACE.to_owned(), json!(owner.1));
+    }
 }
 
 /// A HelmRelease ready to render.
