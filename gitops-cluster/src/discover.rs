@@ -8,7 +8,7 @@ use gitops_core::flux::{HelmRelease, Kustomization};
 use gitops_core::fs::{FileTree, RelPath};
 use gitops_core::quote::truncated;
 use gitops_render::flux::Resources;
-use gitops_render::flux::build::{BuildOptions, flux_build};
+use gitops_render::flux::build::{BuildOptions, flux_build, set_owner_labels};
 use gitops_render::helm::chart::{self, Chart};
 use gitops_render::helm::release::{self, Action, ReleaseOptions};
 use gitops_render::helm::values::compose_release;
@@ -510,12 +510,10 @@ impl<'a> Engine<'a> {
             .collect()
     }
 
-    /// The tree of `source`: the viewed repository for its bootstrap
-    /// GitRepository, else what [`Sources`] gives.
+    /// The tree of a source other than the viewed repository (callers
+    /// check [`Engine::is_bootstrap`] first): an ArtifactGenerator's
+    /// artifact, else what [`Sources`] gives, once per source.
     pub(crate) fn tree_of(&mut self, source: &SourceRef) -> Result<Tree, Unavailable> {
-        if self.is_bootstrap(source) {
-            return Err(Unavailable::Skipped(String::new()));
-        }
         if let Some(t) = self.trees.get(source) {
             return t.clone();
         }
@@ -622,7 +620,7 @@ impl<'a> Engine<'a> {
                 // Nothing but the owner labels differs from the build
                 // done: set them as the Flux build does.
                 for obj in objects.iter_mut() {
-                    label_owner(obj, &owner);
+                    set_owner_labels(obj, &owner.0, &owner.1);
                 }
             }
         }
@@ -731,8 +729,10 @@ impl<'a> Engine<'a> {
                     .entry(SourceRef::new(kind, namespace, name))
                     .or_insert(obj);
             }
-            ("", "ConfigMap" | "Secret") if str_at(&obj, &["apiVersion"]) == Some("v1") => {
-                add_resource(&mut self.resources, &kind, &namespace, &name, &obj);
+            ("", "ConfigMap" | "Secret") => {
+                // Data that does not decode leaves the object out: a
+                // substituteFrom or valuesFrom naming it then says so.
+                let _ = self.resources.add_json(&obj, owner);
             }
             _ => {}
         }
@@ -1208,24 +1208,6 @@ fn changes_build(k: &Kustomization) -> bool {
         || !s.extra.is_empty()
 }
 
-/// kustomize-controller's owner labels on one object.
-fn label_owner(obj: &mut Value, owner: &(String, String)) {
-    use gitops_render::flux::build::{OWNER_LABEL_NAME, OWNER_LABEL_NAMESPACE};
-    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let labels = meta
-        .entry("labels".to_owned())
-        .or_insert_with(|| Value::Object(serde_json::Map::new()));
-    if !labels.is_object() {
-        *labels = Value::Object(serde_json::Map::new());
-    }
-    if let Some(l) = labels.as_object_mut() {
-        l.insert(OWNER_LABEL_NAME.to_owned(), json!(owner.0));
-        l.insert(OWNER_LABEL_NAMESPACE.to_owned(), json!(owner.1));
-    }
-}
-
 /// A HelmRelease ready to render.
 struct Job {
     id: String,
@@ -1281,49 +1263,4 @@ fn root_kustomization(path: &str) -> Kustomization {
         spec: Default::default(),
         status: None,
     })
-}
-
-/// Add a rendered ConfigMap or Secret (JSON) to the substitution store.
-fn add_resource(store: &mut Resources, kind: &str, namespace: &str, name: &str, obj: &Value) {
-    use base64::Engine as _;
-    let mut data = gitops_render::flux::resources::Data::new();
-    let strings = |field: &str| -> Vec<(String, String)> {
-        obj.get(field)
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| {
-                        let s = match v {
-                            Value::String(s) => s.clone(),
-                            Value::Null => String::new(),
-                            other => other.to_string(),
-                        };
-                        (k.clone(), s)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    if kind == "Secret" {
-        for (k, v) in strings("data") {
-            let cleaned: String = v.chars().filter(|c| !c.is_whitespace()).collect();
-            if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(cleaned) {
-                data.insert(k, b);
-            }
-        }
-        for (k, v) in strings("stringData") {
-            data.insert(k, v.into_bytes());
-        }
-        store.insert_secret(namespace, name, data);
-    } else {
-        for (k, v) in strings("data") {
-            data.insert(k, v.into_bytes());
-        }
-        for (k, v) in strings("binaryData") {
-            if let Ok(b) = base64::engine::general_purpose::STANDARD.decode(v) {
-                data.insert(k, b);
-            }
-        }
-        store.insert_config_map(namespace, name, data);
-    }
 }

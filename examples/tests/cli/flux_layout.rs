@@ -9,21 +9,8 @@ use super::{gitops, stderr, stdout};
 
 use gitops_test_support::write;
 
-/// The kubectl oracle; a missing one fails the test (never a silent skip).
 fn kubectl() -> PathBuf {
-    let dir = std::env::var_os("GITOPS_ORACLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/gitops-oracles")
-        });
-    let k = dir.join("kubectl");
-    assert!(
-        k.is_file(),
-        "kubectl oracle not found at {}: run `bash tools/fetch-oracles.sh` (or set GITOPS_ORACLES)",
-        k.display()
-    );
-    k
+    gitops_test_support::oracle("kubectl")
 }
 
 /// The layout of Flux's kustomize example repository, written by us.

@@ -528,17 +528,15 @@ pub fn flux_build(
             obj
         };
         if options.owner_labels {
-            let owner: BTreeMap<String, String> = [
-                (OWNER_LABEL_NAME, kustomization.metadata.name.as_deref()),
-                (
-                    OWNER_LABEL_NAMESPACE,
-                    kustomization.metadata.namespace.as_deref(),
-                ),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.unwrap_or_default().to_owned()))
-            .collect();
-            set_metadata(&mut obj, "labels", Some(&owner));
+            set_owner_labels(
+                &mut obj,
+                kustomization.metadata.name.as_deref().unwrap_or_default(),
+                kustomization
+                    .metadata
+                    .namespace
+                    .as_deref()
+                    .unwrap_or_default(),
+            );
         }
         objects.push(obj);
     }
@@ -552,6 +550,17 @@ pub fn flux_build(
         kustomization: generated,
         objects,
     })
+}
+
+/// Label `obj` with its Kustomization's name and namespace
+/// ([`OWNER_LABEL_NAME`], [`OWNER_LABEL_NAMESPACE`]), as
+/// kustomize-controller does ([`BuildOptions::owner_labels`]).
+pub fn set_owner_labels(obj: &mut Value, name: &str, namespace: &str) {
+    let owner = BTreeMap::from([
+        (OWNER_LABEL_NAME.to_owned(), name.to_owned()),
+        (OWNER_LABEL_NAMESPACE.to_owned(), namespace.to_owned()),
+    ]);
+    set_metadata(obj, "labels", Some(&owner));
 }
 
 fn set_metadata(obj: &mut Value, field: &str, values: Option<&BTreeMap<String, String>>) {

@@ -206,30 +206,110 @@ impl Resources {
                 })
                 .collect()
         };
-        let mut data = Data::new();
+        let data = strings("data")?;
+        let string_data = if kind == "Secret" {
+            strings("stringData")?
+        } else {
+            Vec::new()
+        };
+        self.insert_object(
+            kind,
+            &namespace,
+            &name,
+            data,
+            string_data,
+            origin,
+            node.line,
+        )?;
+        Ok(true)
+    }
+
+    /// Add a ConfigMap or Secret already converted to JSON (a rendered
+    /// object); other objects are ignored. Returns whether it was added.
+    /// The rules are those of [`Resources::add_yaml`]: a ConfigMap's `data`,
+    /// a Secret's `data` (base64, whitespace ignored) then `stringData`;
+    /// non-string values are taken as their JSON text, `null` as empty.
+    ///
+    /// # Errors
+    /// [`Error::Base64`] for Secret data that is not base64, naming `origin`.
+    pub fn add_json(&mut self, obj: &serde_json::Value, origin: &str) -> Result<bool, Error> {
+        use serde_json::Value as Json;
+        let kind = obj.get("kind").and_then(Json::as_str).unwrap_or_default();
+        if obj.get("apiVersion").and_then(Json::as_str) != Some("v1")
+            || !matches!(kind, "ConfigMap" | "Secret")
+        {
+            return Ok(false);
+        }
+        let text = |v: Option<&Json>| v.and_then(Json::as_str).unwrap_or_default().to_owned();
+        let name = text(obj.pointer("/metadata/name"));
+        let namespace = text(obj.pointer("/metadata/namespace"));
+        let strings = |field: &str| -> Vec<(String, String)> {
+            obj.get(field)
+                .and_then(Json::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let s = match v {
+                        Json::String(s) => s.clone(),
+                        Json::Null => String::new(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), s)
+                })
+                .collect()
+        };
+        let string_data = if kind == "Secret" {
+            strings("stringData")
+        } else {
+            Vec::new()
+        };
+        self.insert_object(
+            kind,
+            &namespace,
+            &name,
+            strings("data"),
+            string_data,
+            origin,
+            0,
+        )?;
+        Ok(true)
+    }
+
+    /// Store one object: a Secret's `data` decoded from base64, its
+    /// `stringData` over it; a ConfigMap's `data` as is.
+    #[allow(clippy::too_many_arguments)]
+    fn insert_object(
+        &mut self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        data: Vec<(String, String)>,
+        string_data: Vec<(String, String)>,
+        origin: &str,
+        line: usize,
+    ) -> Result<(), Error> {
+        let mut out = Data::new();
         if kind == "Secret" {
-            for (k, v) in strings("data")? {
+            for (k, v) in data {
                 let cleaned: String = v.chars().filter(|c| !c.is_whitespace()).collect();
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(cleaned.as_bytes())
                     .map_err(|_| Error::Base64 {
                         origin: origin.to_owned(),
-                        line: node.line,
-                        name: name.clone(),
+                        line,
+                        name: name.to_owned(),
                         key: k.clone(),
                     })?;
-                data.insert(k, bytes);
+                out.insert(k, bytes);
             }
-            for (k, v) in strings("stringData")? {
-                data.insert(k, v.into_bytes());
+            for (k, v) in string_data {
+                out.insert(k, v.into_bytes());
             }
-            self.insert_secret(&namespace, &name, data);
+            self.insert_secret(namespace, name, out);
         } else {
-            for (k, v) in strings("data")? {
-                data.insert(k, v.into_bytes());
-            }
-            self.insert_config_map(&namespace, &name, data);
+            out.extend(data.into_iter().map(|(k, v)| (k, v.into_bytes())));
+            self.insert_config_map(namespace, name, out);
         }
-        Ok(true)
+        Ok(())
     }
 }

@@ -208,3 +208,23 @@ proptest! {
         prop_assert_eq!(envsubst::eval(&text, &vars), Ok(text.clone()));
     }
 }
+
+#[test]
+fn rendered_objects_enter_the_store_as_yaml_does() {
+    let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: ns}\ndata: {a: ' aGk= '}\nstringData: {b: two}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns}\ndata: {x: '1', e: ~}\nbinaryData: {y: aGk=}\n";
+    let mut from_yaml = Resources::new();
+    from_yaml.add_yaml(text, "t.yaml").unwrap();
+    let mut from_json = Resources::new();
+    for d in gitops_core::yaml::parse_documents(text, "t.yaml").unwrap() {
+        let v = d.root.to_json(gitops_core::yaml::Schema::Core);
+        assert!(from_json.add_json(&v, "t.yaml").unwrap());
+    }
+    assert_eq!(from_yaml, from_json);
+    let bad = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "b"}, "data": {"k": "not base64!"}});
+    assert!(Resources::new().add_json(&bad, "rendered").is_err());
+    assert!(
+        !Resources::new()
+            .add_json(&json!({"apiVersion": "apps/v1", "kind": "Deployment"}), "o")
+            .unwrap()
+    );
+}

@@ -4,27 +4,13 @@
 //! oracle's helm command is a shim that answers that check and runs helm
 //! v4.1.4 for everything else.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use gitops_core::fs::{OsTree, RelPath};
 use gitops_render::{Options, render};
 
-fn oracle(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GITOPS_ORACLES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-                .join(".cache/gitops-oracles")
-        });
-    let p = dir.join(name);
-    assert!(
-        p.is_file(),
-        "{name} oracle not found at {}: run `bash tools/fetch-oracles.sh` (or set GITOPS_ORACLES)",
-        p.display()
-    );
-    p
-}
+use gitops_test_support::oracle;
 
 fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
