@@ -193,13 +193,18 @@ fn push_summary(commit: &str, branch: &str, refspecs: &[String], message: &str) 
 
 /// Reconcile `obj` given the update's result.
 #[must_use]
-pub fn reconcile(obj: &ImageUpdateAutomation, run: &Run, inputs: Inputs) -> Reconciled<ImageUpdateAutomationStatus> {
+pub fn reconcile(
+    obj: &ImageUpdateAutomation,
+    run: &Run,
+    inputs: Inputs,
+) -> Reconciled<ImageUpdateAutomationStatus> {
     if obj.spec.suspend == Some(true) {
         return Reconciled::suspended();
     }
     let old = ImageUpdateAutomationStatus::of(obj);
     let mut status = old.clone();
-    let interval = parse_interval("spec.interval", &obj.spec.interval).unwrap_or(Duration::from_secs(600));
+    let interval =
+        parse_interval("spec.interval", &obj.spec.interval).unwrap_or(Duration::from_secs(600));
     status.last_automation_run_time = Some(run.now_rfc3339());
     let mut f = Flow::new(run, &old.conditions);
     f.progressive(false, "reconciliation in progress");
@@ -215,7 +220,10 @@ pub fn reconcile(obj: &ImageUpdateAutomation, run: &Run, inputs: Inputs) -> Reco
     let mut summary = None;
     let error = |f: &mut Flow<'_>, reason: &str, m: String| {
         f.mark_false(READY, reason, &m);
-        Ending::Error { message: m, retry: interval }
+        Ending::Error {
+            message: m,
+            retry: interval,
+        }
     };
     let ending = match inputs.update {
         Update::InvalidPolicySelector(m) => {
@@ -234,9 +242,21 @@ pub fn reconcile(obj: &ImageUpdateAutomation, run: &Run, inputs: Inputs) -> Reco
             f.mark_stalled(REMOVED_TEMPLATE_FIELD, &m);
             Ending::Stalled
         }
-        Update::CheckoutFailed(m) => error(&mut f, GIT_OPERATION_FAILED, format!("failed to checkout source: {m}")),
-        Update::UpdateFailed(m) => error(&mut f, UPDATE_FAILED, format!("failed to apply policies: {m}")),
-        Update::PushFailed(m) => error(&mut f, GIT_OPERATION_FAILED, format!("failed to update source: {m}")),
+        Update::CheckoutFailed(m) => error(
+            &mut f,
+            GIT_OPERATION_FAILED,
+            format!("failed to checkout source: {m}"),
+        ),
+        Update::UpdateFailed(m) => error(
+            &mut f,
+            UPDATE_FAILED,
+            format!("failed to apply policies: {m}"),
+        ),
+        Update::PushFailed(m) => error(
+            &mut f,
+            GIT_OPERATION_FAILED,
+            format!("failed to update source: {m}"),
+        ),
         Update::Skipped => {
             f.delete(READY);
             Ending::Success(Some(interval))
