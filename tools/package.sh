@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-crates=(gitops-core gitops-render gitops-image gitops-setters gitops-source gitops-automate gitops-gotemplate gitops-cluster)
+crates=(gitops-core gitops-render gitops-image gitops-setters gitops-source gitops-automate gitops-gotemplate gitops-cluster gitops-reconcile)
 
 # Each crate ships the workspace LICENSE as a plain copy (no symlink):
 # the copies must not drift.

@@ -209,7 +209,12 @@ pub fn mark_true(
     reason: &str,
     message: &str,
 ) {
-    set(list, generation, now, new(r#type, State::True, reason, message));
+    set(
+        list,
+        generation,
+        now,
+        new(r#type, State::True, reason, message),
+    );
 }
 
 /// Set `type` to `False`.
@@ -221,7 +226,12 @@ pub fn mark_false(
     reason: &str,
     message: &str,
 ) {
-    set(list, generation, now, new(r#type, State::False, reason, message));
+    set(
+        list,
+        generation,
+        now,
+        new(r#type, State::False, reason, message),
+    );
 }
 
 /// Set `type` to `Unknown`.
@@ -279,7 +289,10 @@ mod tests {
         let types: Vec<_> = l.iter().map(|c| c.r#type.as_str()).collect();
         assert_eq!(types, ["Stalled", "Ready", "ArtifactInStorage"]);
         mark_false(&mut l, 2, "t3", READY, FAILED, "bad");
-        assert_eq!(get(&l, READY).unwrap().last_transition_time.as_deref(), Some("t3"));
+        assert_eq!(
+            get(&l, READY).unwrap().last_transition_time.as_deref(),
+            Some("t3")
+        );
         mark_false(&mut l, 3, "t4", READY, FAILED, "bad");
         let r = get(&l, READY).unwrap();
         assert_eq!(r.last_transition_time.as_deref(), Some("t3"));
@@ -289,7 +302,14 @@ mod tests {
     #[test]
     fn trims_long_messages() {
         let mut l = Vec::new();
-        mark_true(&mut l, 1, "t", READY, SUCCEEDED, &"é".repeat(MAX_MESSAGE_LEN));
+        mark_true(
+            &mut l,
+            1,
+            "t",
+            READY,
+            SUCCEEDED,
+            &"é".repeat(MAX_MESSAGE_LEN),
+        );
         let m = get(&l, READY).unwrap().message.as_deref().unwrap();
         assert!(m.len() <= MAX_MESSAGE_LEN && m.ends_with("..."));
     }

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use gitops_core::flux::Condition;
 
-use crate::conditions::{self as c, PROGRESSING, PROGRESSING_WITH_RETRY, READY, RECONCILING, STALLED};
+use crate::conditions::{
+    self as c, PROGRESSING, PROGRESSING_WITH_RETRY, READY, RECONCILING, STALLED,
+};
 use crate::outcome::{Event, Requeue, Run};
 
 /// How a run ended, before finalizing.
@@ -39,19 +41,46 @@ impl<'r> Flow<'r> {
     }
 
     pub fn mark_true(&mut self, t: &str, reason: &str, message: &str) {
-        c::mark_true(&mut self.conditions, self.run.generation, &self.now, t, reason, message);
+        c::mark_true(
+            &mut self.conditions,
+            self.run.generation,
+            &self.now,
+            t,
+            reason,
+            message,
+        );
     }
 
     pub fn mark_false(&mut self, t: &str, reason: &str, message: &str) {
-        c::mark_false(&mut self.conditions, self.run.generation, &self.now, t, reason, message);
+        c::mark_false(
+            &mut self.conditions,
+            self.run.generation,
+            &self.now,
+            t,
+            reason,
+            message,
+        );
     }
 
     pub fn mark_unknown(&mut self, t: &str, reason: &str, message: &str) {
-        c::mark_unknown(&mut self.conditions, self.run.generation, &self.now, t, reason, message);
+        c::mark_unknown(
+            &mut self.conditions,
+            self.run.generation,
+            &self.now,
+            t,
+            reason,
+            message,
+        );
     }
 
     pub fn mark_stalled(&mut self, reason: &str, message: &str) {
-        c::mark_stalled(&mut self.conditions, self.run.generation, &self.now, reason, message);
+        c::mark_stalled(
+            &mut self.conditions,
+            self.run.generation,
+            &self.now,
+            reason,
+            message,
+        );
     }
 
     pub fn delete(&mut self, t: &str) {
@@ -69,7 +98,13 @@ impl<'r> Flow<'r> {
     /// `ProgressiveStatus`: `Reconciling=True`, and `Ready=Unknown` with the
     /// same reason when Ready is absent or unknown (or `drift`).
     pub fn progressive(&mut self, drift: bool, message: &str) {
-        c::mark_reconciling(&mut self.conditions, self.run.generation, &self.now, PROGRESSING, message);
+        c::mark_reconciling(
+            &mut self.conditions,
+            self.run.generation,
+            &self.now,
+            PROGRESSING,
+            message,
+        );
         if drift || self.is_unknown(READY) {
             self.mark_unknown(READY, PROGRESSING, message);
         }
@@ -91,7 +126,9 @@ impl<'r> Flow<'r> {
             }
             let overwrite = self.is_unknown(READY) || self.is_true(READY);
             if self.is_true(STALLED) && overwrite {
-                let s = c::get(&self.conditions, STALLED).cloned().expect("stalled is set");
+                let s = c::get(&self.conditions, STALLED)
+                    .cloned()
+                    .expect("stalled is set");
                 let (r, m) = (s.reason.unwrap_or_default(), s.message.unwrap_or_default());
                 self.mark_false(READY, &r, &m);
             }
@@ -99,15 +136,12 @@ impl<'r> Flow<'r> {
         if success || self.is_true(STALLED) {
             self.delete(RECONCILING);
         }
-        if let Ending::Error { message, .. } = ending {
-            if self.is_unknown(READY) || self.is_true(READY) {
-                self.mark_false(READY, c::FAILED, message);
-            }
+        if let Ending::Error { message, .. } = ending
+            && (self.is_unknown(READY) || self.is_true(READY))
+        {
+            self.mark_false(READY, c::FAILED, message);
         }
-        if success
-            && self.is_unknown(READY)
-            && !self.is_true(RECONCILING)
-            && !self.is_true(STALLED)
+        if success && self.is_unknown(READY) && !self.is_true(RECONCILING) && !self.is_true(STALLED)
         {
             self.mark_true(READY, c::SUCCEEDED, ready_message);
         }
@@ -147,7 +181,9 @@ pub(crate) fn ready_events(old: &[Condition], new: &[Condition]) -> Vec<Event> {
     let message = ready.message.clone().unwrap_or_default();
     let (was, is) = (is_ready(old), is_ready(new));
     if was && is {
-        let old_msg = c::get(old, READY).and_then(|r| r.message.clone()).unwrap_or_default();
+        let old_msg = c::get(old, READY)
+            .and_then(|r| r.message.clone())
+            .unwrap_or_default();
         if old_msg != message {
             return vec![Event::normal(&reason, message)];
         }

@@ -168,11 +168,18 @@ impl<'a> Inputs<'a> {
 }
 
 fn reflection(obj: &ImagePolicy) -> &str {
-    obj.spec.digest_reflection_policy.as_deref().unwrap_or("Never")
+    obj.spec
+        .digest_reflection_policy
+        .as_deref()
+        .unwrap_or("Never")
 }
 
 fn suspended(obj: &ImagePolicy) -> bool {
-    obj.spec.extra.get("suspend").and_then(serde_json::Value::as_bool) == Some(true)
+    obj.spec
+        .extra
+        .get("suspend")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
 }
 
 /// The interval a successful run requeues at: `spec.interval` (10 minutes
@@ -182,7 +189,12 @@ fn interval(obj: &ImagePolicy) -> Option<Duration> {
     if reflection(obj) != "Always" {
         return None;
     }
-    match obj.spec.interval.as_deref().map(|i| parse_interval("spec.interval", i)) {
+    match obj
+        .spec
+        .interval
+        .as_deref()
+        .map(|i| parse_interval("spec.interval", i))
+    {
         Some(Ok(d)) if !d.is_zero() => Some(d),
         _ => Some(Duration::from_secs(600)),
     }
@@ -209,9 +221,10 @@ pub fn digest_needed(obj: &ImagePolicy, repository: &ImageRepository, tag: &str)
     let status = ImagePolicyStatus::of(obj);
     match reflection(obj) {
         "Always" => true,
-        "IfNotPresent" => status.latest_ref.as_ref().is_none_or(|r| {
-            r.name != repository.spec.image || r.tag != tag || r.digest.is_empty()
-        }),
+        "IfNotPresent" => status
+            .latest_ref
+            .as_ref()
+            .is_none_or(|r| r.name != repository.spec.image || r.tag != tag || r.digest.is_empty()),
         _ => false,
     }
 }
@@ -220,25 +233,32 @@ fn ready_message(status: &ImagePolicyStatus) -> String {
     let Some(latest) = &status.latest_ref else {
         return String::new();
     };
-    let mut m = format!("Latest image tag for {} resolved to {}", latest.name, latest.tag);
+    let mut m = format!(
+        "Latest image tag for {} resolved to {}",
+        latest.name, latest.tag
+    );
     if !latest.digest.is_empty() {
         m.push_str(&format!(" with digest {}", latest.digest));
     }
-    if let Some(prev) = &status.observed_previous_ref {
-        if prev != latest {
-            m.push_str(&format!(" (previously {}:{}", prev.name, prev.tag));
-            if !prev.digest.is_empty() {
-                m.push_str(&format!("@{}", prev.digest));
-            }
-            m.push(')');
+    if let Some(prev) = &status.observed_previous_ref
+        && prev != latest
+    {
+        m.push_str(&format!(" (previously {}:{}", prev.name, prev.tag));
+        if !prev.digest.is_empty() {
+            m.push_str(&format!("@{}", prev.digest));
         }
+        m.push(')');
     }
     m
 }
 
 /// Reconcile `obj` given its repository, stored tags and digest answer.
 #[must_use]
-pub fn reconcile(obj: &ImagePolicy, run: &Run, inputs: Inputs<'_>) -> Reconciled<ImagePolicyStatus> {
+pub fn reconcile(
+    obj: &ImagePolicy,
+    run: &Run,
+    inputs: Inputs<'_>,
+) -> Reconciled<ImagePolicyStatus> {
     if suspended(obj) {
         return Reconciled::suspended();
     }
@@ -329,10 +349,10 @@ pub fn reconcile(obj: &ImagePolicy, run: &Run, inputs: Inputs<'_>) -> Reconciled
                     break 'run Ending::Error { message: e, retry };
                 }
             }
-        } else if reflection(obj) == "IfNotPresent" {
-            if let Some(r) = &old.latest_ref {
-                latest_ref.digest = r.digest.clone();
-            }
+        } else if reflection(obj) == "IfNotPresent"
+            && let Some(r) = &old.latest_ref
+        {
+            latest_ref.digest = r.digest.clone();
         }
         if status.latest_ref.as_ref() != Some(&latest_ref) {
             status.observed_previous_ref = status.latest_ref.take();

@@ -208,17 +208,20 @@ pub fn should_scan(
     let Some(last) = &status.last_scan_result else {
         return Ok(now_scan("first scan"));
     };
-    if let Some(at) = run.requested_at() {
-        if status.last_handled_reconcile_at.as_deref() != Some(at) {
-            return Ok(now_scan("reconcile requested"));
-        }
+    if let Some(at) = run.requested_at()
+        && status.last_handled_reconcile_at.as_deref() != Some(at)
+    {
+        return Ok(now_scan("reconcile requested"));
     }
-    if let Ok(image) = parse_image(&obj.spec.image) {
-        if status.canonical_image_name.as_deref() != Some(canonical(&image).as_str()) {
-            return Ok(now_scan("new image name"));
-        }
+    if let Ok(image) = parse_image(&obj.spec.image)
+        && status.canonical_image_name.as_deref() != Some(canonical(&image).as_str())
+    {
+        return Ok(now_scan("new image name"));
     }
-    if !same_set(&obj.spec.effective_exclusion_list(), &status.observed_exclusion_list) {
+    if !same_set(
+        &obj.spec.effective_exclusion_list(),
+        &status.observed_exclusion_list,
+    ) {
         return Ok(now_scan("updated exclusion list"));
     }
     if !store_has_tags {
@@ -292,12 +295,18 @@ pub fn reconcile(obj: &ImageRepository, run: &Run, scan: Scan) -> Result<Scanned
             Scan::AuthFailed(e) => {
                 let e = format!("failed to configure authentication options: {e}");
                 f.mark_false(READY, AUTHENTICATION_FAILED, &e);
-                break 'run Ending::Error { message: e, retry: interval };
+                break 'run Ending::Error {
+                    message: e,
+                    retry: interval,
+                };
             }
             Scan::Failed(e) => {
                 let e = format!("scan failed: {e}");
                 f.mark_false(READY, READ_OPERATION_FAILED, &e);
-                break 'run Ending::Error { message: e, retry: interval };
+                break 'run Ending::Error {
+                    message: e,
+                    retry: interval,
+                };
             }
             Scan::Tags(all) => {
                 let exclusions = match gitops_image::Exclusions::from_spec(&obj.spec) {
@@ -305,7 +314,10 @@ pub fn reconcile(obj: &ImageRepository, run: &Run, scan: Scan) -> Result<Scanned
                     Err(e) => {
                         let e = format!("scan failed: {e}");
                         f.mark_false(READY, READ_OPERATION_FAILED, &e);
-                        break 'run Ending::Error { message: e, retry: interval };
+                        break 'run Ending::Error {
+                            message: e,
+                            retry: interval,
+                        };
                     }
                 };
                 let mut kept: Vec<String> = all

@@ -61,7 +61,9 @@ use gitops_core::flux::{Condition, Kustomization};
 use gitops_core::fs::FileTree;
 use gitops_render::flux::Resources;
 use gitops_render::flux::build::{BuildOptions, flux_build};
-use gitops_render::flux::plan::{self as fplan, Inventory, Owner, Planned, PruneAction, PruneEntry};
+use gitops_render::flux::plan::{
+    self as fplan, Inventory, Owner, Planned, PruneAction, PruneEntry,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -361,14 +363,19 @@ fn source_ref(obj: &Kustomization) -> String {
 
 /// Reconcile `obj` given what the caller's apply produced.
 #[must_use]
-pub fn reconcile(obj: &Kustomization, run: &Run, outcome: Outcome<'_>) -> Reconciled<KustomizationStatus> {
+pub fn reconcile(
+    obj: &Kustomization,
+    run: &Run,
+    outcome: Outcome<'_>,
+) -> Reconciled<KustomizationStatus> {
     if obj.spec.suspend == Some(true) {
         return Reconciled::suspended();
     }
     let old = KustomizationStatus::of(obj);
     let mut status = old.clone();
     let mut f = Flow::new(run, &old.conditions);
-    let interval = parse_interval("spec.interval", &obj.spec.interval).unwrap_or(Duration::from_secs(600));
+    let interval =
+        parse_interval("spec.interval", &obj.spec.interval).unwrap_or(Duration::from_secs(600));
     let retry = obj
         .spec
         .retry_interval
@@ -461,12 +468,17 @@ pub fn reconcile(obj: &Kustomization, run: &Run, outcome: Outcome<'_>) -> Reconc
                 if let Some(e) = prune_error {
                     // Objects whose deletion was not confirmed stay tracked.
                     let mut inv = plan.inventory.clone();
-                    let old_inv = old.inventory.as_ref().map(InventoryStatus::to_inventory).unwrap_or_default();
+                    let old_inv = old
+                        .inventory
+                        .as_ref()
+                        .map(InventoryStatus::to_inventory)
+                        .unwrap_or_default();
                     for p in &plan.prune {
-                        if p.action == PruneAction::Delete {
-                            if let Some(e) = old_inv.entries.iter().find(|e| e.id == p.id.inventory_id()) {
-                                inv.entries.push(e.clone());
-                            }
+                        if p.action == PruneAction::Delete
+                            && let Some(e) =
+                                old_inv.entries.iter().find(|e| e.id == p.id.inventory_id())
+                        {
+                            inv.entries.push(e.clone());
                         }
                     }
                     status.inventory = Some(InventoryStatus::from_inventory(&inv));
@@ -517,11 +529,11 @@ pub fn reconcile(obj: &Kustomization, run: &Run, outcome: Outcome<'_>) -> Reconc
             format!("Reconciliation finished, next run in {}", go(interval)),
         );
     }
-    if crate::conditions::is_false(&f.conditions, READY) {
-        if let Some(mut r) = crate::conditions::get(&f.conditions, RECONCILING).cloned() {
-            r.reason = Some(crate::conditions::PROGRESSING_WITH_RETRY.to_owned());
-            crate::conditions::set(&mut f.conditions, run.generation, &f.now, r);
-        }
+    if crate::conditions::is_false(&f.conditions, READY)
+        && let Some(mut r) = crate::conditions::get(&f.conditions, RECONCILING).cloned()
+    {
+        r.reason = Some(crate::conditions::PROGRESSING_WITH_RETRY.to_owned());
+        crate::conditions::set(&mut f.conditions, run.generation, &f.now, r);
     }
     status.conditions = f.conditions;
     Reconciled {

@@ -29,8 +29,8 @@ mod flow;
 pub mod git_repository;
 pub mod helm;
 pub mod image_policy;
-pub mod image_update_automation;
 pub mod image_repository;
+pub mod image_update_automation;
 pub mod kustomization;
 pub mod oci_repository;
 pub mod outcome;
@@ -48,3 +48,8 @@ pub(crate) fn typed_status<T: serde::de::DeserializeOwned + Default>(
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_default()
 }
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

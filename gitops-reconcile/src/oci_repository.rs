@@ -76,13 +76,17 @@ pub fn reconcile(obj: &OCIRepository, run: &Run, fetch: Fetch) -> Reconciled<OCI
         .unwrap_or(std::time::Duration::from_secs(300));
     let url = obj.spec.url.clone();
     let event_message = |a: &Artifact, _: Option<&str>| {
-        let mut m = format!("stored artifact with revision '{}' from '{}'", a.revision, url);
+        let mut m = format!(
+            "stored artifact with revision '{}' from '{}'",
+            a.revision, url
+        );
         let source = a.metadata.get("org.opencontainers.image.source");
         let revision = a.metadata.get("org.opencontainers.image.revision");
-        if let (Some(s), Some(r)) = (source, revision) {
-            if !s.is_empty() && !r.is_empty() {
-                m.push_str(&format!(", origin source '{s}', origin revision '{r}'"));
-            }
+        if let (Some(s), Some(r)) = (source, revision)
+            && !s.is_empty()
+            && !r.is_empty()
+        {
+            m.push_str(&format!(", origin source '{s}', origin revision '{r}'"));
         }
         m
     };

@@ -53,7 +53,13 @@ impl Artifact {
     /// An artifact at `path` (URL `http://<host>/<path>`) with `revision`,
     /// `digest` and store time `last_update_time`.
     #[must_use]
-    pub fn new(host: &str, path: &str, revision: &str, digest: &str, last_update_time: &str) -> Artifact {
+    pub fn new(
+        host: &str,
+        path: &str,
+        revision: &str,
+        digest: &str,
+        last_update_time: &str,
+    ) -> Artifact {
         Artifact {
             path: path.to_owned(),
             url: format!("http://{host}/{path}"),
@@ -134,7 +140,10 @@ pub(crate) fn run(
                 f.mark_true(ARTIFACT_IN_STORAGE, SUCCEEDED, &(kind.stored_message)(a));
             }
         }
-        Fetch::Stored { artifact: a, message } => {
+        Fetch::Stored {
+            artifact: a,
+            message,
+        } => {
             f.delete(FETCH_FAILED);
             f.delete(ARTIFACT_OUTDATED);
             f.mark_true(ARTIFACT_IN_STORAGE, SUCCEEDED, &(kind.stored_message)(&a));
@@ -151,7 +160,9 @@ pub(crate) fn run(
     }
     // Ready summary.
     if failed {
-        let ff = c::get(&f.conditions, FETCH_FAILED).cloned().expect("set above");
+        let ff = c::get(&f.conditions, FETCH_FAILED)
+            .cloned()
+            .expect("set above");
         f.mark_false(
             READY,
             ff.reason.as_deref().unwrap_or_default(),
@@ -166,7 +177,9 @@ pub(crate) fn run(
     }
     let mut events = Vec::new();
     if failed {
-        let ff = c::get(&f.conditions, FETCH_FAILED).cloned().expect("set above");
+        let ff = c::get(&f.conditions, FETCH_FAILED)
+            .cloned()
+            .expect("set above");
         events.push(Event::warning(
             ff.reason.as_deref().unwrap_or_default(),
             ff.message.unwrap_or_default(),
