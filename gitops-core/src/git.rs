@@ -33,6 +33,7 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Mutex;
 
 use crate::fs::{MemTree, RelPath};
@@ -109,6 +110,55 @@ pub trait GitTransport {
     }
 }
 
+/// The async form of [`GitTransport`], for code running on an async
+/// runtime: the same contract, with futures that are `Send`.
+///
+/// The trait names no runtime (gitops-core has no async dependency).
+/// Implementations: [`MemRemote`] (its futures are ready at once), and
+/// gitops-source's `git::AsyncClient`, which runs its blocking Git client
+/// on tokio's blocking pool (`spawn_blocking`): Git fetches and pushes are
+/// blocking I/O and CPU work (gix, the `git` binary), so that adapter is the
+/// way to call them from async code. Adapting another blocking
+/// [`GitTransport`] the same way is the caller's choice.
+pub trait AsyncGitTransport {
+    /// The implementation's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Refs advertised by the remote.
+    fn list_refs(
+        &self,
+        url: &str,
+    ) -> impl Future<Output = Result<Vec<RemoteRef>, Self::Error>> + Send;
+    /// The files of `commit`.
+    fn fetch_tree(
+        &self,
+        url: &str,
+        commit: &str,
+    ) -> impl Future<Output = Result<MemTree, Self::Error>> + Send;
+    /// Create a commit from `req` and push it without force.
+    fn push_commit(
+        &self,
+        url: &str,
+        req: &CommitRequest,
+    ) -> impl Future<Output = Result<PushOutcome, Self::Error>> + Send;
+
+    /// Where `refs/heads/<branch>` points, if it exists.
+    fn resolve_branch(
+        &self,
+        url: &str,
+        branch: &str,
+    ) -> impl Future<Output = Result<Option<String>, Self::Error>> + Send {
+        let refs = self.list_refs(url);
+        let want = format!("refs/heads/{branch}");
+        async move {
+            Ok(refs
+                .await?
+                .into_iter()
+                .find(|r| r.name == want)
+                .map(|r| r.target))
+        }
+    }
+}
+
 /// Errors of [`MemRemote`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -175,6 +225,30 @@ impl MemRemote {
         let repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
         let (parent, _, msg) = repos.get(url)?.commits.get(commit)?;
         Some((parent.clone(), msg.clone()))
+    }
+}
+
+impl AsyncGitTransport for MemRemote {
+    type Error = Error;
+
+    fn list_refs(&self, url: &str) -> impl Future<Output = Result<Vec<RemoteRef>, Error>> + Send {
+        std::future::ready(GitTransport::list_refs(self, url))
+    }
+
+    fn fetch_tree(
+        &self,
+        url: &str,
+        commit: &str,
+    ) -> impl Future<Output = Result<MemTree, Error>> + Send {
+        std::future::ready(GitTransport::fetch_tree(self, url, commit))
+    }
+
+    fn push_commit(
+        &self,
+        url: &str,
+        req: &CommitRequest,
+    ) -> impl Future<Output = Result<PushOutcome, Error>> + Send {
+        std::future::ready(GitTransport::push_commit(self, url, req))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Container registries, as the image crates see them: a tag lister.
+//! Container registries, as the image crates see them: a tag lister, in a
+//! blocking ([`TagLister`]) and an async ([`AsyncTagLister`]) form.
 //!
 //! ```
 //! use gitops_core::registry::{MemRegistry, TagLister};
@@ -13,6 +14,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use crate::{Digest, ImageRef};
 
@@ -36,6 +38,59 @@ pub trait TagLister {
     fn list_tags(&self, image: &ImageRef) -> Result<Vec<String>, Self::Error>;
     /// Digest and creation time of `image:tag`.
     fn tag_info(&self, image: &ImageRef, tag: &str) -> Result<TagInfo, Self::Error>;
+}
+
+/// The async form of [`TagLister`], for code running on an async runtime
+/// (a Kubernetes controller): the same contract, with futures that are
+/// `Send`, so they can be spawned on a multi-thread runtime.
+///
+/// The trait names no runtime (gitops-core has no async dependency).
+/// Implementations: [`MemRegistry`] (its futures are ready at once), and
+/// gitops-source's `registry::AsyncClient`, a real registry client over
+/// tokio.
+///
+/// # Adapting a blocking [`TagLister`]
+/// No blanket adapter is provided, because running blocking I/O from async
+/// code is a choice of the caller's runtime: with tokio, wrap each call in
+/// `tokio::task::spawn_blocking` (the lister must then be `Send + Sync +
+/// 'static`, e.g. in an `Arc`). Prefer a native async implementation where
+/// there is one: gitops-source's blocking `registry::Client` refuses to run
+/// on any thread inside a tokio runtime, `spawn_blocking` threads included,
+/// and its `registry::AsyncClient` is the one to use there.
+///
+/// ```
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use gitops_core::registry::{AsyncTagLister, MemRegistry};
+/// use gitops_core::ImageRef;
+///
+/// let mut reg = MemRegistry::new();
+/// reg.add("ghcr.io/org/app", "1.0.0", None);
+/// let image = ImageRef::parse("ghcr.io/org/app")?;
+/// // In async code: `reg.list_tags(&image).await?`. MemRegistry's futures
+/// // are ready on the first poll.
+/// let mut fut = pin!(AsyncTagLister::list_tags(&reg, &image));
+/// let Poll::Ready(tags) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) else {
+///     unreachable!("MemRegistry answers at once")
+/// };
+/// assert_eq!(tags?, ["1.0.0"]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait AsyncTagLister {
+    /// The implementation's error.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Every tag of `image`'s repository (tag and digest of `image` are
+    /// ignored); the complete list or an error, never a partial list.
+    fn list_tags(
+        &self,
+        image: &ImageRef,
+    ) -> impl Future<Output = Result<Vec<String>, Self::Error>> + Send;
+    /// Digest and creation time of `image:tag`.
+    fn tag_info(
+        &self,
+        image: &ImageRef,
+        tag: &str,
+    ) -> impl Future<Output = Result<TagInfo, Self::Error>> + Send;
 }
 
 /// Which tags an image repository scan drops: Flux's
@@ -106,6 +161,25 @@ impl MemRegistry {
             Some(slot) => slot.1 = info,
             None => tags.push((tag.to_owned(), info)),
         }
+    }
+}
+
+impl AsyncTagLister for MemRegistry {
+    type Error = Error;
+
+    fn list_tags(
+        &self,
+        image: &ImageRef,
+    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
+        std::future::ready(TagLister::list_tags(self, image))
+    }
+
+    fn tag_info(
+        &self,
+        image: &ImageRef,
+        tag: &str,
+    ) -> impl Future<Output = Result<TagInfo, Error>> + Send {
+        std::future::ready(TagLister::tag_info(self, image, tag))
     }
 }
 

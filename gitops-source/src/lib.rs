@@ -30,6 +30,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Async and blocking
+//! Every network client has an async form for code on a tokio runtime (a
+//! Kubernetes controller under `#[tokio::main]`, multi-thread or
+//! current-thread; the futures are `Send`) and a blocking form for plain
+//! threads (a CLI, a CI job): `registry::AsyncClient` / `registry::Client`,
+//! `oci::pull_async` / `oci::pull`, `helm::fetch_chart_async` /
+//! `helm::fetch_chart`, `bucket::fetch_async` / `bucket::fetch`,
+//! `git::AsyncClient` / `git::Client`. The blocking registry, OCI, Helm and
+//! bucket forms refuse on a thread inside a tokio runtime's context with
+//! an `InsideAsyncRuntime` error naming the async form to use, instead of
+//! panicking; the Git client's async form runs the blocking one on tokio's
+//! blocking pool. The `registry` module documentation has the details.
+//!
 //! # Crate features
 //! - `git` (off by default): the `git` module — gix (blocking client, reqwest HTTP
 //!   transport with rustls/ring); `semver` refs use gitops-core's
@@ -49,6 +62,9 @@ pub mod sourceignore;
 
 #[cfg(feature = "git")]
 mod credentials;
+
+#[cfg(feature = "oci")]
+mod blocking;
 
 #[cfg(feature = "oci")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci")))]

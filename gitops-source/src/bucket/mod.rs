@@ -22,6 +22,24 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Async and blocking
+//! [`fetch`] is blocking: it runs [`fetch_async`] on a tokio runtime made
+//! for the call, and on a thread inside a tokio runtime's context it
+//! refuses with [`Error::InsideAsyncRuntime`] (see [`crate::registry`]).
+//! In async code, `.await` [`fetch_async`] (its future is `Send`):
+//!
+//! ```no_run
+//! # use std::path::Path;
+//! # use gitops_core::flux::BucketSpec;
+//! # use gitops_source::bucket::{self, BucketCredentials};
+//! # use gitops_source::registry::Options;
+//! # async fn reconcile(spec: BucketSpec, creds: BucketCredentials) -> Result<(), bucket::Error> {
+//! let fetched = bucket::fetch_async(&spec, Some(&creds), &Options::default(), Path::new("/tmp/bucket")).await?;
+//! println!("{} objects at {}", fetched.objects, fetched.revision);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Deviation
 //! - Plain HTTP is used for loopback endpoints even without `spec.insecure`.
 //! - Only S3-compatible providers (`generic`, `aws` with static keys) are
@@ -129,6 +147,14 @@ pub enum Error {
     /// The tokio runtime could not be started.
     #[error("cannot start the I/O runtime")]
     Runtime(#[source] std::io::Error),
+    /// The blocking [`fetch`] was called on a thread inside a tokio runtime
+    /// (an async task or `spawn_blocking`), where it would block the
+    /// runtime or panic; nothing was fetched. Use [`fetch_async`].
+    #[error(
+        "the blocking bucket::fetch was called inside an async runtime; use bucket::fetch_async \
+         and .await it there (or call the blocking form from a thread outside the runtime)"
+    )]
+    InsideAsyncRuntime,
 }
 
 /// Static S3 credentials (the `accesskey`/`secretkey` of a Flux secret).
@@ -251,10 +277,32 @@ fn safe_key(key: &str) -> bool {
 /// go into a staging directory beside `dest`, renamed to `dest` only on
 /// success: a failed fetch leaves `dest` as it was.
 ///
+/// Blocking: runs [`fetch_async`] on a tokio runtime made for the call.
+///
 /// # Errors
 /// See [`Error`]: missing bucket, refused credentials, unsafe keys,
-/// oversized objects, write failures.
+/// oversized objects, write failures; [`Error::InsideAsyncRuntime`] inside
+/// a tokio runtime (use [`fetch_async`]).
 pub fn fetch(
+    spec: &BucketSpec,
+    creds: Option<&BucketCredentials>,
+    options: &Options,
+    dest: &Path,
+) -> Result<Fetched, Error> {
+    match crate::blocking::run_once(fetch_async(spec, creds, options, dest)) {
+        Ok(Ok(fetched)) => fetched,
+        Ok(Err(e)) => Err(Error::Runtime(e)),
+        Err(crate::blocking::InsideRuntime) => Err(Error::InsideAsyncRuntime),
+    }
+}
+
+/// [`fetch`] for async code (any tokio runtime); the future is `Send`.
+/// Objects are written as they arrive; the final packing runs on tokio's
+/// blocking pool.
+///
+/// # Errors
+/// As [`fetch`], without [`Error::InsideAsyncRuntime`].
+pub async fn fetch_async(
     spec: &BucketSpec,
     creds: Option<&BucketCredentials>,
     options: &Options,
@@ -277,23 +325,50 @@ pub fn fetch(
         },
     };
     let staging = archive::Staging::new(dest).map_err(staging_err)?;
-    let fetched = download(spec, creds, options, staging.path(), dest)?;
+    let (fetched, filter) = download(spec, creds, options, staging.path(), dest).await?;
+    let root = staging.path().to_path_buf();
+    let packed = crate::blocking::off_runtime(move || {
+        let mut bytes = Vec::new();
+        let summary = archive::write_filtered(&root, &filter, MAX_OBJECT_SIZE, &mut bytes)?;
+        Ok((summary, bytes))
+    })
+    .await;
+    let (summary, bytes) = packed.map_err(|source| Error::Archive {
+        bucket: bucket.clone(),
+        source,
+    })?;
     staging.commit().map_err(staging_err)?;
-    Ok(fetched)
+    Ok(Fetched {
+        artifact: Artifact::new(
+            fetched.revision.clone(),
+            summary.digest,
+            gitops_core::artifact::Content::Bytes(bytes),
+        ),
+        revision: fetched.revision,
+        objects: fetched.objects,
+        ignored: fetched.ignored,
+    })
 }
 
-/// Download the bucket into the empty directory `root` and pack it; `dest`
-/// is where `root` goes on success (for messages).
-fn download(
+/// What [`download`] wrote (the artifact is packed afterwards).
+struct Downloaded {
+    revision: Revision,
+    objects: usize,
+    ignored: usize,
+}
+
+/// Download the bucket into the empty directory `root`; `dest` is where
+/// `root` goes on success (for messages). Returns the ignore rules too,
+/// for packing.
+async fn download(
     spec: &BucketSpec,
     creds: Option<&BucketCredentials>,
     options: &Options,
     root: &Path,
     dest: &Path,
-) -> Result<Fetched, Error> {
+) -> Result<(Downloaded, Filter), Error> {
     let bucket = spec.bucket_name.clone();
     let store = store(spec, creds, options)?;
-    let rt = crate::registry::runtime().map_err(Error::Runtime)?;
     let store_err = |action: &str| {
         let bucket = bucket.clone();
         let action = action.to_owned();
@@ -303,112 +378,102 @@ fn download(
             source,
         }
     };
-    rt.block_on(async {
-        // The root .sourceignore, when there is one.
-        let ignore_text = match store.get(&ObjectPath::from(".sourceignore")).await {
-            Ok(r) => Some(
-                r.bytes()
-                    .await
-                    .map_err(store_err("read .sourceignore"))?
-                    .to_vec(),
-            ),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => return Err(store_err("read .sourceignore")(e)),
+    // The root .sourceignore, when there is one.
+    let ignore_text = match store.get(&ObjectPath::from(".sourceignore")).await {
+        Ok(r) => Some(
+            r.bytes()
+                .await
+                .map_err(store_err("read .sourceignore"))?
+                .to_vec(),
+        ),
+        Err(object_store::Error::NotFound { .. }) => None,
+        Err(e) => return Err(store_err("read .sourceignore")(e)),
+    };
+    let mut patterns = String::new();
+    if let Some(t) = &ignore_text {
+        patterns.push_str(&String::from_utf8_lossy(t));
+        patterns.push('\n');
+    }
+    if let Some(extra) = &spec.ignore {
+        patterns.push_str(extra);
+    }
+    let filter = Filter::from_patterns((!patterns.trim().is_empty()).then_some(&*patterns))
+        .map_err(|source| Error::Ignore {
+            bucket: bucket.clone(),
+            source,
+        })?;
+
+    let prefix = spec.prefix.clone().unwrap_or_default();
+    // object_store lists by whole path segments; S3 prefixes are plain
+    // string prefixes, so list the enclosing directory and filter.
+    let dir = prefix.rfind('/').map(|i| &prefix[..i]).unwrap_or("");
+    let list_prefix = (!dir.is_empty()).then(|| ObjectPath::from(dir));
+    let mut listing = store.list(list_prefix.as_ref());
+    let mut objects = Vec::new();
+    while let Some(item) = listing.next().await {
+        let meta = item.map_err(store_err("list objects"))?;
+        let key = meta.location.to_string();
+        if key.starts_with(&prefix) && !key.ends_with('/') {
+            objects.push(meta);
+        }
+    }
+    drop(listing);
+    objects.sort_by(|a, b| a.location.cmp(&b.location));
+
+    let mut index = sha2::Sha256::new();
+    let mut ignored = 0;
+    let mut downloaded = 0;
+    for meta in &objects {
+        let key = meta.location.to_string();
+        if !safe_key(&key) {
+            return Err(Error::UnsafeKey {
+                bucket: bucket.clone(),
+                key,
+            });
+        }
+        if key == ".sourceignore" || filter.is_ignored(&key, false) {
+            ignored += 1;
+            continue;
+        }
+        if meta.size > MAX_OBJECT_SIZE {
+            return Err(Error::TooLarge {
+                bucket: bucket.clone(),
+                key,
+                size: meta.size,
+                limit: MAX_OBJECT_SIZE,
+            });
+        }
+        let bytes = store
+            .get(&meta.location)
+            .await
+            .map_err(store_err(&format!("download {key:?}")))?
+            .bytes()
+            .await
+            .map_err(store_err(&format!("download {key:?}")))?;
+        let path = root.join(&key);
+        let io_err = |source| Error::Io {
+            bucket: bucket.clone(),
+            path: dest.join(&key).display().to_string(),
+            source,
         };
-        let mut patterns = String::new();
-        if let Some(t) = &ignore_text {
-            patterns.push_str(&String::from_utf8_lossy(t));
-            patterns.push('\n');
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io_err)?;
         }
-        if let Some(extra) = &spec.ignore {
-            patterns.push_str(extra);
-        }
-        let filter = Filter::from_patterns((!patterns.trim().is_empty()).then_some(&*patterns))
-            .map_err(|source| Error::Ignore {
-                bucket: bucket.clone(),
-                source,
-            })?;
-
-        let prefix = spec.prefix.clone().unwrap_or_default();
-        // object_store lists by whole path segments; S3 prefixes are plain
-        // string prefixes, so list the enclosing directory and filter.
-        let dir = prefix.rfind('/').map(|i| &prefix[..i]).unwrap_or("");
-        let list_prefix = (!dir.is_empty()).then(|| ObjectPath::from(dir));
-        let mut listing = store.list(list_prefix.as_ref());
-        let mut objects = Vec::new();
-        while let Some(item) = listing.next().await {
-            let meta = item.map_err(store_err("list objects"))?;
-            let key = meta.location.to_string();
-            if key.starts_with(&prefix) && !key.ends_with('/') {
-                objects.push(meta);
-            }
-        }
-        objects.sort_by(|a, b| a.location.cmp(&b.location));
-
-        let mut index = sha2::Sha256::new();
-        let mut ignored = 0;
-        let mut downloaded = 0;
-        for meta in &objects {
-            let key = meta.location.to_string();
-            if !safe_key(&key) {
-                return Err(Error::UnsafeKey {
-                    bucket: bucket.clone(),
-                    key,
-                });
-            }
-            if key == ".sourceignore" || filter.is_ignored(&key, false) {
-                ignored += 1;
-                continue;
-            }
-            if meta.size > MAX_OBJECT_SIZE {
-                return Err(Error::TooLarge {
-                    bucket: bucket.clone(),
-                    key,
-                    size: meta.size,
-                    limit: MAX_OBJECT_SIZE,
-                });
-            }
-            let bytes = store
-                .get(&meta.location)
-                .await
-                .map_err(store_err(&format!("download {key:?}")))?
-                .bytes()
-                .await
-                .map_err(store_err(&format!("download {key:?}")))?;
-            let path = root.join(&key);
-            let io_err = |source| Error::Io {
-                bucket: bucket.clone(),
-                path: dest.join(&key).display().to_string(),
-                source,
-            };
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io_err)?;
-            }
-            std::fs::write(&path, &bytes).map_err(io_err)?;
-            index.update(format!("{key} {}\n", meta.e_tag.as_deref().unwrap_or("")).as_bytes());
-            downloaded += 1;
-        }
-        let hex = hex::encode(index.finalize());
-        let revision = Revision::new(None, Algorithm::Sha256, &hex)
-            .expect("a sha256 hex digest is a valid revision");
-        let mut bytes = Vec::new();
-        let summary = archive::write_filtered(root, &filter, MAX_OBJECT_SIZE, &mut bytes).map_err(
-            |source| Error::Archive {
-                bucket: bucket.clone(),
-                source,
-            },
-        )?;
-        Ok(Fetched {
-            artifact: Artifact::new(
-                revision.clone(),
-                summary.digest,
-                gitops_core::artifact::Content::Bytes(bytes),
-            ),
+        std::fs::write(&path, &bytes).map_err(io_err)?;
+        index.update(format!("{key} {}\n", meta.e_tag.as_deref().unwrap_or("")).as_bytes());
+        downloaded += 1;
+    }
+    let hex = hex::encode(index.finalize());
+    let revision = Revision::new(None, Algorithm::Sha256, &hex)
+        .expect("a sha256 hex digest is a valid revision");
+    Ok((
+        Downloaded {
             revision,
             objects: downloaded,
             ignored,
-        })
-    })
+        },
+        filter,
+    ))
 }
 
 #[cfg(test)]

@@ -28,10 +28,33 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Async and blocking
+//! [`Client`] is blocking (gix's blocking client, the `git` binary). It
+//! does not panic on a thread of a tokio runtime (gix runs its HTTP client
+//! on a thread of its own), but it holds that thread for the whole fetch or
+//! push, which stalls a current-thread runtime. Async code uses
+//! [`AsyncClient`], which runs each operation on tokio's blocking pool
+//! (`tokio::task::spawn_blocking`) and implements gitops-core's
+//! [`AsyncGitTransport`](gitops_core::git::AsyncGitTransport):
+//!
+//! ```no_run
+//! use gitops_source::git::{AsyncClient, Client};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let git = AsyncClient::new(Client::new());
+//!     for r in git.list_refs("https://example.com/org/repo.git").await? {
+//!         println!("{} {}", r.target, r.name);
+//!     }
+//!     Ok(())
+//! }
+//! ```
 
 pub mod reference;
 pub mod ssh;
 
+mod asynchronous;
 mod push;
 mod submodule;
 mod tree;
@@ -51,6 +74,7 @@ use gitops_core::git::{CommitRequest, GitTransport, PushOutcome, RemoteRef};
 use gitops_core::quote::truncated;
 use gitops_core::revision::Algorithm;
 
+pub use asynchronous::AsyncClient;
 pub use push::{SignError, Signer, SshSigner};
 
 use crate::archive;
@@ -228,6 +252,13 @@ pub enum Error {
     )]
     HostKey {
         /// The remote.
+        url: String,
+    },
+    /// An [`AsyncClient`] operation could not run on tokio's blocking pool:
+    /// the runtime is shutting down.
+    #[error("the git operation on {url} did not run: the async runtime is shutting down")]
+    RuntimeShutdown {
+        /// The remote (credentials removed).
         url: String,
     },
 }

@@ -37,6 +37,29 @@
 //! # Ok::<(), gitops_source::helm::Error>(())
 //! ```
 //!
+//! # Async and blocking
+//! The fetching functions take a blocking [`Client`]; each has an async
+//! form taking a [`AsyncClient`] ([`fetch_index_async`], [`download_async`],
+//! [`fetch_chart_async`], [`fetch_oci_chart_async`]) for code on a tokio
+//! runtime, with `Send` futures. The blocking forms refuse on a thread
+//! inside a tokio runtime's context with [`Error::InsideAsyncRuntime`]
+//! (see [`crate::registry`]).
+//!
+//! ```no_run
+//! use gitops_source::helm;
+//! use gitops_source::registry::{AsyncClient, Keychain, Options};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let client = AsyncClient::new(Keychain::anonymous(), Options::default())?;
+//!     let chart =
+//!         helm::fetch_chart_async(&client, "https://stefanprodan.github.io/podinfo", "podinfo", "6.x")
+//!             .await?;
+//!     println!("{} {} ({} bytes)", chart.name, chart.version, chart.bytes.len());
+//!     Ok(())
+//! }
+//! ```
+//!
 //! [`Keychain`]: crate::registry::Keychain
 //! [`Range`]: gitops_core::semver::Range
 //!
@@ -46,6 +69,7 @@
 //! certificates (`certSecretRef`) are not supported.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use gitops_core::Digest;
 use gitops_core::semver::{Range, Version};
@@ -53,7 +77,7 @@ use reqwest::header;
 
 use crate::oci;
 use crate::registry::transport::{Request, redact};
-use crate::registry::{self, Client, sha256_digest};
+use crate::registry::{self, AsyncClient, Client, sha256_digest};
 
 /// Largest `index.yaml` accepted (Flux's default).
 pub const MAX_INDEX_SIZE: u64 = 50 << 20;
@@ -153,6 +177,20 @@ pub enum Error {
     /// An OCI chart could not be pulled.
     #[error("cannot pull OCI chart")]
     Oci(#[source] Box<oci::Error>),
+    /// A blocking function was called on a thread inside a tokio runtime
+    /// (an async task or `spawn_blocking`), where it would block the
+    /// runtime or panic; nothing was fetched. Use the async form named.
+    #[error(
+        "the blocking {blocking} was called inside an async runtime; use {instead} with a \
+         registry::AsyncClient and .await it there (or call the blocking form from a thread \
+         outside the runtime)"
+    )]
+    InsideAsyncRuntime {
+        /// The blocking function called.
+        blocking: &'static str,
+        /// Its async counterpart.
+        instead: &'static str,
+    },
 }
 
 impl From<oci::Error> for Error {
@@ -387,19 +425,22 @@ fn host_of(url: &str) -> Result<String, Error> {
 }
 
 /// GET `url` with the client's credentials for its host.
-fn get(client: &Client, url: &str, limit: u64) -> Result<Vec<u8>, Error> {
+async fn get(client: &AsyncClient, url: &str, limit: u64) -> Result<Vec<u8>, Error> {
     let host = host_of(url)?;
-    let (rt, t) = client.parts();
     let req = Request::get(url.to_owned(), &host, None, limit).header(header::ACCEPT, "*/*");
-    let resp = rt.block_on(t.send(&req)).map_err(|source| match source {
-        registry::Error::BodyTooLarge { url, limit } if limit == MAX_INDEX_SIZE => {
-            Error::IndexTooLarge { url, limit }
-        }
-        source => Error::Fetch {
-            url: redact(url),
-            source,
-        },
-    })?;
+    let resp = client
+        .transport()
+        .send(&req)
+        .await
+        .map_err(|source| match source {
+            registry::Error::BodyTooLarge { url, limit } if limit == MAX_INDEX_SIZE => {
+                Error::IndexTooLarge { url, limit }
+            }
+            source => Error::Fetch {
+                url: redact(url),
+                source,
+            },
+        })?;
     if !resp.status.is_success() {
         return Err(Error::Status {
             url: resp.url,
@@ -409,13 +450,45 @@ fn get(client: &Client, url: &str, limit: u64) -> Result<Vec<u8>, Error> {
     Ok(resp.body)
 }
 
+/// Run a blocking function's async form on `client`'s private runtime, or
+/// refuse inside a runtime with [`Error::InsideAsyncRuntime`].
+fn run<'c, T, F>(
+    client: &'c Client,
+    blocking: &'static str,
+    instead: &'static str,
+    call: impl FnOnce(&'c AsyncClient) -> F,
+) -> Result<T, Error>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    client
+        .block_on(call(client.nonblocking()))
+        .unwrap_or(Err(Error::InsideAsyncRuntime { blocking, instead }))
+}
+
 /// Download and parse `<repo_url>/index.yaml`.
 ///
 /// # Errors
-/// [`Error::IndexTooLarge`], [`Error::InvalidIndex`], fetch errors.
+/// [`Error::IndexTooLarge`], [`Error::InvalidIndex`], fetch errors;
+/// [`Error::InsideAsyncRuntime`] inside a tokio runtime (use
+/// [`fetch_index_async`]).
 pub fn fetch_index(client: &Client, repo_url: &str) -> Result<Index, Error> {
+    run(
+        client,
+        "helm::fetch_index",
+        "helm::fetch_index_async",
+        |c| fetch_index_async(c, repo_url),
+    )
+}
+
+/// [`fetch_index`] for async code. The index is parsed on the calling
+/// task (it is at most [`MAX_INDEX_SIZE`]).
+///
+/// # Errors
+/// [`Error::IndexTooLarge`], [`Error::InvalidIndex`], fetch errors.
+pub async fn fetch_index_async(client: &AsyncClient, repo_url: &str) -> Result<Index, Error> {
     let url = format!("{}/index.yaml", repo_url.trim_end_matches('/'));
-    let bytes = get(client, &url, MAX_INDEX_SIZE)?;
+    let bytes = get(client, &url, MAX_INDEX_SIZE).await?;
     Index::parse(&bytes, &redact(&url))
 }
 
@@ -423,14 +496,30 @@ pub fn fetch_index(client: &Client, repo_url: &str) -> Result<Index, Error> {
 /// verify it against the index digest.
 ///
 /// # Errors
-/// [`Error::NoUrl`], [`Error::DigestMismatch`], fetch errors.
+/// [`Error::NoUrl`], [`Error::DigestMismatch`], fetch errors;
+/// [`Error::InsideAsyncRuntime`] inside a tokio runtime (use
+/// [`download_async`]).
 pub fn download(client: &Client, repo_url: &str, chart: &ChartVersion) -> Result<Chart, Error> {
+    run(client, "helm::download", "helm::download_async", |c| {
+        download_async(c, repo_url, chart)
+    })
+}
+
+/// [`download`] for async code.
+///
+/// # Errors
+/// [`Error::NoUrl`], [`Error::DigestMismatch`], fetch errors.
+pub async fn download_async(
+    client: &AsyncClient,
+    repo_url: &str,
+    chart: &ChartVersion,
+) -> Result<Chart, Error> {
     let first = chart.urls.first().ok_or_else(|| Error::NoUrl {
         name: chart.name.clone(),
         version: chart.version.clone(),
     })?;
     let url = resolve_chart_url(repo_url, first)?;
-    let bytes = get(client, &url, MAX_CHART_SIZE)?;
+    let bytes = get(client, &url, MAX_CHART_SIZE).await?;
     let digest = sha256_digest(&bytes);
     if let Some(expected) = chart.digest.as_deref().filter(|d| !d.is_empty()) {
         let expected = expected.trim_start_matches("sha256:").to_ascii_lowercase();
@@ -455,27 +544,65 @@ pub fn download(client: &Client, repo_url: &str, chart: &ChartVersion) -> Result
 /// HTTP(S) repository or an `oci://` registry path.
 ///
 /// # Errors
-/// Any of the module's errors.
+/// Any of the module's errors; [`Error::InsideAsyncRuntime`] inside a
+/// tokio runtime (use [`fetch_chart_async`]).
 pub fn fetch_chart(
     client: &Client,
     repo_url: &str,
     name: &str,
     range: &str,
 ) -> Result<Chart, Error> {
+    run(
+        client,
+        "helm::fetch_chart",
+        "helm::fetch_chart_async",
+        |c| fetch_chart_async(c, repo_url, name, range),
+    )
+}
+
+/// [`fetch_chart`] for async code.
+///
+/// # Errors
+/// Any of the module's errors but [`Error::InsideAsyncRuntime`].
+pub async fn fetch_chart_async(
+    client: &AsyncClient,
+    repo_url: &str,
+    name: &str,
+    range: &str,
+) -> Result<Chart, Error> {
     if repo_url.starts_with("oci://") {
-        return fetch_oci_chart(client, repo_url, name, range);
+        return fetch_oci_chart_async(client, repo_url, name, range).await;
     }
-    let index = fetch_index(client, repo_url)?;
+    let index = fetch_index_async(client, repo_url).await?;
     let chart = index.get(name, range)?;
-    download(client, repo_url, chart)
+    download_async(client, repo_url, chart).await
 }
 
 /// Pull an OCI chart `oci://host/path/<name>` at the version `range` selects.
 ///
 /// # Errors
-/// Registry and selection errors.
+/// Registry and selection errors; [`Error::InsideAsyncRuntime`] inside a
+/// tokio runtime (use [`fetch_oci_chart_async`]).
 pub fn fetch_oci_chart(
     client: &Client,
+    repo_url: &str,
+    name: &str,
+    range: &str,
+) -> Result<Chart, Error> {
+    run(
+        client,
+        "helm::fetch_oci_chart",
+        "helm::fetch_oci_chart_async",
+        |c| fetch_oci_chart_async(c, repo_url, name, range),
+    )
+}
+
+/// [`fetch_oci_chart`] for async code.
+///
+/// # Errors
+/// Registry and selection errors.
+pub async fn fetch_oci_chart_async(
+    client: &AsyncClient,
     repo_url: &str,
     name: &str,
     range: &str,
@@ -483,10 +610,13 @@ pub fn fetch_oci_chart(
     let url = format!("{}/{name}", repo_url.trim_end_matches('/'));
     let target = oci::OciRef::parse(&url)?;
     let image = target.image().clone().without_tag_and_digest();
-    let tags = client.list_tags(&image).map_err(|source| Error::Fetch {
-        url: url.clone(),
-        source,
-    })?;
+    let tags = client
+        .list_tags(&image)
+        .await
+        .map_err(|source| Error::Fetch {
+            url: url.clone(),
+            source,
+        })?;
     let versions: Vec<(String, &str)> = tags
         .iter()
         .map(|t| (t.replace('_', "+"), t.as_str()))
@@ -497,7 +627,7 @@ pub fn fetch_oci_chart(
         });
     }
     let tag = select(name, range, versions.iter().map(|(v, t)| (v.as_str(), *t)))?;
-    let layer = oci::fetch_layer(client, &image, tag, Some(HELM_CHART_MEDIA_TYPE))?;
+    let layer = oci::fetch_layer(client, &image, tag, Some(HELM_CHART_MEDIA_TYPE)).await?;
     Ok(Chart {
         name: name.to_owned(),
         version: tag.replace('_', "+"),

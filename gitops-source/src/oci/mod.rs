@@ -32,6 +32,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Async and blocking
+//! Each function has an async form for code on a tokio runtime, taking a
+//! [`AsyncClient`]: [`push_async`], [`pull_async`],
+//! [`pull_with_limits_async`], [`resolve_semver_async`]; their futures are
+//! `Send`, and packing/unpacking runs on tokio's blocking pool. The
+//! blocking forms take a [`Client`] and refuse on a thread inside a tokio
+//! runtime's context with [`Error::InsideAsyncRuntime`] (see
+//! [`crate::registry`]).
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use gitops_source::oci::{self, PullSpec};
+//! use gitops_source::registry::{AsyncClient, Keychain, Options};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let client = AsyncClient::new(Keychain::anonymous(), Options::default())?;
+//!     let spec = PullSpec::tag("oci://localhost:5000/manifests/app", "v1.0.0")?;
+//!     let pulled = oci::pull_async(&client, &spec, Path::new("/tmp/app")).await?;
+//!     println!("pulled {}", pulled.revision);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Deviation
 //! - Layer tarballs come from [`crate::archive`]; their bytes (and digests)
 //!   differ from Flux's Go-written ones, but are reproducible.
@@ -40,6 +64,7 @@
 //!   single manifests.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -51,7 +76,7 @@ use gitops_core::{Artifact, Digest, ImageRef, Revision};
 use oci_client::manifest::{OciDescriptor, OciImageManifest};
 
 use crate::archive;
-use crate::registry::{self, Client, Endpoint};
+use crate::registry::{self, AsyncClient, Client, Endpoint};
 
 /// Media type of the layer holding a Flux artifact's tarball.
 pub const FLUX_CONTENT_MEDIA_TYPE: &str = "application/vnd.cncf.flux.content.v1.tar+gzip";
@@ -155,6 +180,20 @@ pub enum Error {
     /// The spec asks for something this crate does not do (named).
     #[error("OCIRepository {0} is not supported")]
     Unsupported(&'static str),
+    /// A blocking function was called on a thread inside a tokio runtime
+    /// (an async task or `spawn_blocking`), where it would block the
+    /// runtime or panic; nothing was done. Use the async form named.
+    #[error(
+        "the blocking {blocking} was called inside an async runtime; use {instead} with a \
+         registry::AsyncClient and .await it there (or call the blocking form from a thread \
+         outside the runtime)"
+    )]
+    InsideAsyncRuntime {
+        /// The blocking function called.
+        blocking: &'static str,
+        /// Its async counterpart.
+        instead: &'static str,
+    },
 }
 
 /// An `oci://host/repository[:tag]` reference.
@@ -252,9 +291,26 @@ fn secs(t: SystemTime) -> i64 {
 /// Pack `dir` and push it to `target` (which must carry a tag).
 ///
 /// # Errors
-/// [`Error::InvalidUrl`] without a tag; packing and registry errors.
+/// [`Error::InvalidUrl`] without a tag; packing and registry errors;
+/// [`Error::InsideAsyncRuntime`] inside a tokio runtime (use [`push_async`]).
 pub fn push(
     client: &Client,
+    dir: &Path,
+    target: &OciRef,
+    meta: &Metadata,
+) -> Result<Pushed, Error> {
+    run(client, "oci::push", "oci::push_async", |c| {
+        push_async(c, dir, target, meta)
+    })
+}
+
+/// [`push`] for async code: pack `dir` (on tokio's blocking pool) and push
+/// it to `target` (which must carry a tag) with an [`AsyncClient`].
+///
+/// # Errors
+/// [`Error::InvalidUrl`] without a tag; packing and registry errors.
+pub async fn push_async(
+    client: &AsyncClient,
     dir: &Path,
     target: &OciRef,
     meta: &Metadata,
@@ -264,12 +320,19 @@ pub fn push(
         url: format!("oci://{image}"),
         reason: "a tag is required to push".to_owned(),
     })?;
-    let mut layer = Vec::new();
     let opts = archive::Options {
         ignore: meta.ignore.clone(),
         ..archive::Options::default()
     };
-    let summary = archive::write(dir, &opts, &mut layer).map_err(|source| Error::Archive {
+    let packed = {
+        let dir = dir.to_path_buf();
+        crate::blocking::off_runtime(move || {
+            let mut layer = Vec::new();
+            archive::write(&dir, &opts, &mut layer).map(|summary| (layer, summary))
+        })
+        .await
+    };
+    let (layer, summary) = packed.map_err(|source| Error::Archive {
         image: image.name().to_owned(),
         source,
     })?;
@@ -309,21 +372,37 @@ pub fn push(
         reason: format!("cannot serialise: {e}"),
     })?;
     let ep = Endpoint::of(image);
-    let (rt, t) = client.parts();
-    let digest = rt
-        .block_on(async {
-            t.push_blob(&ep, &layer).await?;
-            t.push_blob(&ep, &config).await?;
-            t.push_manifest(&ep, tag.as_str(), OCI_MANIFEST_MEDIA_TYPE, &bytes)
-                .await
-        })
-        .map_err(registry_err(image))?;
+    let t = client.transport();
+    let digest = async {
+        t.push_blob(&ep, &layer).await?;
+        t.push_blob(&ep, &config).await?;
+        t.push_manifest(&ep, tag.as_str(), OCI_MANIFEST_MEDIA_TYPE, &bytes)
+            .await
+    }
+    .await
+    .map_err(registry_err(image))?;
     Ok(Pushed {
         revision: revision(Some(tag.as_str()), &digest),
         digest,
         layer_digest: summary.digest,
         layer_size: summary.size,
     })
+}
+
+/// Run a blocking operation's async form on `client`'s private runtime, or
+/// refuse inside a runtime with [`Error::InsideAsyncRuntime`].
+fn run<'c, T, F>(
+    client: &'c Client,
+    blocking: &'static str,
+    instead: &'static str,
+    call: impl FnOnce(&'c AsyncClient) -> F,
+) -> Result<T, Error>
+where
+    F: Future<Output = Result<T, Error>>,
+{
+    client
+        .block_on(call(client.nonblocking()))
+        .unwrap_or(Err(Error::InsideAsyncRuntime { blocking, instead }))
 }
 
 fn revision(tag: Option<&str>, digest: &Digest) -> Revision {
@@ -464,9 +543,29 @@ pub struct Pulled {
 /// Resolve the tag a SemVer range selects from the repository's tags.
 ///
 /// # Errors
-/// [`Error::Range`], [`Error::NoMatchingTag`], registry errors.
+/// [`Error::Range`], [`Error::NoMatchingTag`], registry errors;
+/// [`Error::InsideAsyncRuntime`] inside a tokio runtime (use
+/// [`resolve_semver_async`]).
 pub fn resolve_semver(
     client: &Client,
+    image: &ImageRef,
+    range: &str,
+    filter: Option<&str>,
+) -> Result<String, Error> {
+    run(
+        client,
+        "oci::resolve_semver",
+        "oci::resolve_semver_async",
+        |c| resolve_semver_async(c, image, range, filter),
+    )
+}
+
+/// [`resolve_semver`] for async code.
+///
+/// # Errors
+/// [`Error::Range`], [`Error::NoMatchingTag`], registry errors.
+pub async fn resolve_semver_async(
+    client: &AsyncClient,
     image: &ImageRef,
     range: &str,
     filter: Option<&str>,
@@ -485,7 +584,7 @@ pub fn resolve_semver(
                 })
         })
         .transpose()?;
-    let tags = client.list_tags(image).map_err(registry_err(image))?;
+    let tags = client.list_tags(image).await.map_err(registry_err(image))?;
     highest_in_range(&tags, &parsed, filter.as_ref().map(|(p, re)| (*p, re)))
         .map(str::to_owned)
         .map_err(|source| Error::NoMatchingTag {
@@ -568,9 +667,24 @@ fn highest_in_range<'t>(
 ///
 /// # Errors
 /// Registry errors (auth, not found, digest mismatch), [`Error::NoLayer`],
-/// [`Error::Manifest`], archive errors.
+/// [`Error::Manifest`], archive errors; [`Error::InsideAsyncRuntime`]
+/// inside a tokio runtime (use [`pull_async`]).
 pub fn pull(client: &Client, spec: &PullSpec, dest: &Path) -> Result<Pulled, Error> {
     pull_with_limits(client, spec, dest, &archive::Limits::default())
+}
+
+/// [`pull`] for async code, with an [`AsyncClient`]; unpacking and
+/// re-packing run on tokio's blocking pool. When the future is dropped
+/// while they run, they still finish (and `dest` appears).
+///
+/// # Errors
+/// As [`pull`], without [`Error::InsideAsyncRuntime`].
+pub async fn pull_async(
+    client: &AsyncClient,
+    spec: &PullSpec,
+    dest: &Path,
+) -> Result<Pulled, Error> {
+    pull_with_limits_async(client, spec, dest, &archive::Limits::default()).await
 }
 
 /// [`pull`] with explicit bounds on the extracted layer (total size, file
@@ -586,12 +700,27 @@ pub fn pull_with_limits(
     dest: &Path,
     limits: &archive::Limits,
 ) -> Result<Pulled, Error> {
+    run(client, "oci::pull", "oci::pull_async", |c| {
+        pull_with_limits_async(c, spec, dest, limits)
+    })
+}
+
+/// [`pull_with_limits`] for async code.
+///
+/// # Errors
+/// As [`pull_with_limits`], without [`Error::InsideAsyncRuntime`].
+pub async fn pull_with_limits_async(
+    client: &AsyncClient,
+    spec: &PullSpec,
+    dest: &Path,
+    limits: &archive::Limits,
+) -> Result<Pulled, Error> {
     let image = spec.url.image().clone().without_tag_and_digest();
     let (tag, reference) = match &spec.reference {
         Reference::Digest(d) => (None, d.to_string()),
         Reference::Tag(t) => (Some(t.clone()), t.clone()),
         Reference::Semver { range, filter } => {
-            let t = resolve_semver(client, &image, range, filter.as_deref())?;
+            let t = resolve_semver_async(client, &image, range, filter.as_deref()).await?;
             (Some(t.clone()), t)
         }
     };
@@ -600,8 +729,13 @@ pub fn pull_with_limits(
         &image,
         &reference,
         spec.layer_selector.media_type.as_deref(),
-    )?;
+    )
+    .await?;
     let revision = revision(tag.as_deref(), &layer.manifest_digest);
+    let arch_err = |source| Error::Archive {
+        image: image.name().to_owned(),
+        source,
+    };
     let artifact = match spec.layer_selector.operation {
         Operation::Copy => Artifact::new(
             revision.clone(),
@@ -609,20 +743,22 @@ pub fn pull_with_limits(
             Content::Bytes(layer.bytes),
         ),
         Operation::Extract => {
-            let arch_err = |source| Error::Archive {
-                image: image.name().to_owned(),
-                source,
-            };
             let staging = archive::Staging::new(dest).map_err(arch_err)?;
-            archive::extract_into(&layer.bytes[..], staging.path(), limits).map_err(arch_err)?;
             let opts = archive::Options {
                 ignore: spec.ignore.clone(),
                 ..archive::Options::default()
             };
-            let artifact =
-                archive::artifact(staging.path(), &opts, revision.clone()).map_err(arch_err)?;
-            staging.commit().map_err(arch_err)?;
-            artifact
+            let limits = *limits;
+            let bytes = layer.bytes;
+            let rev = revision.clone();
+            crate::blocking::off_runtime(move || {
+                archive::extract_into(&bytes[..], staging.path(), &limits)?;
+                let artifact = archive::artifact(staging.path(), &opts, rev)?;
+                staging.commit()?;
+                Ok(artifact)
+            })
+            .await
+            .map_err(arch_err)?
         }
     };
     Ok(Pulled {
@@ -648,16 +784,17 @@ pub(crate) struct Layer {
 
 /// Fetch the manifest at `reference` and its first layer of `media_type`
 /// (the first layer when `None`); both digests are verified.
-pub(crate) fn fetch_layer(
-    client: &Client,
+pub(crate) async fn fetch_layer(
+    client: &AsyncClient,
     image: &ImageRef,
     reference: &str,
     media_type: Option<&str>,
 ) -> Result<Layer, Error> {
     let ep = Endpoint::of(image);
-    let (rt, t) = client.parts();
-    let raw = rt
-        .block_on(t.get_manifest(&ep, reference))
+    let t = client.transport();
+    let raw = t
+        .get_manifest(&ep, reference)
+        .await
         .map_err(registry_err(image))?;
     let manifest_err = |reason: String| Error::Manifest {
         image: format!("{}@{}", image.name(), raw.digest),
@@ -695,8 +832,9 @@ pub(crate) fn fetch_layer(
             "layer is {size} bytes, above the limit of {MAX_LAYER_SIZE}"
         )));
     }
-    let bytes = rt
-        .block_on(t.get_blob(&ep, digest.as_str(), MAX_LAYER_SIZE))
+    let bytes = t
+        .get_blob(&ep, digest.as_str(), MAX_LAYER_SIZE)
+        .await
         .map_err(registry_err(image))?;
     Ok(Layer {
         manifest_digest: raw.digest,

@@ -3,10 +3,22 @@
 //! drop the `exclusionList` matches, and reflect digests per
 //! `digestReflectionPolicy`.
 //!
-//! [`Client`] is blocking: it runs a private single-threaded tokio runtime,
-//! so callers stay synchronous. It implements gitops-core's
-//! [`TagLister`], which is what
-//! gitops-image's pure policies consume.
+//! # Async and blocking
+//! - [`AsyncClient`] is for async code (a Kubernetes controller under
+//!   `#[tokio::main]`, any tokio runtime, multi-thread or current-thread):
+//!   `async fn`s whose futures are `Send`; it implements gitops-core's
+//!   [`AsyncTagLister`].
+//! - [`Client`] is for plain threads (the `gitops` CLI, CI jobs): the same
+//!   calls, blocking, each run on a private single-threaded tokio runtime.
+//!   It implements gitops-core's [`TagLister`], which is what gitops-image's
+//!   pure policies consume. On a thread inside a tokio runtime's context
+//!   (an async task, or `spawn_blocking`, where tokio enters it too) it
+//!   refuses with [`Error::InsideAsyncRuntime`] instead of panicking with
+//!   "Cannot start a runtime from within a runtime". Building or dropping a
+//!   `Client` is fine anywhere.
+//!
+//! The OCI, Helm and bucket functions follow the same rule: `oci::pull`
+//! takes a [`Client`], `oci::pull_async` an [`AsyncClient`], and so on.
 //!
 //! - Auth: anonymous, basic, or a bearer token per registry ([`Keychain`],
 //!   also read from Docker's `config.json`); registry token services
@@ -51,6 +63,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! The same scan from async code:
+//!
+//! ```no_run
+//! use std::time::SystemTime;
+//! use gitops_core::ImageRef;
+//! use gitops_source::registry::{AsyncClient, Keychain, Options};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let client = AsyncClient::new(Keychain::from_default_docker_config()?, Options::default())?;
+//!     let image = ImageRef::parse("ghcr.io/stefanprodan/podinfo")?;
+//!     let scan = client.scan_excluding(&image, &(), SystemTime::now()).await?;
+//!     println!("{} tags, latest {:?}", scan.tag_count, scan.latest_tags);
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Deviation
 //! - The `oci-client` crate is used for its manifest types only: its client
 //!   hides response headers, so it can neither follow `Link` pagination (a
@@ -63,9 +92,11 @@ pub mod auth;
 pub(crate) mod origin;
 pub(crate) mod transport;
 
+use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use gitops_core::registry::{TagExclusion, TagInfo, TagLister};
+use gitops_core::registry::{AsyncTagLister, TagExclusion, TagInfo, TagLister};
 use gitops_core::{Digest, ImageRef};
 
 pub use auth::{Credentials, Keychain};
@@ -73,6 +104,8 @@ pub use transport::is_loopback;
 
 pub(crate) use api::{Endpoint, sha256_digest};
 pub(crate) use transport::Transport;
+
+use crate::blocking::{InsideRuntime, PrivateRuntime};
 
 /// Most pages one tag listing reads (default of [`Options::max_pages`]):
 /// with the default page size of 1000 that is the [`MAX_TAGS`] bound, and a
@@ -255,6 +288,19 @@ pub enum Error {
     /// The tokio runtime could not be started.
     #[error("cannot start the I/O runtime")]
     Runtime(#[source] std::io::Error),
+    /// A blocking client was called on a thread inside a tokio runtime
+    /// (an async task or `spawn_blocking`), where it would block the
+    /// runtime or panic; nothing was sent. Use the async form named.
+    #[error(
+        "the blocking {blocking} was called inside an async runtime; use {instead} and .await it \
+         there (or call the blocking form from a thread outside the runtime)"
+    )]
+    InsideAsyncRuntime {
+        /// The blocking client or function called.
+        blocking: &'static str,
+        /// Its async counterpart.
+        instead: &'static str,
+    },
     /// The request failed in transport (connect, TLS, timeout, truncated body),
     /// after the retries.
     #[error("request to {url} failed")]
@@ -487,25 +533,179 @@ pub struct ScanResult {
     pub excluded: usize,
 }
 
-/// A blocking registry client.
-pub struct Client {
-    runtime: tokio::runtime::Runtime,
-    transport: Transport,
+/// An async registry client, for code running inside a tokio runtime
+/// (multi-thread or current-thread): it owns the HTTP transport and no
+/// runtime, and its futures are `Send`.
+///
+/// Cloning is cheap and shares the connection pool, the token cache and
+/// the resolved credentials. Pooled connections belong to the runtime that
+/// opened them: use one `AsyncClient` per runtime.
+///
+/// ```no_run
+/// use std::time::SystemTime;
+/// use gitops_core::ImageRef;
+/// use gitops_source::registry::{AsyncClient, Keychain, Options};
+///
+/// # async fn controller() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// // Inside `#[tokio::main] async fn main()`, a controller's reconcile, …
+/// let client = AsyncClient::new(Keychain::anonymous(), Options::default())?;
+/// let image = ImageRef::parse("ghcr.io/stefanprodan/podinfo")?;
+/// let scan = client.scan_excluding(&image, &(), SystemTime::now()).await?;
+/// println!("{} tags, latest {:?}", scan.tag_count, scan.latest_tags);
+/// // The futures are `Send`: they can be spawned on a multi-thread runtime.
+/// let task = tokio::spawn({
+///     let client = client.clone();
+///     async move { client.list_tags(&image).await }
+/// });
+/// let tags = task.await??;
+/// # let _ = tags;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AsyncClient {
+    transport: Arc<Transport>,
 }
 
-impl std::fmt::Debug for Client {
+impl std::fmt::Debug for AsyncClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
+        f.debug_struct("AsyncClient")
             .field("keychain", self.transport.keychain())
             .field("options", &self.transport.options)
             .finish_non_exhaustive()
     }
 }
 
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, std::io::Error> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+impl AsyncClient {
+    /// A client using `keychain` for credentials. Needs no runtime: it can
+    /// be built before one starts, or inside one.
+    ///
+    /// # Errors
+    /// [`Error::Setup`] when the HTTP stack cannot start.
+    pub fn new(keychain: Keychain, options: Options) -> Result<AsyncClient, Error> {
+        Ok(AsyncClient {
+            transport: Arc::new(Transport::new(keychain, options)?),
+        })
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Every tag of `image`'s repository (its tag and digest are ignored).
+    ///
+    /// # Errors
+    /// Any [`Error`]; never a partial list.
+    pub async fn list_tags(&self, image: &ImageRef) -> Result<Vec<String>, Error> {
+        let ep = Endpoint::of(image);
+        self.transport.list_tags(&ep).await
+    }
+
+    /// The manifest digest `reference` (a tag or `sha256:` digest) points at.
+    ///
+    /// # Errors
+    /// [`Error::ManifestNotFound`], or any transport [`Error`].
+    pub async fn manifest_digest(
+        &self,
+        image: &ImageRef,
+        reference: &str,
+    ) -> Result<Digest, Error> {
+        let ep = Endpoint::of(image);
+        self.transport.manifest_digest(&ep, reference).await
+    }
+
+    /// Scan an image repository: list its tags and drop those `exclusions`
+    /// names (for a Flux `ImageRepository`, gitops-image's
+    /// `Exclusions::from_spec` of its spec). `now` becomes the scan time.
+    /// The future is `Send` when `exclusions` is `Sync`.
+    ///
+    /// # Errors
+    /// A listing error.
+    pub async fn scan_excluding(
+        &self,
+        image: &ImageRef,
+        exclusions: &impl TagExclusion,
+        now: SystemTime,
+    ) -> Result<ScanResult, Error> {
+        let all = self.list_tags(image).await?;
+        Ok(scan_result(image, all, exclusions, now))
+    }
+
+    /// The digest to record for the selected `tag` under `policy`: `None`
+    /// with `Never`; with `IfNotPresent` the `recorded` digest when there is
+    /// one (no request), else a lookup; with `Always` a lookup.
+    ///
+    /// # Errors
+    /// A lookup [`Error`].
+    pub async fn reflect_digest(
+        &self,
+        image: &ImageRef,
+        tag: &str,
+        policy: DigestReflectionPolicy,
+        recorded: Option<&Digest>,
+    ) -> Result<Option<Digest>, Error> {
+        match (policy, recorded) {
+            (DigestReflectionPolicy::Never, _) => Ok(None),
+            (DigestReflectionPolicy::IfNotPresent, Some(d)) => Ok(Some(d.clone())),
+            _ => self.manifest_digest(image, tag).await.map(Some),
+        }
+    }
+
+    /// Digest and creation time of `image:tag` (the `created` of its image
+    /// config; for an index, of its linux/amd64 entry or else its first).
+    ///
+    /// # Errors
+    /// [`Error::ManifestNotFound`], or any transport [`Error`].
+    pub async fn tag_info(&self, image: &ImageRef, tag: &str) -> Result<TagInfo, Error> {
+        let ep = Endpoint::of(image);
+        let digest = self.transport.manifest_digest(&ep, tag).await?;
+        let created = self.transport.created(&ep, digest.as_str()).await?;
+        Ok(TagInfo {
+            digest: Some(digest),
+            created,
+        })
+    }
+}
+
+impl AsyncTagLister for AsyncClient {
+    type Error = Error;
+
+    fn list_tags(
+        &self,
+        image: &ImageRef,
+    ) -> impl Future<Output = Result<Vec<String>, Error>> + Send {
+        AsyncClient::list_tags(self, image)
+    }
+
+    fn tag_info(
+        &self,
+        image: &ImageRef,
+        tag: &str,
+    ) -> impl Future<Output = Result<TagInfo, Error>> + Send {
+        AsyncClient::tag_info(self, image, tag)
+    }
+}
+
+/// A blocking registry client, for plain threads (a CLI, a CI job): each
+/// call runs the [`AsyncClient`] call of the same name on a private
+/// single-threaded tokio runtime.
+///
+/// Called on a thread inside a tokio runtime's context (an async task, or
+/// `spawn_blocking`), it returns [`Error::InsideAsyncRuntime`] instead of
+/// blocking the runtime (or panicking); use [`AsyncClient`] there. Building
+/// and dropping a `Client` is fine anywhere.
+pub struct Client {
+    runtime: PrivateRuntime,
+    inner: AsyncClient,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("keychain", self.inner.transport.keychain())
+            .field("options", &self.inner.transport.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -515,32 +715,47 @@ impl Client {
     /// [`Error::Setup`] / [`Error::Runtime`] when the HTTP stack cannot start.
     pub fn new(keychain: Keychain, options: Options) -> Result<Client, Error> {
         Ok(Client {
-            runtime: runtime().map_err(Error::Runtime)?,
-            transport: Transport::new(keychain, options)?,
+            runtime: PrivateRuntime::new().map_err(Error::Runtime)?,
+            inner: AsyncClient::new(keychain, options)?,
         })
     }
 
-    pub(crate) fn parts(&self) -> (&tokio::runtime::Runtime, &Transport) {
-        (&self.runtime, &self.transport)
+    /// Run `fut` (a call of [`Client::nonblocking`]) on the private runtime,
+    /// or refuse inside a runtime.
+    pub(crate) fn block_on<F: Future>(&self, fut: F) -> Result<F::Output, InsideRuntime> {
+        self.runtime.block_on(fut)
+    }
+
+    /// The async client the blocking calls run.
+    pub(crate) fn nonblocking(&self) -> &AsyncClient {
+        &self.inner
+    }
+
+    fn run<T>(&self, fut: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        self.block_on(fut).unwrap_or_else(|InsideRuntime| {
+            Err(Error::InsideAsyncRuntime {
+                blocking: "registry::Client",
+                instead: "registry::AsyncClient",
+            })
+        })
     }
 
     /// Every tag of `image`'s repository (its tag and digest are ignored).
     ///
     /// # Errors
-    /// Any [`Error`]; never a partial list.
+    /// Any [`Error`]; never a partial list. [`Error::InsideAsyncRuntime`]
+    /// inside a tokio runtime.
     pub fn list_tags(&self, image: &ImageRef) -> Result<Vec<String>, Error> {
-        let ep = Endpoint::of(image);
-        self.runtime.block_on(self.transport.list_tags(&ep))
+        self.run(self.inner.list_tags(image))
     }
 
     /// The manifest digest `reference` (a tag or `sha256:` digest) points at.
     ///
     /// # Errors
-    /// [`Error::ManifestNotFound`], or any transport [`Error`].
+    /// [`Error::ManifestNotFound`], or any transport [`Error`];
+    /// [`Error::InsideAsyncRuntime`] inside a tokio runtime.
     pub fn manifest_digest(&self, image: &ImageRef, reference: &str) -> Result<Digest, Error> {
-        let ep = Endpoint::of(image);
-        self.runtime
-            .block_on(self.transport.manifest_digest(&ep, reference))
+        self.run(self.inner.manifest_digest(image, reference))
     }
 
     /// Scan an image repository: list its tags and drop those `exclusions`
@@ -548,7 +763,7 @@ impl Client {
     /// `Exclusions::from_spec` of its spec). `now` becomes the scan time.
     ///
     /// # Errors
-    /// A listing error.
+    /// A listing error; [`Error::InsideAsyncRuntime`] inside a tokio runtime.
     pub fn scan_excluding(
         &self,
         image: &ImageRef,
@@ -564,7 +779,8 @@ impl Client {
     /// one (no request), else a lookup; with `Always` a lookup.
     ///
     /// # Errors
-    /// A lookup [`Error`].
+    /// A lookup [`Error`]; [`Error::InsideAsyncRuntime`] inside a tokio
+    /// runtime when a lookup is needed.
     pub fn reflect_digest(
         &self,
         image: &ImageRef,
@@ -613,15 +829,7 @@ impl TagLister for Client {
     }
 
     fn tag_info(&self, image: &ImageRef, tag: &str) -> Result<TagInfo, Error> {
-        let ep = Endpoint::of(image);
-        self.runtime.block_on(async {
-            let digest = self.transport.manifest_digest(&ep, tag).await?;
-            let created = self.transport.created(&ep, digest.as_str()).await?;
-            Ok(TagInfo {
-                digest: Some(digest),
-                created,
-            })
-        })
+        self.run(self.inner.tag_info(image, tag))
     }
 }
 

@@ -8,7 +8,12 @@ use object_store::path::Path as ObjectPath;
 
 use crate::support::s3::S3;
 
-fn spec(endpoint: &str, bucket: &str, prefix: Option<&str>, ignore: Option<&str>) -> BucketSpec {
+pub(crate) fn spec(
+    endpoint: &str,
+    bucket: &str,
+    prefix: Option<&str>,
+    ignore: Option<&str>,
+) -> BucketSpec {
     let mut v = serde_json::json!({
         "bucketName": bucket, "endpoint": endpoint, "interval": "1m", "provider": "generic"
     });
@@ -21,12 +26,12 @@ fn spec(endpoint: &str, bucket: &str, prefix: Option<&str>, ignore: Option<&str>
     serde_json::from_value(v).expect("spec")
 }
 
-fn creds() -> BucketCredentials {
+pub(crate) fn creds() -> BucketCredentials {
     BucketCredentials::new("testing", "testing-secret")
 }
 
 /// Create `bucket` and upload `objects` with plain S3 calls.
-fn seed(s3: &S3, bucket: &str, objects: &[(&str, &str)]) {
+pub(crate) fn seed(s3: &S3, bucket: &str, objects: &[(&str, &str)]) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

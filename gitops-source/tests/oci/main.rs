@@ -7,6 +7,7 @@
 mod support;
 
 mod artifacts;
+mod asynchronous;
 mod bucket;
 mod helm;
 mod hostile;

@@ -3,6 +3,7 @@
 //! tests themselves.
 
 mod artifact;
+mod asynchronous;
 mod fetch;
 mod ssh;
 mod submodules;

@@ -1,0 +1,197 @@
+//! `gitops-controller manifests`: what to apply to run the controller in a
+//! cluster — Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding
+//! with the verbs it uses, one Deployment per shard, and the CRDs of the
+//! kinds it reconciles (from the `kube` derive).
+
+use gitops_core::flux::{ImagePolicyResource, ImageRepositoryResource};
+use kube::CustomResourceExt;
+use serde_json::{Value, json};
+
+/// Flux's sharding label.
+pub const SHARD_LABEL: &str = "sharding.fluxcd.io/key";
+
+/// What `manifests` prints.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Namespace of the controller (and its Lease).
+    pub namespace: String,
+    /// Container image.
+    pub image: String,
+    /// Shard keys: with any, one Deployment per key
+    /// (`sharding.fluxcd.io/key=<key>`) plus the main one for unlabelled
+    /// objects (`!sharding.fluxcd.io/key`).
+    pub shards: Vec<String>,
+    /// Print the Namespace.
+    pub namespace_object: bool,
+    /// Print the CRDs (leave them out on a cluster where Flux installed its own).
+    pub crds: bool,
+}
+
+/// The name of everything.
+pub const NAME: &str = "gitops-controller";
+
+/// The ClusterRole's rules: exactly what the controller calls.
+#[must_use]
+pub fn rules() -> Value {
+    json!([
+        {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories", "imagepolicies"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories/status", "imagepolicies/status"], "verbs": ["patch"]},
+        {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}
+    ])
+}
+
+fn deployment(o: &Options, shard: Option<&str>) -> Value {
+    let name = shard.map_or_else(|| NAME.to_owned(), |s| format!("{NAME}-{s}"));
+    let mut args = vec![
+        "--watch-all-namespaces=true".to_owned(),
+        "--enable-leader-election".to_owned(),
+        format!("--leader-election-lease-name={name}-leader-election"),
+        "--metrics-addr=:8080".to_owned(),
+    ];
+    match shard {
+        Some(s) => args.push(format!("--watch-label-selector={SHARD_LABEL}={s}")),
+        None if !o.shards.is_empty() => args.push(format!("--watch-label-selector=!{SHARD_LABEL}")),
+        None => {}
+    }
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": o.namespace, "labels": {"app": name}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {
+                    "labels": {"app": name},
+                    "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "8080"}
+                },
+                "spec": {
+                    "serviceAccountName": NAME,
+                    "terminationGracePeriodSeconds": 10,
+                    "securityContext": {"fsGroup": 1337},
+                    "containers": [{
+                        "name": "manager",
+                        "image": o.image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "args": args,
+                        "env": [
+                            {"name": "RUNTIME_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+                        ],
+                        "ports": [{"containerPort": 8080, "name": "http-prom", "protocol": "TCP"}],
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http-prom"}},
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http-prom"}},
+                        "resources": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "50m", "memory": "64Mi"}},
+                        "securityContext": {
+                            "allowPrivilegeEscalation": false,
+                            "readOnlyRootFilesystem": true,
+                            "runAsNonRoot": true,
+                            "runAsUser": 65534,
+                            "capabilities": {"drop": ["ALL"]},
+                            "seccompProfile": {"type": "RuntimeDefault"}
+                        }
+                    }]
+                }
+            }
+        }
+    })
+}
+
+/// Make a derived CRD acceptable to the API server and keep the fields
+/// gitops-core does not model: every schema node without a `type` (a
+/// `serde_json::Value` field) becomes `x-kubernetes-preserve-unknown-fields`,
+/// and so do `spec` and `status` themselves — gitops-core keeps unmodelled
+/// fields in a flattened `extra` map the derive does not describe, and the
+/// kind-specific status fields (`lastScanResult`, `latestRef`, …) live
+/// there: without this the API server would prune them from every patch.
+pub fn structural(crd: &mut Value) {
+    fn walk(node: &mut Value) {
+        let Some(map) = node.as_object_mut() else {
+            return;
+        };
+        let typed = map.contains_key("type")
+            || map.contains_key("x-kubernetes-int-or-string")
+            || map.contains_key("anyOf")
+            || map.contains_key("oneOf")
+            || map.contains_key("allOf");
+        if !typed && !map.contains_key("properties") {
+            map.insert(
+                "x-kubernetes-preserve-unknown-fields".to_owned(),
+                Value::Bool(true),
+            );
+        }
+        if let Some(Value::Object(props)) = map.get_mut("properties") {
+            props.values_mut().for_each(walk);
+        }
+        for k in ["items", "additionalProperties"] {
+            if let Some(v) = map.get_mut(k).filter(|v| v.is_object()) {
+                walk(v);
+            }
+        }
+    }
+    let Some(versions) = crd["spec"]["versions"].as_array_mut() else {
+        return;
+    };
+    for v in versions {
+        let root = &mut v["schema"]["openAPIV3Schema"];
+        if let Some(Value::Object(props)) = root.get_mut("properties") {
+            props.values_mut().for_each(walk);
+            for top in ["spec", "status"] {
+                if let Some(Value::Object(m)) = props.get_mut(top) {
+                    m.insert(
+                        "x-kubernetes-preserve-unknown-fields".to_owned(),
+                        Value::Bool(true),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The objects, in apply order.
+#[must_use]
+pub fn objects(o: &Options) -> Vec<Value> {
+    let mut out = Vec::new();
+    if o.namespace_object {
+        out.push(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": o.namespace}}),
+        );
+    }
+    if o.crds {
+        for crd in [ImageRepositoryResource::crd(), ImagePolicyResource::crd()] {
+            let mut crd = serde_json::to_value(crd).unwrap_or(Value::Null);
+            structural(&mut crd);
+            out.push(crd);
+        }
+    }
+    out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": o.namespace}}));
+    out.push(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": NAME}, "rules": rules()
+    }));
+    out.push(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": NAME},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": NAME},
+        "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": o.namespace}]
+    }));
+    out.push(deployment(o, None));
+    for s in &o.shards {
+        out.push(deployment(o, Some(s)));
+    }
+    out
+}
+
+/// The objects as one multi-document YAML stream.
+///
+/// # Errors
+/// A serialiser failure (not expected for JSON values).
+pub fn to_yaml(objects: &[Value]) -> Result<String, String> {
+    let mut out = String::new();
+    for o in objects {
+        out.push_str("---\n");
+        out.push_str(&serde_saphyr::to_string(o).map_err(|e| e.to_string())?);
+    }
+    Ok(out)
+}
