@@ -175,11 +175,7 @@ fn reflection(obj: &ImagePolicy) -> &str {
 }
 
 fn suspended(obj: &ImagePolicy) -> bool {
-    obj.spec
-        .extra
-        .get("suspend")
-        .and_then(serde_json::Value::as_bool)
-        == Some(true)
+    obj.spec.suspend == Some(true)
 }
 
 /// The interval a successful run requeues at: `spec.interval` (10 minutes

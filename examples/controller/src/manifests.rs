@@ -98,57 +98,6 @@ fn deployment(o: &Options, shard: Option<&str>) -> Value {
     })
 }
 
-/// Make a derived CRD acceptable to the API server and keep the fields
-/// gitops-core does not model: every schema node without a `type` (a
-/// `serde_json::Value` field) becomes `x-kubernetes-preserve-unknown-fields`,
-/// and so do `spec` and `status` themselves — gitops-core keeps unmodelled
-/// fields in a flattened `extra` map the derive does not describe, and the
-/// kind-specific status fields (`lastScanResult`, `latestRef`, …) live
-/// there: without this the API server would prune them from every patch.
-pub fn structural(crd: &mut Value) {
-    fn walk(node: &mut Value) {
-        let Some(map) = node.as_object_mut() else {
-            return;
-        };
-        let typed = map.contains_key("type")
-            || map.contains_key("x-kubernetes-int-or-string")
-            || map.contains_key("anyOf")
-            || map.contains_key("oneOf")
-            || map.contains_key("allOf");
-        if !typed && !map.contains_key("properties") {
-            map.insert(
-                "x-kubernetes-preserve-unknown-fields".to_owned(),
-                Value::Bool(true),
-            );
-        }
-        if let Some(Value::Object(props)) = map.get_mut("properties") {
-            props.values_mut().for_each(walk);
-        }
-        for k in ["items", "additionalProperties"] {
-            if let Some(v) = map.get_mut(k).filter(|v| v.is_object()) {
-                walk(v);
-            }
-        }
-    }
-    let Some(versions) = crd["spec"]["versions"].as_array_mut() else {
-        return;
-    };
-    for v in versions {
-        let root = &mut v["schema"]["openAPIV3Schema"];
-        if let Some(Value::Object(props)) = root.get_mut("properties") {
-            props.values_mut().for_each(walk);
-            for top in ["spec", "status"] {
-                if let Some(Value::Object(m)) = props.get_mut(top) {
-                    m.insert(
-                        "x-kubernetes-preserve-unknown-fields".to_owned(),
-                        Value::Bool(true),
-                    );
-                }
-            }
-        }
-    }
-}
-
 /// The objects, in apply order.
 #[must_use]
 pub fn objects(o: &Options) -> Vec<Value> {
@@ -160,9 +109,9 @@ pub fn objects(o: &Options) -> Vec<Value> {
     }
     if o.crds {
         for crd in [ImageRepositoryResource::crd(), ImagePolicyResource::crd()] {
-            let mut crd = serde_json::to_value(crd).unwrap_or(Value::Null);
-            structural(&mut crd);
-            out.push(crd);
+            // Structural as derived: gitops-core's schemas keep unknown
+            // fields (`x-kubernetes-preserve-unknown-fields`).
+            out.push(serde_json::to_value(crd).unwrap_or(Value::Null));
         }
     }
     out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": o.namespace}}));

@@ -245,3 +245,16 @@ fn flags_default_like_flux_and_run_is_the_default_command() {
     };
     assert_eq!(m.shards, ["a", "b"]);
 }
+
+/// docs/controller.md's "Write your own controller" is the compiled
+/// `examples/minimal.rs`, verbatim.
+#[test]
+fn minimal_controller_in_the_doc_is_the_compiled_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("../../docs/controller.md")).unwrap();
+    let code = std::fs::read_to_string(root.join("examples/minimal.rs")).unwrap();
+    let start = doc.find("<!-- minimal:begin -->\n```rust\n").expect("begin marker");
+    let end = doc.find("```\n<!-- minimal:end -->").expect("end marker");
+    let block = &doc[start + "<!-- minimal:begin -->\n```rust\n".len()..end];
+    assert_eq!(block, code, "docs/controller.md is stale: paste examples/minimal.rs");
+}

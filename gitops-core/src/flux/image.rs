@@ -109,6 +109,8 @@ api_struct! {
         opt digest_reflection_policy: String,
         /// Re-evaluation interval (with `digestReflectionPolicy: Always`).
         opt interval: String,
+        /// Stop evaluating.
+        opt suspend: bool,
     }
 }
 

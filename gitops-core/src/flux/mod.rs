@@ -73,7 +73,7 @@ macro_rules! api_struct {
     (@munch [$($attrs:tt)*] $name:ident [$($acc:tt)*]) => {
         $($attrs)*
         #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
-        #[cfg_attr(feature = "kube", derive(schemars::JsonSchema))]
+        #[cfg_attr(feature = "kube", derive(schemars::JsonSchema), schemars(transform = $crate::flux::structural))]
         #[serde(rename_all = "camelCase")]
         pub struct $name {
             $($acc)*
@@ -113,6 +113,49 @@ macro_rules! flux_object {
             }
         }
     };
+}
+
+/// The schema rule of every API struct (the `kube` feature): the object
+/// keeps fields it does not model (its `extra` map), so its schema says
+/// `x-kubernetes-preserve-unknown-fields: true`; a property of any JSON
+/// value (`serde_json::Value`, no `type`) says the same, which makes the
+/// derived CRDs structural, as the API server requires. Without it the
+/// server rejects the CRD, and a status subresource patch would lose the
+/// kind's own status fields (`lastScanResult`, `latestRef`, …), which live
+/// in [`Status`]'s `extra` map.
+#[cfg(feature = "kube")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kube")))]
+pub fn structural(schema: &mut schemars::Schema) {
+    const PRESERVE: &str = "x-kubernetes-preserve-unknown-fields";
+    let typed = |m: &serde_json::Map<String, serde_json::Value>| {
+        ["type", "$ref", "anyOf", "oneOf", "allOf", "properties", "x-kubernetes-int-or-string"]
+            .iter()
+            .any(|k| m.contains_key(*k))
+    };
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    obj.insert(PRESERVE.to_owned(), serde_json::Value::Bool(true));
+    let mark = |node: &mut serde_json::Value| match node {
+        serde_json::Value::Bool(true) => *node = serde_json::json!({ PRESERVE: true }),
+        serde_json::Value::Object(m) if !typed(m) => {
+            m.insert(PRESERVE.to_owned(), serde_json::Value::Bool(true));
+        }
+        _ => {}
+    };
+    if let Some(serde_json::Value::Object(props)) = obj.get_mut("properties") {
+        for prop in props.values_mut() {
+            mark(prop);
+            // Lists and maps of any JSON value.
+            if let serde_json::Value::Object(m) = prop {
+                for k in ["items", "additionalProperties"] {
+                    if let Some(inner) = m.get_mut(k) {
+                        mark(inner);
+                    }
+                }
+            }
+        }
+    }
 }
 
 mod helm;
