@@ -48,7 +48,16 @@
 //! - Errors helm-controller gets from the Kubernetes API (storage not
 //!   readable) are the caller's; [`StateError`] covers only what the
 //!   inputs can say.
+//! - [`record_outcome`] learns what an action wrote from
+//!   [`Outcome::observed`] (helm-controller hooks Helm's storage driver);
+//!   `lastAttemptedReleaseActionDuration` and `status.inventory` are the
+//!   caller's. The `lastAttempted{Generation,Revision,ConfigDigest}` fields
+//!   helm-controller sets before its atomic release are set by
+//!   [`mark_attempted`].
+//! - Event messages carry no "Last Helm logs" section (Helm's debug log is
+//!   the caller's).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use gitops_core::flux::{Condition, HelmReleaseSpec};
@@ -93,6 +102,14 @@ pub const UNINSTALL_FAILED: &str = "UninstallFailed";
 pub const DRIFT_DETECTED: &str = "DriftDetected";
 /// `NoDriftDetected`.
 pub const NO_DRIFT_DETECTED: &str = "NoDriftDetected";
+/// `AwaitingTests` (`TestSuccess=Unknown` after a release, tests enabled).
+pub const AWAITING_TESTS: &str = "AwaitingTests";
+/// `PendingRelease` (`Released=False` after an unlock).
+pub const PENDING_RELEASE: &str = "PendingRelease";
+/// `DriftCorrected` (event).
+pub const DRIFT_CORRECTED: &str = "DriftCorrected";
+/// `DriftCorrectionFailed` (event).
+pub const DRIFT_CORRECTION_FAILED: &str = "DriftCorrectionFailed";
 /// `RetriesExceeded` (the `Stalled` reason).
 pub const RETRIES_EXCEEDED: &str = "RetriesExceeded";
 /// `MissingRollbackTarget` (the `Stalled` reason).
@@ -223,6 +240,14 @@ pub struct Options {
     /// The controller's `--default-to-retry-on-failure` (off by default):
     /// without a `strategy`, retry instead of remediating.
     pub default_to_retry_on_failure: bool,
+    /// `spec.timeout` (Go duration; default `5m0s`).
+    pub timeout: Option<String>,
+    /// `spec.rollback.timeout` (default `spec.timeout`).
+    pub rollback_timeout: Option<String>,
+    /// `spec.uninstall.timeout` (default `spec.timeout`).
+    pub uninstall_timeout: Option<String>,
+    /// `spec.uninstall.keepHistory`.
+    pub uninstall_keep_history: bool,
 }
 
 /// A lifecycle field of the spec that does not parse.
@@ -256,6 +281,12 @@ fn field<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
+fn str_field(v: Option<&Value>, key: &str) -> Option<String> {
+    v.and_then(|v| v.get(key))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 impl Options {
     /// Parse the lifecycle fields of `spec`.
     ///
@@ -280,7 +311,42 @@ impl Options {
             test: field(spec.test.as_ref(), "test")?,
             drift,
             default_to_retry_on_failure: false,
+            timeout: spec.timeout.clone(),
+            rollback_timeout: str_field(spec.rollback.as_ref(), "timeout"),
+            uninstall_timeout: str_field(spec.uninstall.as_ref(), "timeout"),
+            uninstall_keep_history: spec
+                .uninstall
+                .as_ref()
+                .and_then(|u| u.get("keepHistory"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
         })
+    }
+
+    /// The timeout helm-controller announces for `action` (`Running
+    /// '<action>' action with timeout of <timeout>`), as Go prints it: the
+    /// action's own timeout, else `spec.timeout`, else `5m0s`.
+    #[must_use]
+    pub fn timeout_for(&self, action: &Action) -> String {
+        let own = match action {
+            Action::Install => self.install.timeout.clone(),
+            Action::Upgrade => self.upgrade.timeout.clone(),
+            Action::Test => self
+                .test
+                .extra
+                .get("timeout")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            Action::RollbackRemediation { .. } => self.rollback_timeout.clone(),
+            Action::UninstallRemediation | Action::Uninstall => self.uninstall_timeout.clone(),
+            Action::Unlock | Action::CorrectClusterDrift => None,
+        };
+        let parse =
+            |s: Option<String>| s.and_then(|s| s.parse::<gitops_core::duration::GoDuration>().ok());
+        parse(own)
+            .or_else(|| parse(self.timeout.clone()))
+            .unwrap_or(gitops_core::duration::GoDuration::minutes(5))
+            .to_string()
     }
 
     /// The test filters as `(name, exclude)` pairs.
@@ -414,10 +480,20 @@ impl Options {
     /// [`Options::default_to_retry_on_failure`]).
     #[must_use]
     pub fn active_retry(&self, status: &HelmReleaseStatus) -> Option<Duration> {
-        let spec = match status.last_attempted_release_action.as_str() {
-            "install" => &self.install,
-            "upgrade" => &self.upgrade,
-            _ => return None,
+        match status.last_attempted_release_action.as_str() {
+            "install" => self.retry(RemediationKind::Install),
+            "upgrade" => self.retry(RemediationKind::Upgrade),
+            _ => None,
+        }
+    }
+
+    /// The retry interval of `install` or `upgrade` when it retries on
+    /// failure.
+    #[must_use]
+    pub fn retry(&self, kind: RemediationKind) -> Option<Duration> {
+        let spec = match kind {
+            RemediationKind::Install => &self.install,
+            RemediationKind::Upgrade => &self.upgrade,
         };
         match &spec.strategy {
             None if self.default_to_retry_on_failure => Some(DEFAULT_RETRY_INTERVAL),
@@ -602,6 +678,18 @@ pub struct Desired {
     pub post_renderers_digest: String,
     /// Digest of `spec.commonMetadata` (empty: none).
     pub common_metadata_digest: String,
+    /// The chart's `appVersion` (event metadata).
+    pub chart_app_version: String,
+    /// The release name (`spec.releaseName` or `[<targetNamespace>-]<name>`);
+    /// empty: the latest snapshot's.
+    pub release_name: String,
+    /// The release namespace (`spec.targetNamespace` or the object's);
+    /// empty: the latest snapshot's.
+    pub release_namespace: String,
+    /// Digest of the OCI artifact the chart came from
+    /// (`status.lastAttemptedRevisionDigest`; empty: none), recorded in new
+    /// snapshots.
+    pub oci_digest: String,
 }
 
 impl Desired {
@@ -614,6 +702,15 @@ impl Desired {
             values_digest: values_digest.to_owned(),
             ..Desired::default()
         }
+    }
+
+    /// With the release's namespace and name (used in failure messages
+    /// when no snapshot names them).
+    #[must_use]
+    pub fn with_release(mut self, namespace: &str, name: &str) -> Desired {
+        namespace.clone_into(&mut self.release_namespace);
+        name.clone_into(&mut self.release_name);
+        self
     }
 }
 
@@ -931,6 +1028,10 @@ pub enum Action {
     Unlock,
     /// Re-apply the drifted objects.
     CorrectClusterDrift,
+    /// `helm uninstall` of a HelmRelease being deleted or suspended for
+    /// uninstall (never chosen by [`action_for_state`]; recorded with
+    /// [`record_outcome`]).
+    Uninstall,
 }
 
 impl Action {
@@ -945,6 +1046,21 @@ impl Action {
             Action::UninstallRemediation => "uninstall",
             Action::Unlock => "unlock",
             Action::CorrectClusterDrift => "correct cluster drift",
+            Action::Uninstall => "uninstall",
+        }
+    }
+
+    /// helm-controller's reconciler type (`release`, `remediate`, `test`,
+    /// `unlock`, `drift correction`): the atomic release runs each type at
+    /// most once and stops after a remediation.
+    #[must_use]
+    pub fn reconciler_type(&self) -> &'static str {
+        match self {
+            Action::Install | Action::Upgrade | Action::Uninstall => "release",
+            Action::Test => "test",
+            Action::RollbackRemediation { .. } | Action::UninstallRemediation => "remediate",
+            Action::Unlock => "unlock",
+            Action::CorrectClusterDrift => "drift correction",
         }
     }
 
@@ -1047,22 +1163,23 @@ pub fn summarize(
         return;
     }
     let pos = |t: &str| sum.iter().position(|s| s.eq_ignore_ascii_case(t));
-    let mut conds = status.conditions.clone();
-    conds.sort_by(|a, b| {
-        use std::cmp::Ordering::*;
-        match (pos(&a.r#type), pos(&b.r#type)) {
-            (None, _) => Greater,
-            (Some(_), None) => Less,
-            (Some(i), Some(j)) => {
-                if a.observed_generation.unwrap_or(0) >= b.observed_generation.unwrap_or(0) && i < j
-                {
-                    Less
-                } else {
-                    Greater
-                }
-            }
+    // Go's stable sort with helm-controller's (non-strict) `less`: an
+    // insertion sort, which is what Go runs on lists this short.
+    let less = |a: &Condition, b: &Condition| match (pos(&a.r#type), pos(&b.r#type)) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(i), Some(j)) => {
+            a.observed_generation.unwrap_or(0) >= b.observed_generation.unwrap_or(0) && i < j
         }
-    });
+    };
+    let mut conds = status.conditions.clone();
+    for i in 1..conds.len() {
+        let mut j = i;
+        while j > 0 && less(&conds[j], &conds[j - 1]) {
+            conds.swap(j, j - 1);
+            j -= 1;
+        }
+    }
     let top = &conds[0];
     let mut state = top.status.clone();
     if top.r#type == REMEDIATED {
@@ -1284,78 +1401,261 @@ pub fn stalled_for(
 
 // ---------------------------------------------------------------- outcome
 
-/// What running an [`Action`] did.
-#[derive(Debug, Clone, PartialEq)]
+/// What running an [`Action`] did, as the caller's Helm implementation
+/// reports it.
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
-pub enum Outcome {
-    /// The action succeeded; `release` is the record it left (install,
-    /// upgrade, rollback: the new revision; test: the tested revision).
-    Succeeded {
-        /// The record after the action (absent after an uninstall).
-        release: Option<Box<Release>>,
-    },
-    /// The action failed with `error`; `release` is the record it left, if
-    /// any.
-    Failed {
-        /// Helm's error message.
-        error: String,
-        /// The record after the action.
-        release: Option<Box<Release>>,
-    },
+pub struct Outcome {
+    /// Helm's error (`None`: the action succeeded). For an uninstall,
+    /// `release: not found` means there was nothing to uninstall.
+    pub error: Option<String>,
+    /// Every write the action made to Helm's storage (create and update),
+    /// in order: helm-controller observes these to update its history.
+    /// For a test, the tested record with its hooks' last runs.
+    pub observed: Vec<Release>,
+    /// Drift correction: the objects re-applied, one per line as Flux's
+    /// `ChangeSet.String()` prints them (`Deployment/ns/name configured`).
+    pub change_set: String,
+}
+
+impl Outcome {
+    /// A success that wrote `observed`.
+    #[must_use]
+    pub fn succeeded(observed: Vec<Release>) -> Outcome {
+        Outcome {
+            observed,
+            ..Outcome::default()
+        }
+    }
+
+    /// A failure with Helm's `error` after writing `observed`.
+    #[must_use]
+    pub fn failed(error: &str, observed: Vec<Release>) -> Outcome {
+        Outcome {
+            error: Some(error.to_owned()),
+            observed,
+            ..Outcome::default()
+        }
+    }
+
+    /// With the drift-correction change set.
+    #[must_use]
+    pub fn with_change_set(mut self, change_set: &str) -> Outcome {
+        change_set.clone_into(&mut self.change_set);
+        self
+    }
+}
+
+/// What [`record_outcome`] recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Recorded {
+    /// Events helm-controller emits for the action.
+    pub events: Vec<Event>,
+    /// The error helm-controller's action reconciler returns (the atomic
+    /// release stops with it): a failure that left no trace in storage,
+    /// or a precondition that did not hold. `None` when the status says
+    /// all there is to say.
+    pub error: Option<String>,
+}
+
+/// Record the current attempt before the atomic release runs, as
+/// helm-controller's HelmRelease reconciler does: the generation, chart
+/// version and values digest attempted.
+pub fn mark_attempted(status: &mut HelmReleaseStatus, desired: &Desired, generation: i64) {
+    status.last_attempted_generation = generation;
+    status
+        .last_attempted_revision
+        .clone_from(&desired.chart_version);
+    status
+        .last_attempted_config_digest
+        .clone_from(&desired.values_digest);
+}
+
+impl Snapshot {
+    /// Whether this snapshot is of revision `version` of `namespace/name`.
+    #[must_use]
+    pub fn targets(&self, name: &str, namespace: &str, version: i64) -> bool {
+        self.name == name && self.namespace == namespace && self.version == version
+    }
+}
+
+fn targets(s: &Snapshot, r: &Release) -> bool {
+    s.targets(&r.name, &r.namespace, r.version)
+}
+
+/// A snapshot of `r` with `action` and `oci_digest`.
+fn observed_snapshot(r: &Release, action: &str, oci_digest: &str) -> Snapshot {
+    let mut s = Snapshot::observe(r, Some(action));
+    oci_digest.clone_into(&mut s.oci_digest);
+    if !oci_digest.is_empty() {
+        s.digest = observation_digest(r, oci_digest);
+    }
+    s
+}
+
+/// helm-controller's `observedReleases.recordOnObject` for install and
+/// upgrade: the newest write becomes the latest snapshot; the newest older
+/// revision already in the history is refreshed (keeping its test hooks).
+fn record_release_writes(
+    status: &mut HelmReleaseStatus,
+    writes: &[Release],
+    action: &str,
+    oci: &str,
+) {
+    let mut by_version: BTreeMap<i64, &Release> = BTreeMap::new();
+    for w in writes {
+        by_version.insert(w.version, w);
+    }
+    let mut versions: Vec<i64> = by_version.keys().copied().collect();
+    versions.reverse();
+    let Some((newest, older)) = versions.split_first() else {
+        return;
+    };
+    status
+        .history
+        .insert(0, observed_snapshot(by_version[newest], action, oci));
+    for v in older {
+        let r = by_version[v];
+        if let Some(i) = status.history.iter().position(|s| targets(s, r)) {
+            let old = &status.history[i];
+            let mut snap = observed_snapshot(r, "", &old.oci_digest.clone());
+            snap.test_hooks.clone_from(&old.test_hooks);
+            status.history[i] = snap;
+            return;
+        }
+    }
+}
+
+/// Replace the snapshot each write targets (`action`: `None` keeps the
+/// snapshot's); writes targeting none are prepended when `prepend_unknown`.
+fn record_updates(
+    status: &mut HelmReleaseStatus,
+    writes: &[Release],
+    action: Option<&str>,
+    keep_hooks: bool,
+    prepend_unknown: bool,
+) {
+    for w in writes {
+        if let Some(i) = status.history.iter().position(|s| targets(s, w)) {
+            let old = &status.history[i];
+            let act = action.unwrap_or(&old.action).to_owned();
+            let mut snap = observed_snapshot(w, &act, &old.oci_digest.clone());
+            if keep_hooks {
+                snap.test_hooks.clone_from(&old.test_hooks);
+            }
+            status.history[i] = snap;
+        } else if prepend_unknown {
+            status.history.insert(0, Snapshot::observe(w, None));
+        }
+    }
+}
+
+/// Flux's event metadata for a snapshot: chart version, config digest,
+/// app version and OCI digest.
+fn event_for(e: Event, chart_version: &str, token: &str, app: &str, oci: &str) -> Event {
+    let mut e = e;
+    for (k, v) in [
+        ("revision", chart_version),
+        ("token", token),
+        ("app-version", app),
+        ("oci-digest", oci),
+    ] {
+        if !v.is_empty() {
+            e = e.with(k, v);
+        }
+    }
+    e
+}
+
+fn snap_event(e: Event, s: &Snapshot) -> Event {
+    event_for(
+        e,
+        &s.chart_version,
+        &s.config_digest,
+        &s.app_version,
+        &s.oci_digest,
+    )
 }
 
 /// Record the outcome of `action` in `status` as helm-controller's action
-/// reconcilers do: `lastAttemptedReleaseAction`, failure counters, the
-/// history snapshot (with test results) and the `Released` / `TestSuccess`
-/// / `Remediated` conditions, then `Ready` from them.
+/// reconcilers do: `lastAttemptedReleaseAction`, the failure counters, the
+/// history snapshots (with test results), the `Released` / `TestSuccess` /
+/// `Remediated` conditions with helm-controller's reasons and messages,
+/// then `Ready` from them (except after an uninstall remediation and a
+/// drift correction, which helm-controller does not summarize).
+///
+/// `input` describes the state *before* the action (its storage is what
+/// an unlock found pending).
 pub fn record_outcome(
     input: &Input<'_>,
     status: &mut HelmReleaseStatus,
     action: &Action,
     outcome: &Outcome,
     now: &str,
-) {
+) -> Recorded {
     let opts = input.options;
     let generation = input.generation;
-    let (ok, error, rls) = match outcome {
-        Outcome::Succeeded { release } => (true, "", release.as_deref()),
-        Outcome::Failed { error, release } => (false, error.as_str(), release.as_deref()),
-    };
-    let snap_of = |r: &Release, act: &str| Snapshot::observe(r, Some(act));
-    let push = |status: &mut HelmReleaseStatus, s: Snapshot| {
-        match status
-            .history
-            .iter_mut()
-            .find(|h| h.name == s.name && h.version == s.version)
-        {
-            Some(h) => {
-                let hooks = h.test_hooks.take();
-                *h = s;
-                h.test_hooks = hooks;
-            }
-            None => status.history.insert(0, s),
-        }
-        status.history.sort_by_version();
-    };
+    let desired = input.desired;
+    let err = outcome.error.as_deref().map(str::trim);
+    let mut rec = Recorded::default();
+    let mut summarize_after = true;
+    let latest = |status: &HelmReleaseStatus| status.history.latest().cloned().unwrap_or_default();
     match action {
         Action::Install | Action::Upgrade => {
-            let name = if *action == Action::Install {
-                "install"
+            let install = *action == Action::Install;
+            let (name, kind) = if install {
+                ("install", RemediationKind::Install)
             } else {
-                "upgrade"
+                ("upgrade", RemediationKind::Upgrade)
             };
-            status.last_attempted_release_action = name.to_owned();
-            status.last_attempted_revision = input.desired.chart_version.clone();
-            status.last_attempted_config_digest = input.desired.values_digest.clone();
-            status.last_attempted_generation = generation;
-            conditions::delete(&mut status.conditions, REMEDIATED);
-            conditions::delete(&mut status.conditions, TEST_SUCCESS);
-            if let Some(r) = rls {
-                push(status, snap_of(r, name));
+            name.clone_into(&mut status.last_attempted_release_action);
+            if install {
+                status.history.clear();
             }
-            let cur = status.history.latest().cloned().unwrap_or_default();
-            if ok {
-                let (reason, msg) = if *action == Action::Install {
+            conditions::delete(&mut status.conditions, TEST_SUCCESS);
+            conditions::delete(&mut status.conditions, REMEDIATED);
+            record_release_writes(status, &outcome.observed, name, &desired.oci_digest);
+            if let Some(e) = err {
+                let (ns, rn) = release_ref(desired, status);
+                let msg = format!(
+                    "Helm {name} failed for release {ns}/{rn} with chart {}@{}: {e}",
+                    desired.chart_name, desired.chart_version
+                );
+                status.failures += 1;
+                let reason = if install {
+                    INSTALL_FAILED
+                } else {
+                    UPGRADE_FAILED
+                };
+                conditions::mark_false(
+                    &mut status.conditions,
+                    generation,
+                    now,
+                    RELEASED,
+                    reason,
+                    &msg,
+                );
+                rec.events.push(event_for(
+                    Event::warning(reason, msg),
+                    &desired.chart_version,
+                    &desired.values_digest,
+                    &desired.chart_app_version,
+                    &desired.oci_digest,
+                ));
+                if outcome.observed.is_empty() {
+                    rec.error = Some(e.to_owned());
+                } else {
+                    let rem = if install {
+                        opts.install_remediation()
+                    } else {
+                        opts.upgrade_remediation()
+                    };
+                    rem.increment_failure_count(status);
+                }
+            } else {
+                let cur = latest(status);
+                let (reason, msg) = if install {
                     (INSTALL_SUCCEEDED, fmt_install_success(&cur))
                 } else {
                     (UPGRADE_SUCCEEDED, fmt_upgrade_success(&cur))
@@ -1368,42 +1668,88 @@ pub fn record_outcome(
                     reason,
                     &msg,
                 );
-            } else {
-                let rem = if *action == Action::Install {
-                    opts.install_remediation()
+                if opts.test.enable && !cur.has_been_tested() {
+                    conditions::mark_unknown(
+                        &mut status.conditions,
+                        generation,
+                        now,
+                        TEST_SUCCESS,
+                        AWAITING_TESTS,
+                        &format!(
+                            "Helm release {} with chart {} is awaiting tests",
+                            cur.full_release_name(),
+                            cur.versioned_chart_name()
+                        ),
+                    );
+                }
+                if opts.retry(kind).is_some() {
+                    status.clear_failures();
+                }
+                rec.events
+                    .push(snap_event(Event::normal(reason, msg), &cur));
+            }
+        }
+        Action::Test => {
+            let Some(cur) = status.history.latest().cloned() else {
+                rec.error = Some("no latest release: required for test".to_owned());
+                summarize(opts, status, generation, now, desired);
+                return rec;
+            };
+            let mut error = err.map(str::to_owned);
+            for r in &outcome.observed {
+                if targets(&cur, r) {
+                    let mut tested = observed_snapshot(r, &cur.action, &cur.oci_digest);
+                    tested.test_hooks = Some(super::snapshot::test_hooks(r, &opts.test_filters()));
+                    if let Some(i) = status.history.iter().position(|s| targets(s, r)) {
+                        status.history[i] = tested;
+                    }
                 } else {
-                    opts.upgrade_remediation()
-                };
-                rem.increment_failure_count(status);
-                status.failures += 1;
-                let reason = if *action == Action::Install {
-                    INSTALL_FAILED
-                } else {
-                    UPGRADE_FAILED
-                };
+                    error = Some(format!(
+                        "release mismatch: tested release {}/{}.v{} != current release {}",
+                        r.namespace,
+                        r.name,
+                        r.version,
+                        cur.full_release_name()
+                    ));
+                }
+            }
+            let cur = latest(status);
+            if let Some(e) = error {
                 let msg = format!(
-                    "Helm {name} failed for release {}/{} with chart {}@{}: {error}",
-                    cur.namespace, cur.name, input.desired.chart_name, input.desired.chart_version
+                    "Helm test failed for release {} with chart {}: {}",
+                    cur.full_release_name(),
+                    cur.versioned_chart_name(),
+                    e.trim()
                 );
+                status.failures += 1;
                 conditions::mark_false(
                     &mut status.conditions,
                     generation,
                     now,
-                    RELEASED,
-                    reason,
+                    TEST_SUCCESS,
+                    TEST_FAILED,
                     &msg,
                 );
-            }
-        }
-        Action::Test => {
-            if let (Some(r), Some(cur)) = (rls, status.history.iter_mut().max_by_key(|s| s.version))
-            {
-                cur.test_hooks = Some(super::snapshot::test_hooks(r, &opts.test_filters()));
-            }
-            let cur = status.history.latest().cloned().unwrap_or_default();
-            if ok {
+                rec.events
+                    .push(snap_event(Event::warning(TEST_FAILED, msg), &cur));
+                if cur.has_been_tested() {
+                    if let Some(rem) = opts.active_remediation(status)
+                        && !rem.must_ignore_test_failures(opts.test.ignore_failures)
+                    {
+                        rem.increment_failure_count(status);
+                    }
+                } else {
+                    rec.error = Some(e);
+                }
+            } else {
+                let n = cur.test_hooks.as_ref().map_or(0, BTreeMap::len);
+                let hooks = match n {
+                    0 => "no test hooks".to_owned(),
+                    1 => "1 test hook completed successfully".to_owned(),
+                    n => format!("{n} test hooks completed successfully"),
+                };
                 let msg = format!(
-                    "Helm test succeeded for release {} with chart {}",
+                    "Helm test succeeded for release {} with chart {}: {hooks}",
                     cur.full_release_name(),
                     cur.versioned_chart_name()
                 );
@@ -1415,37 +1761,69 @@ pub fn record_outcome(
                     TEST_SUCCEEDED,
                     &msg,
                 );
-            } else {
+                rec.events
+                    .push(snap_event(Event::normal(TEST_SUCCEEDED, msg), &cur));
+            }
+        }
+        Action::RollbackRemediation { .. } => {
+            let cur = status.history.latest().cloned();
+            let ignore = opts
+                .upgrade_remediation()
+                .must_ignore_test_failures(opts.test.ignore_failures);
+            let Some(prev) = status.history.previous(ignore).cloned() else {
+                rec.error =
+                    Some("missing target release for rollback: required to rollback".to_owned());
+                summarize(opts, status, generation, now, desired);
+                return rec;
+            };
+            let cur = cur.unwrap_or_default();
+            if prev.name != cur.name || prev.namespace != cur.namespace {
+                rec.error = Some(format!(
+                    "release mismatch: previous release name or namespace {} does not match current {}",
+                    prev.full_release_name(),
+                    cur.full_release_name()
+                ));
+                summarize(opts, status, generation, now, desired);
+                return rec;
+            }
+            record_updates(status, &outcome.observed, Some("rollback"), true, true);
+            let ev = |e: Event| {
+                event_for(
+                    e,
+                    &prev.chart_version,
+                    &desired.values_digest,
+                    &prev.app_version,
+                    &prev.oci_digest,
+                )
+            };
+            if let Some(e) = err {
                 let msg = format!(
-                    "Helm test failed for release {} with chart {}: {error}",
-                    cur.full_release_name(),
-                    cur.versioned_chart_name()
+                    "Helm rollback to previous release {} with chart {} failed: {e}",
+                    prev.full_release_name(),
+                    prev.versioned_chart_name()
                 );
+                status.failures += 1;
                 conditions::mark_false(
                     &mut status.conditions,
                     generation,
                     now,
-                    TEST_SUCCESS,
-                    TEST_FAILED,
+                    REMEDIATED,
+                    ROLLBACK_FAILED,
                     &msg,
                 );
-                if let Some(rem) = opts.active_remediation(status)
-                    && !rem.must_ignore_test_failures(opts.test.ignore_failures)
-                {
-                    rem.increment_failure_count(status);
-                    status.failures += 1;
+                rec.events.push(ev(Event::warning(ROLLBACK_FAILED, msg)));
+                let unchanged = status
+                    .history
+                    .latest()
+                    .is_none_or(|n| n.digest == cur.digest);
+                if unchanged {
+                    rec.error = Some(e.to_owned());
                 }
-            }
-        }
-        Action::RollbackRemediation { version } => {
-            if let Some(r) = rls {
-                push(status, snap_of(r, "rollback"));
-            }
-            let cur = status.history.latest().cloned().unwrap_or_default();
-            if ok {
+            } else {
                 let msg = format!(
-                    "Helm rollback to previous release {}/{}.v{version} succeeded",
-                    cur.namespace, cur.name
+                    "Helm rollback to previous release {} with chart {} succeeded",
+                    prev.full_release_name(),
+                    prev.versioned_chart_name()
                 );
                 conditions::mark_true(
                     &mut status.conditions,
@@ -1455,29 +1833,124 @@ pub fn record_outcome(
                     ROLLBACK_SUCCEEDED,
                     &msg,
                 );
-            } else {
-                status.failures += 1;
-                let msg = format!("Helm rollback to previous release failed: {error}");
+                rec.events.push(ev(Event::normal(ROLLBACK_SUCCEEDED, msg)));
+            }
+        }
+        Action::UninstallRemediation | Action::Uninstall => {
+            let remediation = *action == Action::UninstallRemediation;
+            summarize_after = !remediation;
+            let Some(cur) = status.history.latest().cloned() else {
+                rec.error = Some("no latest release: required to uninstall".to_owned());
+                if summarize_after {
+                    summarize(opts, status, generation, now, desired);
+                }
+                return rec;
+            };
+            if !remediation && err.is_some_and(|e| e.contains("release: not found")) {
+                let msg = format!(
+                    "Release {} was not found, assuming it is uninstalled",
+                    cur.full_release_name()
+                );
                 conditions::mark_false(
                     &mut status.conditions,
                     generation,
                     now,
-                    REMEDIATED,
-                    ROLLBACK_FAILED,
+                    RELEASED,
+                    UNINSTALL_SUCCEEDED,
                     &msg,
                 );
+                summarize(opts, status, generation, now, desired);
+                return rec;
             }
-        }
-        Action::UninstallRemediation => {
-            let cur = status.history.latest().cloned().unwrap_or_default();
-            if ok {
-                if let Some(c) = status.history.iter_mut().max_by_key(|s| s.version) {
-                    "uninstalled".clone_into(&mut c.status);
+            if !remediation
+                && opts.uninstall_keep_history
+                && err.is_some_and(|e| e.contains("is already deleted"))
+            {
+                let msg = format!(
+                    "Release {} was already uninstalled",
+                    cur.full_release_name()
+                );
+                conditions::mark_false(
+                    &mut status.conditions,
+                    generation,
+                    now,
+                    RELEASED,
+                    UNINSTALL_SUCCEEDED,
+                    &msg,
+                );
+                summarize(opts, status, generation, now, desired);
+                return rec;
+            }
+            let act = if remediation {
+                "uninstall-remediation"
+            } else {
+                "uninstall"
+            };
+            record_updates(status, &outcome.observed, Some(act), true, false);
+            let mut error = err.map(str::to_owned);
+            if let Some(r) = outcome.observed.last()
+                && !targets(&cur, r)
+            {
+                error = Some(format!(
+                    "release mismatch: uninstalled release {}/{}.v{} != current release {}",
+                    r.namespace,
+                    r.name,
+                    r.version,
+                    cur.full_release_name()
+                ));
+            }
+            let unchanged = status
+                .history
+                .latest()
+                .is_some_and(|l| l.digest == cur.digest);
+            if error.is_none() && unchanged && (remediation || cur.status != "uninstalled") {
+                error = Some(
+                    "uninstall completed with error: release not updated in Helm storage"
+                        .to_owned(),
+                );
+            }
+            let now_cur = latest(status);
+            if let Some(e) = error {
+                let (fmt, reason, cond) = if remediation {
+                    (
+                        "Helm uninstall remediation for release",
+                        UNINSTALL_FAILED,
+                        REMEDIATED,
+                    )
+                } else {
+                    (
+                        "Helm uninstall failed for release",
+                        UNINSTALL_FAILED,
+                        RELEASED,
+                    )
+                };
+                let msg = if remediation {
+                    format!(
+                        "{fmt} {} with chart {} failed: {}",
+                        now_cur.full_release_name(),
+                        now_cur.versioned_chart_name(),
+                        e.trim()
+                    )
+                } else {
+                    format!(
+                        "{fmt} {} with chart {}: {}",
+                        now_cur.full_release_name(),
+                        now_cur.versioned_chart_name(),
+                        e.trim()
+                    )
+                };
+                status.failures += 1;
+                conditions::mark_false(&mut status.conditions, generation, now, cond, reason, &msg);
+                rec.events
+                    .push(snap_event(Event::warning(reason, msg), &now_cur));
+                if !remediation || unchanged {
+                    rec.error = Some(e);
                 }
+            } else if remediation {
                 let msg = format!(
                     "Helm uninstall remediation for release {} with chart {} succeeded",
-                    cur.full_release_name(),
-                    cur.versioned_chart_name()
+                    now_cur.full_release_name(),
+                    now_cur.versioned_chart_name()
                 );
                 conditions::mark_true(
                     &mut status.conditions,
@@ -1487,35 +1960,155 @@ pub fn record_outcome(
                     UNINSTALL_SUCCEEDED,
                     &msg,
                 );
+                rec.events.push(snap_event(
+                    Event::normal(UNINSTALL_SUCCEEDED, msg),
+                    &now_cur,
+                ));
             } else {
-                status.failures += 1;
-                let msg = format!("Helm uninstall remediation failed: {error}");
+                let msg = format!(
+                    "Helm uninstall succeeded for release {} with chart {}",
+                    now_cur.full_release_name(),
+                    now_cur.versioned_chart_name()
+                );
+                status.extra.remove("inventory");
                 conditions::mark_false(
                     &mut status.conditions,
                     generation,
                     now,
-                    REMEDIATED,
-                    UNINSTALL_FAILED,
+                    RELEASED,
+                    UNINSTALL_SUCCEEDED,
                     &msg,
                 );
+                rec.events.push(snap_event(
+                    Event::normal(UNINSTALL_SUCCEEDED, msg),
+                    &now_cur,
+                ));
             }
         }
         Action::Unlock => {
-            if let Some(r) = rls {
-                push(
-                    status,
-                    snap_of(r, status.last_attempted_release_action.clone().as_str()),
-                );
-            }
-            if !ok {
-                status.failures += 1;
+            if let Some(last) = input.storage.last()
+                && last.status().is_pending()
+            {
+                let oci = status
+                    .history
+                    .iter()
+                    .find(|s| s.targets(&last.name, &last.namespace, last.version))
+                    .map(|s| s.oci_digest.clone())
+                    .unwrap_or_default();
+                let cur = Snapshot {
+                    name: last.name.clone(),
+                    namespace: last.namespace.clone(),
+                    version: last.version,
+                    chart_name: last.chart_name.clone(),
+                    chart_version: last.chart_version.clone(),
+                    oci_digest: oci,
+                    ..Snapshot::default()
+                };
+                let state = last.status().to_string();
+                record_updates(status, &outcome.observed, None, false, false);
+                if let Some(e) = err {
+                    let msg = format!(
+                        "Unlock of Helm release {} with chart {} in {state} state failed: {e}",
+                        cur.full_release_name(),
+                        cur.versioned_chart_name()
+                    );
+                    status.failures += 1;
+                    conditions::mark_false(
+                        &mut status.conditions,
+                        generation,
+                        now,
+                        RELEASED,
+                        PENDING_RELEASE,
+                        &msg,
+                    );
+                    rec.events
+                        .push(snap_event(Event::warning(PENDING_RELEASE, msg), &cur));
+                    rec.error = Some(e.to_owned());
+                } else {
+                    let msg = format!(
+                        "Unlocked Helm release {} with chart {} in {state} state",
+                        cur.full_release_name(),
+                        cur.versioned_chart_name()
+                    );
+                    conditions::mark_false(
+                        &mut status.conditions,
+                        generation,
+                        now,
+                        RELEASED,
+                        PENDING_RELEASE,
+                        &msg,
+                    );
+                    rec.events
+                        .push(snap_event(Event::normal(PENDING_RELEASE, msg), &cur));
+                }
+            } else if let Some(e) = err {
+                rec.error = Some(e.to_owned());
             }
         }
         Action::CorrectClusterDrift => {
-            if !ok {
-                status.failures += 1;
+            summarize_after = false;
+            if opts.drift != DriftMode::Enabled || input.drift.is_empty() {
+                return rec;
+            }
+            conditions::mark_unknown(
+                &mut status.conditions,
+                generation,
+                now,
+                READY,
+                conditions::PROGRESSING,
+                "correcting cluster drift",
+            );
+            let cur = latest(status);
+            let changed = !outcome.change_set.trim().is_empty();
+            if let Some(e) = err {
+                let mut msg = String::from("Failed to ");
+                if changed {
+                    msg.push_str("partially ");
+                }
+                msg.push_str("correct cluster state of release ");
+                msg.push_str(&cur.full_release_name());
+                msg.push_str(":\n");
+                msg.push_str(e);
+                if changed {
+                    msg.push_str("\n\nSuccessful corrections:\n");
+                    msg.push_str(&outcome.change_set);
+                }
+                rec.events.push(snap_event(
+                    Event::warning(DRIFT_CORRECTION_FAILED, msg),
+                    &cur,
+                ));
+            } else if changed {
+                let msg = format!(
+                    "Cluster state of release {} has been corrected:\n{}",
+                    cur.full_release_name(),
+                    outcome.change_set
+                );
+                rec.events
+                    .push(snap_event(Event::normal(DRIFT_CORRECTED, msg), &cur));
             }
         }
     }
-    summarize(opts, status, generation, now, input.desired);
+    if summarize_after {
+        summarize(opts, status, generation, now, desired);
+    }
+    rec
+}
+
+/// The release's namespace and name for failure messages.
+fn release_ref(desired: &Desired, status: &HelmReleaseStatus) -> (String, String) {
+    let cur = status.history.latest();
+    let pick = |own: &str, snap: Option<&str>| {
+        if own.is_empty() {
+            snap.unwrap_or_default().to_owned()
+        } else {
+            own.to_owned()
+        }
+    };
+    (
+        pick(
+            &desired.release_namespace,
+            cur.map(|c| c.namespace.as_str()),
+        ),
+        pick(&desired.release_name, cur.map(|c| c.name.as_str())),
+    )
 }

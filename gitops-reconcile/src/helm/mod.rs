@@ -9,7 +9,10 @@
 //!   drift correction, stop) from the HelmRelease, its status and the
 //!   release storage, and how the status changes once the caller has run
 //!   the action with any Helm implementation.
+//! - [`atomic`]: the atomic release loop driving a caller's
+//!   [`atomic::HelmActions`] until the release is done or must be retried.
 
+pub mod atomic;
 pub mod lifecycle;
 pub mod release;
 pub mod snapshot;

@@ -23,13 +23,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! The `configDigest` ([`values_digest`]) is the sha256 of the values as
+//! sorted block YAML, the bytes fluxcd/pkg's `chartutil.DigestValues`
+//! hashes, so digests written by helm-controller compare equal here.
+//!
 //! # Deviation
 //!
-//! [`values_digest`] (a snapshot's `configDigest`, compared with the
-//! desired values) is the sha256 of the values as sorted-key Go JSON;
-//! helm-controller hashes them as sorted YAML. A `configDigest` written by
-//! helm-controller therefore reads as "values changed" once, which costs
-//! one upgrade that leaves the release as it was.
+//! Floats in values are written as the render crate's YAML writer writes
+//! them; for floats that are not integral, Go's `strconv` shortest form
+//! and ours could in rare cases differ, and the digest then reads as
+//! "values changed" once (one upgrade that leaves the release as it was).
 
 use std::collections::BTreeMap;
 
@@ -336,13 +339,25 @@ impl History for Vec<Snapshot> {
     }
 }
 
-/// `sha256:<hex>` of `values` as sorted-key Go JSON; empty or absent
-/// values hash as nothing (`sha256:e3b0…`), as helm-controller's do.
+/// `sha256:<hex>` of `values` as fluxcd/pkg's `chartutil.DigestValues`
+/// hashes them: block YAML with every map's keys sorted, as Go's yaml.v2
+/// writes it (the text Helm's `toYaml` gives, from
+/// [`gitops_render::helm::values::to_yaml`]); empty or absent values hash
+/// as nothing (`sha256:e3b0…`).
+///
+/// ```
+/// use gitops_reconcile::helm::snapshot::values_digest;
+///
+/// let values = serde_json::json!({"replicas": 3, "image": {"tag": "latest", "repository": "nginx"}});
+/// let d = values_digest(values.as_object());
+/// assert!(d.starts_with("sha256:"));
+/// assert_eq!(values_digest(None), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+/// ```
 #[must_use]
 pub fn values_digest(values: Option<&Map<String, Value>>) -> String {
     let mut h = Sha256::new();
     if let Some(v) = values.filter(|v| !v.is_empty()) {
-        h.update(go_json(&sorted(&Value::Object(v.clone()))));
+        h.update(gitops_render::helm::values::to_yaml(v).as_bytes());
     }
     format!("sha256:{}", hex::encode(h.finalize()))
 }
