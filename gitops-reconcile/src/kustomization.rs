@@ -314,6 +314,14 @@ pub enum Outcome<'a> {
     ArtifactMissing,
     /// A `dependsOn` Kustomization is not ready (the message says which).
     DependencyNotReady(String),
+    /// The artifact at `revision` could not be fetched, verified or
+    /// unpacked.
+    ArtifactFailed {
+        /// The revision being fetched.
+        revision: String,
+        /// Why.
+        message: String,
+    },
     /// [`plan`] failed at `revision`.
     BuildFailed {
         /// The revision tried.
@@ -391,7 +399,9 @@ pub fn reconcile(
         .unwrap_or(interval);
     let mut events = Vec::new();
     let revision_of = |o: &Outcome<'_>| match o {
-        Outcome::BuildFailed { revision, .. } => Some(revision.clone()),
+        Outcome::BuildFailed { revision, .. } | Outcome::ArtifactFailed { revision, .. } => {
+            Some(revision.clone())
+        }
         Outcome::Applied { plan, .. } => Some(plan.revision.clone()),
         _ => None,
     };
@@ -435,6 +445,23 @@ pub fn reconcile(
             );
             event(false, &f, msg);
             Requeue::After(DEPENDENCY_REQUEUE)
+        }
+        Outcome::ArtifactFailed { revision, message } => {
+            f.mark_unknown(READY, PROGRESSING, "Reconciliation in progress");
+            let msg = format!(
+                "Fetching manifests for revision {revision} with a timeout of {}",
+                go(timeout)
+            );
+            crate::conditions::mark_reconciling(
+                &mut f.conditions,
+                f.run.generation,
+                &f.now,
+                PROGRESSING,
+                &msg,
+            );
+            f.mark_false(READY, ARTIFACT_FAILED, message);
+            event(true, &f, message.clone());
+            Requeue::After(retry)
         }
         Outcome::BuildFailed { revision, message } => {
             progressing(&mut f, revision, timeout);

@@ -17,7 +17,7 @@
 //! | [`git_repository`] | GitRepository | the fetched commit and artifact |
 //! | [`oci_repository`] | OCIRepository | the pulled artifact |
 //! | [`kustomization`] | Kustomization | the rendered objects and the cluster's |
-//! | [`helm`] | HelmRelease | the release history (the lifecycle state machine, release records) |
+//! | [`helm`] | HelmRelease | the release history; your Helm behind [`helm::atomic::HelmActions`] (the lifecycle and the atomic release loop, release records) |
 //!
 //! [`conditions`] holds Flux's condition rules, [`outcome`] the shared
 //! input and output types.

@@ -974,3 +974,35 @@ fn kustomization_suspended() {
     let out = kustomization::reconcile(&ks, &at(T0), Outcome::SourceNotFound);
     assert!(out.status.is_none());
 }
+
+#[test]
+fn kustomization_artifact_failure() {
+    let ks: Kustomization = serde_json::from_value(ks_json(true)).unwrap();
+    let out = kustomization::reconcile(
+        &ks,
+        &at(T0),
+        Outcome::ArtifactFailed {
+            revision: "main@sha1:aa".into(),
+            message: "failed to verify artifact: digest mismatch".into(),
+        },
+    );
+    let s = out.status.unwrap();
+    assert_eq!(
+        cond(&s.conditions, READY),
+        (
+            "False",
+            "ArtifactFailed",
+            "failed to verify artifact: digest mismatch"
+        )
+    );
+    assert_eq!(cond(&s.conditions, RECONCILING).1, "ProgressingWithRetry");
+    assert!(
+        cond(&s.conditions, RECONCILING)
+            .2
+            .starts_with("Fetching manifests for revision main@sha1:aa")
+    );
+    assert_eq!(s.last_attempted_revision, None);
+    assert_eq!(out.events[0].r#type, EventType::Warning);
+    assert_eq!(out.events[0].reason, "ArtifactFailed");
+    assert_eq!(out.requeue, Requeue::After(Duration::from_secs(60)));
+}

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-/// `gitops-controller`: Flux's image reconcilers on kube-runtime.
+/// `gitops-controller`: Flux's image reconcilers (and, behind a flag,
+/// Kustomizations) on kube-runtime.
 #[derive(Debug, Parser)]
 #[command(
     name = "gitops-controller",
@@ -78,6 +79,11 @@ pub struct RunArgs {
     /// Wait before re-checking a policy whose repository has no tags yet.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub requeue_dependency: Duration,
+    /// Also reconcile Kustomizations: download source artifacts, build,
+    /// server-side apply and prune (needs the cluster-admin-like RBAC of
+    /// `manifests --enable-kustomizations`).
+    #[arg(long, action = ArgAction::Set, default_value_t = false, num_args = 0..=1, default_missing_value = "true")]
+    pub enable_kustomizations: bool,
 }
 
 /// `manifests`' flags.
@@ -99,6 +105,11 @@ pub struct ManifestArgs {
     /// Leave the CRDs out (a cluster where Flux installed its own).
     #[arg(long)]
     pub no_crds: bool,
+    /// Run the Kustomization controller too: the Deployments get
+    /// `--enable-kustomizations` and a writable `/tmp`, the ClusterRole
+    /// `*` on `*` (cluster-admin-like, as Flux's kustomize-controller).
+    #[arg(long)]
+    pub enable_kustomizations: bool,
 }
 
 /// `crds-diff`'s flags.

@@ -13,6 +13,10 @@ use crate::registry::Registry;
 /// The name events report, as Flux's image controller does.
 pub const IMAGE_CONTROLLER: &str = "image-reflector-controller";
 
+/// The name Kustomization events report, and the field manager of their
+/// server-side applies, as Flux's kustomize-controller.
+pub const KUSTOMIZE_CONTROLLER: &str = "kustomize-controller";
+
 /// The field manager of the controller's writes.
 pub const FIELD_MANAGER: &str = "gitops-controller";
 
@@ -71,8 +75,12 @@ pub struct Context {
     pub registry: Arc<dyn Registry>,
     /// The tag store the policies read.
     pub tags: TagStore,
-    /// Publishes `events.k8s.io/v1` Events.
+    /// Publishes `events.k8s.io/v1` Events (`image-reflector-controller`).
     pub recorder: Recorder,
+    /// Publishes the Kustomizations' Events (`kustomize-controller`).
+    pub kustomize_recorder: Recorder,
+    /// Downloads source artifacts (Kustomizations).
+    pub artifacts: crate::artifact::Fetcher,
     /// Reconcile counters and durations.
     pub metrics: Arc<Metrics>,
     /// `--requeue-dependency`: wait before re-checking a policy whose
@@ -102,10 +110,16 @@ impl Context {
     ) -> Context {
         let reporter = Reporter {
             controller: IMAGE_CONTROLLER.to_owned(),
+            instance: instance.clone(),
+        };
+        let kustomize = Reporter {
+            controller: KUSTOMIZE_CONTROLLER.to_owned(),
             instance,
         };
         Context {
             recorder: Recorder::new(client.clone(), reporter),
+            kustomize_recorder: Recorder::new(client.clone(), kustomize),
+            artifacts: crate::artifact::Fetcher::default(),
             client,
             registry,
             tags: TagStore::new(),

@@ -20,6 +20,7 @@ fn main() -> ExitCode {
                 shards: a.shards,
                 namespace_object: a.with_namespace,
                 crds: !a.no_crds,
+                kustomizations: a.enable_kustomizations,
             };
             match manifests::to_yaml(&manifests::objects(&o)) {
                 Ok(y) => {
@@ -173,6 +174,7 @@ async fn run_async(a: RunArgs) -> anyhow::Result<()> {
         namespace: (!a.watch_all_namespaces).then_some(a.watch_namespace),
         label_selector: Some(a.watch_label_selector).filter(|s| !s.is_empty()),
         concurrent: a.concurrent,
+        kustomizations: a.enable_kustomizations,
     };
     gitops_controller::run::controllers(ctx, &scope, &shutdown).await;
 

@@ -1,7 +1,10 @@
 //! `gitops-controller manifests`: what to apply to run the controller in a
 //! cluster — Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding
 //! with the verbs it uses, one Deployment per shard, and the CRDs of the
-//! kinds it reconciles (from the `kube` derive).
+//! image kinds (from the `kube` derive). With `--enable-kustomizations` the
+//! ClusterRole also grants `*` on `*`; the Kustomization and source CRDs
+//! are Flux's own (its source-controller produces the artifacts), so they
+//! are not printed.
 
 use gitops_core::flux::{ImagePolicyResource, ImageRepositoryResource};
 use kube::CustomResourceExt;
@@ -25,6 +28,10 @@ pub struct Options {
     pub namespace_object: bool,
     /// Print the CRDs (leave them out on a cluster where Flux installed its own).
     pub crds: bool,
+    /// `--enable-kustomizations`: the Deployments run the Kustomization
+    /// controller (flag, writable `/tmp`) and the ClusterRole grants
+    /// [`kustomization_rules`].
+    pub kustomizations: bool,
 }
 
 /// The name of everything.
@@ -41,6 +48,36 @@ pub fn rules() -> Value {
     ])
 }
 
+/// The extra rules of `--enable-kustomizations`: read Kustomizations and
+/// patch their status, read their sources and `substituteFrom` objects,
+/// and — to apply and prune whatever the sources hold — every verb on
+/// every resource. That last rule makes the role cluster-admin-like, as
+/// Flux's kustomize-controller's is.
+#[must_use]
+pub fn kustomization_rules() -> Value {
+    json!([
+        {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations/status"], "verbs": ["patch"]},
+        {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["ocirepositories"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get"]},
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
+    ])
+}
+
+/// The ClusterRole's rules for `o`: [`rules`], plus
+/// [`kustomization_rules`] with `--enable-kustomizations`.
+#[must_use]
+pub fn rules_for(o: &Options) -> Value {
+    let mut all = rules();
+    if o.kustomizations
+        && let (Some(a), Value::Array(k)) = (all.as_array_mut(), kustomization_rules())
+    {
+        a.extend(k);
+    }
+    all
+}
+
 fn deployment(o: &Options, shard: Option<&str>) -> Value {
     let name = shard.map_or_else(|| NAME.to_owned(), |s| format!("{NAME}-{s}"));
     let mut args = vec![
@@ -54,7 +91,10 @@ fn deployment(o: &Options, shard: Option<&str>) -> Value {
         None if !o.shards.is_empty() => args.push(format!("--watch-label-selector=!{SHARD_LABEL}")),
         None => {}
     }
-    json!({
+    if o.kustomizations {
+        args.push("--enable-kustomizations".to_owned());
+    }
+    let mut d = json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": name, "namespace": o.namespace, "labels": {"app": name}},
@@ -95,7 +135,14 @@ fn deployment(o: &Options, shard: Option<&str>) -> Value {
                 }
             }
         }
-    })
+    });
+    if o.kustomizations {
+        // Artifacts are unpacked under /tmp; the root filesystem is read-only.
+        let spec = &mut d["spec"]["template"]["spec"];
+        spec["volumes"] = json!([{"name": "temp", "emptyDir": {}}]);
+        spec["containers"][0]["volumeMounts"] = json!([{"name": "temp", "mountPath": "/tmp"}]);
+    }
+    d
 }
 
 /// The objects, in apply order.
@@ -117,7 +164,7 @@ pub fn objects(o: &Options) -> Vec<Value> {
     out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": NAME, "namespace": o.namespace}}));
     out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-        "metadata": {"name": NAME}, "rules": rules()
+        "metadata": {"name": NAME}, "rules": rules_for(o)
     }));
     out.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",

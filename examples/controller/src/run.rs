@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
-use gitops_core::flux::{ImagePolicyResource, ImageRepositoryResource};
+use gitops_core::flux::{
+    GitRepositoryResource, ImagePolicyResource, ImageRepositoryResource, KustomizationResource,
+};
 use kube::api::Api;
 use kube::runtime::Controller;
 use kube::runtime::controller::{Action, Config as ControllerConfig};
@@ -16,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::context::{Context, Error};
 use crate::metrics::Outcome;
-use crate::{image_policy, image_repository};
+use crate::{image_policy, image_repository, kustomization};
 
 /// Which objects this instance reconciles.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +29,8 @@ pub struct Scope {
     pub label_selector: Option<String>,
     /// `--concurrent`: reconciles at once per kind (0: unbounded).
     pub concurrent: u16,
+    /// `--enable-kustomizations`: run the Kustomization controller too.
+    pub kustomizations: bool,
 }
 
 impl Scope {
@@ -177,11 +181,56 @@ pub fn image_policies(
         })
 }
 
-/// Run both controllers until `shutdown`.
+/// The Kustomization controller (`--enable-kustomizations`): watches
+/// Kustomizations, and GitRepositories mapped to the Kustomizations that
+/// use them (a new artifact re-runs them; OCIRepository sources are picked
+/// up at `spec.interval`).
+pub fn kustomizations(
+    ctx: Arc<Context>,
+    scope: &Scope,
+    shutdown: &Shutdown,
+) -> impl Future<Output = ()> + Send + use<> {
+    let api: Api<KustomizationResource> = scope.api(ctx.client.clone());
+    let repos: Api<GitRepositoryResource> = scope.api(ctx.client.clone());
+    let controller = Controller::new(api, scope.watcher_config());
+    let store = controller.store();
+    controller
+        .watches(repos, watcher::Config::default(), move |repo| {
+            kustomization::kustomizations_of(&store.state(), &repo)
+        })
+        .with_config(scope.controller_config())
+        .graceful_shutdown_on(shutdown.wait())
+        .run(
+            |obj, ctx: Arc<Context>| {
+                timed(
+                    kustomization::KIND,
+                    ctx.clone(),
+                    kustomization::reconcile(obj, ctx),
+                )
+            },
+            error_policy,
+            ctx,
+        )
+        .for_each(|r| {
+            log_result(r);
+            std::future::ready(())
+        })
+}
+
+/// Run the controllers until `shutdown`: the image controllers, and the
+/// Kustomization controller with [`Scope::kustomizations`].
 pub async fn controllers(ctx: Arc<Context>, scope: &Scope, shutdown: &Shutdown) {
-    futures_util::future::join(
+    let ks = scope
+        .kustomizations
+        .then(|| kustomizations(ctx.clone(), scope, shutdown));
+    futures_util::future::join3(
         image_repositories(ctx.clone(), scope, shutdown),
         image_policies(ctx, scope, shutdown),
+        async move {
+            if let Some(k) = ks {
+                k.await;
+            }
+        },
     )
     .await;
 }

@@ -9,7 +9,7 @@
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType};
+use kube::runtime::events::{Event as KubeEvent, EventType as KubeEventType, Recorder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -67,10 +67,20 @@ where
     Ok(true)
 }
 
-/// Publish the reconciler's events on `reference` (action `Reconcile`).
-/// A failed publish is logged, not an error: the status already says it.
+/// Publish the reconciler's events on `reference` (action `Reconcile`)
+/// with the image controllers' recorder. A failed publish is logged, not an
+/// error: the status already says it.
 pub async fn publish(
     ctx: &Context,
+    reference: &ObjectReference,
+    events: &[gitops_reconcile::Event],
+) {
+    publish_with(&ctx.recorder, reference, events).await;
+}
+
+/// [`publish`] with another recorder (another reporting controller).
+pub async fn publish_with(
+    recorder: &Recorder,
     reference: &ObjectReference,
     events: &[gitops_reconcile::Event],
 ) {
@@ -85,7 +95,7 @@ pub async fn publish(
             action: "Reconcile".to_owned(),
             secondary: None,
         };
-        if let Err(err) = ctx.recorder.publish(&ev, reference).await {
+        if let Err(err) = recorder.publish(&ev, reference).await {
             crate::log::warn(&format!("event {} not recorded: {err}", e.reason));
         }
     }

@@ -359,6 +359,7 @@ async fn controller_lists_with_shard_selector_reconciles_and_shuts_down() {
         namespace: None,
         label_selector: Some("sharding.fluxcd.io/key=shard1".to_owned()),
         concurrent: 2,
+        kustomizations: false,
     };
     let (stop, shutdown) = Shutdown::new();
     let controller = tokio::spawn(gitops_controller::run::image_repositories(

@@ -18,6 +18,7 @@ fn options(shards: &[&str]) -> Options {
         shards: shards.iter().map(|s| (*s).to_owned()).collect(),
         namespace_object: false,
         crds: true,
+        kustomizations: false,
     }
 }
 
@@ -46,6 +47,57 @@ fn rbac_has_exactly_the_verbs_used() {
             "Deployment"
         ]
     );
+}
+
+/// `manifests --enable-kustomizations`: the image rules, then the
+/// Kustomization rules ending in `*` on `*` (cluster-admin-like, as Flux's
+/// kustomize-controller); the Deployment runs the flag with a writable
+/// `/tmp`. Without the flag none of it is printed (above).
+#[test]
+fn kustomizations_flag_adds_rbac_flag_and_tmp() {
+    let mut o = options(&["shard1"]);
+    o.kustomizations = true;
+    let objs = manifests::objects(&o);
+    let role = objs.iter().find(|o| o["kind"] == "ClusterRole").unwrap();
+    assert_eq!(
+        role["rules"],
+        json!([
+            {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories", "imagepolicies"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories/status", "imagepolicies/status"], "verbs": ["patch"]},
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
+            {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations/status"], "verbs": ["patch"]},
+            {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["ocirepositories"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get"]},
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
+        ])
+    );
+    let deployments: Vec<&Value> = objs.iter().filter(|o| o["kind"] == "Deployment").collect();
+    assert_eq!(deployments.len(), 2);
+    for d in deployments {
+        let pod = &d["spec"]["template"]["spec"];
+        let args = pod["containers"][0]["args"].as_array().unwrap();
+        assert_eq!(args.last().unwrap(), "--enable-kustomizations");
+        assert_eq!(pod["volumes"], json!([{"name": "temp", "emptyDir": {}}]));
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"],
+            json!([{"name": "temp", "mountPath": "/tmp"}])
+        );
+    }
+    // No Kustomization or source CRDs: those are Flux's.
+    let crds = objs
+        .iter()
+        .filter(|o| o["kind"] == "CustomResourceDefinition")
+        .count();
+    assert_eq!(crds, 2);
+    let cli =
+        Cli::try_parse_from(["gitops-controller", "manifests", "--enable-kustomizations"]).unwrap();
+    let Some(Command::Manifests(m)) = cli.command else {
+        panic!()
+    };
+    assert!(m.enable_kustomizations);
 }
 
 #[test]
@@ -218,6 +270,7 @@ fn flags_default_like_flux_and_run_is_the_default_command() {
     assert!(cli.command.is_none());
     assert!(cli.run.watch_all_namespaces);
     assert!(!cli.run.enable_leader_election);
+    assert!(!cli.run.enable_kustomizations);
     assert_eq!(cli.run.metrics_addr, ":8080");
     assert_eq!(cli.run.concurrent, 4);
     assert_eq!(cli.run.requeue_dependency, Duration::from_secs(30));
@@ -232,6 +285,7 @@ fn flags_default_like_flux_and_run_is_the_default_command() {
         "--watch-label-selector=!sharding.fluxcd.io/key",
         "--enable-leader-election",
         "--requeue-dependency=5s",
+        "--enable-kustomizations",
     ])
     .unwrap();
     assert!(!cli.run.watch_all_namespaces);
@@ -239,6 +293,7 @@ fn flags_default_like_flux_and_run_is_the_default_command() {
     assert_eq!(cli.run.watch_label_selector, "!sharding.fluxcd.io/key");
     assert!(cli.run.enable_leader_election);
     assert_eq!(cli.run.requeue_dependency, Duration::from_secs(5));
+    assert!(cli.run.enable_kustomizations);
     let cli = Cli::try_parse_from(["gitops-controller", "manifests", "--shards", "a,b"]).unwrap();
     let Some(Command::Manifests(m)) = cli.command else {
         panic!()
@@ -253,8 +308,13 @@ fn minimal_controller_in_the_doc_is_the_compiled_example() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let doc = std::fs::read_to_string(root.join("../../docs/controller.md")).unwrap();
     let code = std::fs::read_to_string(root.join("examples/minimal.rs")).unwrap();
-    let start = doc.find("<!-- minimal:begin -->\n```rust\n").expect("begin marker");
+    let start = doc
+        .find("<!-- minimal:begin -->\n```rust\n")
+        .expect("begin marker");
     let end = doc.find("```\n<!-- minimal:end -->").expect("end marker");
     let block = &doc[start + "<!-- minimal:begin -->\n```rust\n".len()..end];
-    assert_eq!(block, code, "docs/controller.md is stale: paste examples/minimal.rs");
+    assert_eq!(
+        block, code,
+        "docs/controller.md is stale: paste examples/minimal.rs"
+    );
 }
