@@ -128,9 +128,17 @@ macro_rules! flux_object {
 pub fn structural(schema: &mut schemars::Schema) {
     const PRESERVE: &str = "x-kubernetes-preserve-unknown-fields";
     let typed = |m: &serde_json::Map<String, serde_json::Value>| {
-        ["type", "$ref", "anyOf", "oneOf", "allOf", "properties", "x-kubernetes-int-or-string"]
-            .iter()
-            .any(|k| m.contains_key(*k))
+        [
+            "type",
+            "$ref",
+            "anyOf",
+            "oneOf",
+            "allOf",
+            "properties",
+            "x-kubernetes-int-or-string",
+        ]
+        .iter()
+        .any(|k| m.contains_key(*k))
     };
     let Some(obj) = schema.as_object_mut() else {
         return;

@@ -19,9 +19,16 @@ mod tests {
                 bad.push(format!("{path}: not an object schema"));
                 return;
             };
-            let ok = ["type", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "anyOf", "oneOf", "allOf"]
-                .iter()
-                .any(|k| m.contains_key(*k));
+            let ok = [
+                "type",
+                "x-kubernetes-preserve-unknown-fields",
+                "x-kubernetes-int-or-string",
+                "anyOf",
+                "oneOf",
+                "allOf",
+            ]
+            .iter()
+            .any(|k| m.contains_key(*k));
             if !ok {
                 bad.push(path.to_owned());
             }
@@ -58,7 +65,8 @@ mod tests {
             for top in ["spec", "status"] {
                 assert_eq!(
                     root["properties"][top]["x-kubernetes-preserve-unknown-fields"], true,
-                    "{} {top}", crd.spec.names.kind
+                    "{} {top}",
+                    crd.spec.names.kind
                 );
             }
         }
