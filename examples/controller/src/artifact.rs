@@ -1,7 +1,7 @@
 //! Source artifacts of Kustomizations: download `status.artifact.url`
 //! over HTTP(S), check `status.artifact.digest` (`sha256:<hex>`) and unpack
 //! the tar.gz into a fresh temp dir with gitops-source's
-//! [`archive`](gitops_source::archive) module, which refuses absolute paths,
+//! [`gitops_source::archive`] module, which refuses absolute paths,
 //! `..`, symlinks, hard links, devices, duplicates and archives expanding
 //! beyond its limits.
 
