@@ -65,3 +65,19 @@ fn base64_of(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+/// `"config": {}` and no config are the same record (Helm omits an empty
+/// config when it writes): decoding either and encoding again is stable.
+/// Found by the `helm_release` fuzz target.
+#[test]
+fn empty_config_is_no_config() {
+    use base64::Engine as _;
+    let with = r#"{"name":"demo","config":{},"version":1,"namespace":"apps"}"#;
+    let data = base64::engine::general_purpose::STANDARD.encode(with);
+    let rls = gitops_reconcile::helm::release::decode(&data).unwrap();
+    assert_eq!(rls.config, None);
+    let again =
+        gitops_reconcile::helm::release::decode(&gitops_reconcile::helm::release::encode(&rls))
+            .unwrap();
+    assert_eq!(again, rls);
+}

@@ -180,6 +180,13 @@ fn map_is_empty(m: &Option<Map<String, Value>>) -> bool {
     m.as_ref().is_none_or(Map::is_empty)
 }
 
+fn empty_map_is_none<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Map<String, Value>>, D::Error> {
+    let m: Option<Map<String, Value>> = Option::deserialize(d)?;
+    Ok(m.filter(|m| !m.is_empty()))
+}
+
 /// One release revision, as Helm stores it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -195,7 +202,13 @@ pub struct Release {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<Chart>,
     /// The user-supplied values (`helm install -f/--set`).
-    #[serde(default, skip_serializing_if = "map_is_empty")]
+    /// An empty map reads as `None`: Helm omits an empty config when it
+    /// writes, so both spellings are the same record.
+    #[serde(
+        default,
+        skip_serializing_if = "map_is_empty",
+        deserialize_with = "empty_map_is_none"
+    )]
     pub config: Option<Map<String, Value>>,
     /// The rendered templates, as one YAML stream.
     #[serde(default, skip_serializing_if = "String::is_empty")]
