@@ -349,20 +349,7 @@ fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
     cur.as_str()
 }
 
-/// The error and its sources, `: `-joined.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
+pub(crate) use gitops_core::error::chain;
 
 fn api_group(obj: &Value) -> &str {
     str_at(obj, &["apiVersion"])

@@ -57,6 +57,7 @@
 
 pub mod artifact;
 pub mod duration;
+pub mod error;
 pub mod flux;
 pub mod fs;
 pub mod git;

@@ -54,6 +54,7 @@
 //!   the success event says `Reconciliation finished, next run in …`
 //!   without the elapsed time (the caller may add its own).
 
+use gitops_core::error::chain;
 use std::time::Duration;
 
 use gitops_core::ObjectId;
@@ -281,20 +282,6 @@ pub fn plan(
     })
 }
 
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 /// `Kind/namespace/name` (or `Kind/name`), as Flux's change sets print.
 #[must_use]
 pub fn subject(id: &ObjectId) -> String {
@@ -447,24 +434,13 @@ pub fn reconcile(
             Requeue::After(DEPENDENCY_REQUEUE)
         }
         Outcome::ArtifactFailed { revision, message } => {
-            f.mark_unknown(READY, PROGRESSING, "Reconciliation in progress");
-            let msg = format!(
-                "Fetching manifests for revision {revision} with a timeout of {}",
-                go(timeout)
-            );
-            crate::conditions::mark_reconciling(
-                &mut f.conditions,
-                f.run.generation,
-                &f.now,
-                PROGRESSING,
-                &msg,
-            );
+            progressing(&mut f, "Fetching", revision, timeout);
             f.mark_false(READY, ARTIFACT_FAILED, message);
             event(true, &f, message.clone());
             Requeue::After(retry)
         }
         Outcome::BuildFailed { revision, message } => {
-            progressing(&mut f, revision, timeout);
+            progressing(&mut f, "Building", revision, timeout);
             status.last_attempted_revision = Some(revision.clone());
             f.mark_false(READY, BUILD_FAILED, message);
             event(true, &f, message.clone());
@@ -476,7 +452,7 @@ pub fn reconcile(
             prune_error,
             health_error,
         } => {
-            progressing(&mut f, &plan.revision, timeout);
+            progressing(&mut f, "Building", &plan.revision, timeout);
             status.last_attempted_revision = Some(plan.revision.clone());
             let failed = if let Some(e) = apply_error {
                 f.mark_false(READY, RECONCILIATION_FAILED, e);
@@ -570,10 +546,12 @@ pub fn reconcile(
     }
 }
 
-fn progressing(f: &mut Flow<'_>, revision: &str, timeout: Duration) {
+/// `Ready=Unknown` and `Reconciling` with kustomize-controller's progress
+/// message (`Fetching` or `Building` manifests).
+fn progressing(f: &mut Flow<'_>, step: &str, revision: &str, timeout: Duration) {
     f.mark_unknown(READY, PROGRESSING, "Reconciliation in progress");
     let msg = format!(
-        "Building manifests for revision {revision} with a timeout of {}",
+        "{step} manifests for revision {revision} with a timeout of {}",
         go(timeout)
     );
     crate::conditions::mark_reconciling(

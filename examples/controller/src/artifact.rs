@@ -5,6 +5,7 @@
 //! `..`, symlinks, hard links, devices, duplicates and archives expanding
 //! beyond its limits.
 
+use gitops_core::error::chain;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -40,21 +41,6 @@ impl Unpacked {
     pub fn root(&self) -> &Path {
         &self.root
     }
-}
-
-/// `e` and its sources, joined with `: ` (reqwest's own text is terse).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 impl Fetcher {

@@ -3,9 +3,11 @@
 //! controller sends is checked — method, path, query, content type, body —
 //! and answered by the test. Every test is bounded by a timeout.
 
-use std::future::Future;
+mod api;
+
+use api::*;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use gitops_controller::context::Context;
 use gitops_controller::metrics::Metrics;
@@ -13,26 +15,12 @@ use gitops_controller::registry::FixedTags;
 use gitops_controller::run::{Scope, Shutdown};
 use gitops_controller::{image_policy, image_repository};
 use gitops_core::flux::{ImagePolicyResource, ImageRepositoryResource};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use kube::client::Body;
 use serde_json::{Value, json};
-use tower_test::mock::{Handle, SendResponse};
+use tower_test::mock::SendResponse;
 
-type ApiHandle = Handle<Request<Body>, Response<Body>>;
-
-const NOW: u64 = 1_700_000_000;
-const NOW_RFC3339: &str = "2023-11-14T22:13:20Z";
 const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-
-fn now() -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(NOW)
-}
-
-/// A client whose API server is the returned handle.
-fn mock() -> (kube::Client, ApiHandle) {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    (kube::Client::new(service, "default"), handle)
-}
 
 fn context(client: kube::Client) -> Arc<Context> {
     let registry = FixedTags::new()
@@ -48,57 +36,6 @@ fn context(client: kube::Client) -> Arc<Context> {
         )
         .with_clock(Arc::new(now)),
     )
-}
-
-/// Bound a test's future in time.
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), f)
-        .await
-        .expect("test timed out")
-}
-
-/// One request as the server saw it.
-struct Seen {
-    method: Method,
-    path: String,
-    query: String,
-    content_type: String,
-    body: Value,
-    reply: SendResponse<Response<Body>>,
-}
-
-async fn next(handle: &mut ApiHandle) -> Seen {
-    let (req, reply) = handle
-        .next_request()
-        .await
-        .expect("the controller sent no request");
-    let (parts, body) = req.into_parts();
-    let bytes = body.collect_bytes().await.expect("request body");
-    Seen {
-        method: parts.method,
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        content_type: parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("").to_owned())
-            .unwrap_or_default(),
-        body: if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        },
-        reply,
-    }
-}
-
-fn respond(reply: SendResponse<Response<Body>>, code: StatusCode, body: &Value) {
-    reply.send_response(
-        Response::builder()
-            .status(code)
-            .body(Body::from(serde_json::to_vec(body).unwrap()))
-            .unwrap(),
-    );
 }
 
 fn not_found(reply: SendResponse<Response<Body>>, what: &str) {

@@ -4,39 +4,28 @@
 //! request to the API server is checked — method, path, query, content
 //! type, body — and answered by the test. Every test is bounded in time.
 
-use std::future::Future;
+mod api;
+
+use api::*;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use gitops_controller::context::Context;
 use gitops_controller::kustomization;
 use gitops_controller::metrics::Metrics;
 use gitops_controller::registry::FixedTags;
 use gitops_core::flux::{GitRepositoryResource, KustomizationResource};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use kube::client::Body;
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower_test::mock::{Handle, SendResponse};
+use tower_test::mock::SendResponse;
 
-type ApiHandle = Handle<Request<Body>, Response<Body>>;
-
-const NOW: u64 = 1_700_000_000;
-const NOW_RFC3339: &str = "2023-11-14T22:13:20Z";
 const REV1: &str = "main@sha1:1111111111111111111111111111111111111111";
 const REV2: &str = "main@sha1:2222222222222222222222222222222222222222";
 const APPLY_QUERY: &str = "&force=true&fieldManager=kustomize-controller";
-
-fn now() -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(NOW)
-}
-
-fn mock() -> (kube::Client, ApiHandle) {
-    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    (kube::Client::new(service, "default"), handle)
-}
 
 fn context(client: kube::Client) -> Arc<Context> {
     Arc::new(
@@ -48,55 +37,6 @@ fn context(client: kube::Client) -> Arc<Context> {
         )
         .with_clock(Arc::new(now)),
     )
-}
-
-async fn bounded<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(30), f)
-        .await
-        .expect("test timed out")
-}
-
-struct Seen {
-    method: Method,
-    path: String,
-    query: String,
-    content_type: String,
-    body: Value,
-    reply: SendResponse<Response<Body>>,
-}
-
-async fn next(handle: &mut ApiHandle) -> Seen {
-    let (req, reply) = handle
-        .next_request()
-        .await
-        .expect("the controller sent no request");
-    let (parts, body) = req.into_parts();
-    let bytes = body.collect_bytes().await.expect("request body");
-    Seen {
-        method: parts.method,
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or("").to_owned(),
-        content_type: parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .map(|v| v.to_str().unwrap_or("").to_owned())
-            .unwrap_or_default(),
-        body: if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).expect("JSON body")
-        },
-        reply,
-    }
-}
-
-fn respond(reply: SendResponse<Response<Body>>, code: StatusCode, body: &Value) {
-    reply.send_response(
-        Response::builder()
-            .status(code)
-            .body(Body::from(serde_json::to_vec(body).unwrap()))
-            .unwrap(),
-    );
 }
 
 fn not_found(reply: SendResponse<Response<Body>>) {
