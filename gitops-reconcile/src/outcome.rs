@@ -128,6 +128,13 @@ impl Event {
 }
 
 /// When to reconcile the object again.
+///
+/// After a failure the reconcilers answer the retry interval, as
+/// kustomize-controller does (`spec.retryInterval`). Flux's image and
+/// source controllers instead hand the error to controller-runtime, which
+/// retries with exponential backoff (750 ms doubling up to 15 minutes,
+/// their `--min-retry-delay`/`--max-retry-delay`); a controller wanting
+/// that backoff applies it itself (kube-runtime's `error_policy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Requeue {
