@@ -94,7 +94,10 @@ pub async fn reconcile(obj: Arc<ImagePolicyResource>, ctx: Arc<Context>) -> Resu
         && reconciler::digest_needed(&plain, r, &tag)
     {
         let answer = match ImageRef::parse(&r.spec.image) {
-            Ok(image) => ctx.registry.manifest_digest(&image, &tag).await,
+            Ok(image) => match crate::registry::for_repository(&ctx, &repo_ns, r).await {
+                Ok(registry) => registry.manifest_digest(&image, &tag).await,
+                Err(e) => Err(format!("failed to configure authentication options: {e}")),
+            },
             Err(e) => Err(e.to_string()),
         };
         inputs = inputs.with_digest(answer);

@@ -17,23 +17,21 @@ use crate::status;
 /// The kind, for metrics and logs.
 pub const KIND: &str = "ImageRepository";
 
-/// What the registry answers for `obj` (a scan when one is due).
-async fn scan(ctx: &Context, obj: &ImageRepository, due: bool) -> Scan {
+/// What the registry answers for `obj` (a scan when one is due), with the
+/// credentials of its `spec.secretRef` when it names one.
+async fn scan(ctx: &Context, ns: &str, obj: &ImageRepository, due: bool) -> Scan {
     if !due {
         return Scan::NotDue;
-    }
-    if let Some(s) = &obj.spec.secret_ref {
-        // Reading the docker-registry Secret is left out of this example.
-        return Scan::AuthFailed(format!(
-            "spec.secretRef {:?} is not supported by gitops-controller (it uses the pod's docker config)",
-            s.name
-        ));
     }
     let Ok(image) = ImageRef::parse(&obj.spec.image) else {
         // The reconciler reports the invalid image (Stalled).
         return Scan::NotDue;
     };
-    match ctx.registry.list_tags(&image).await {
+    let registry = match crate::registry::for_repository(ctx, ns, obj).await {
+        Ok(r) => r,
+        Err(e) => return Scan::AuthFailed(e),
+    };
+    match registry.list_tags(&image).await {
         Ok(tags) => Scan::Tags(tags),
         Err(e) => Scan::Failed(e),
     }
@@ -59,7 +57,7 @@ pub async fn reconcile(
     } else {
         reconciler::should_scan(&plain, &run, ctx.tags.has(&ns, &name))?.scan
     };
-    let answer = scan(&ctx, &plain, due).await;
+    let answer = scan(&ctx, &ns, &plain, due).await;
     let out = reconciler::reconcile(&plain, &run, answer)?;
     if let Some(tags) = out.tags {
         // Stored before the status patch: the patch wakes the policies.

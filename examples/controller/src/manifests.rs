@@ -43,13 +43,15 @@ pub fn rules() -> Value {
     json!([
         {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories", "imagepolicies"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories/status", "imagepolicies/status"], "verbs": ["patch"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
         {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
         {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}
     ])
 }
 
 /// The extra rules of `--enable-kustomizations`: read Kustomizations and
-/// patch their status, read their sources and `substituteFrom` objects,
+/// patch their status, read their sources and `substituteFrom` ConfigMaps
+/// (Secrets are readable already, for ImageRepositories' `secretRef`),
 /// and — to apply and prune whatever the sources hold — every verb on
 /// every resource. That last rule makes the role cluster-admin-like, as
 /// Flux's kustomize-controller's is.
@@ -60,7 +62,7 @@ pub fn kustomization_rules() -> Value {
         {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations/status"], "verbs": ["patch"]},
         {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["ocirepositories"], "verbs": ["get"]},
-        {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
         {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
     ])
 }

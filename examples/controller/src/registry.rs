@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use gitops_core::ImageRef;
 
@@ -22,6 +23,17 @@ pub trait Registry: Send + Sync + 'static {
         image: &'a ImageRef,
         tag: &'a str,
     ) -> BoxFuture<'a, Result<String, String>>;
+    /// The same registry using the credentials of `docker_config` (the
+    /// `.dockerconfigjson` of a `kubernetes.io/dockerconfigjson` Secret,
+    /// named by `origin` in errors) instead of its own.
+    ///
+    /// # Errors
+    /// The config is not Docker's `config.json` shape.
+    fn with_credentials(
+        &self,
+        docker_config: &[u8],
+        origin: &str,
+    ) -> Result<Arc<dyn Registry>, String>;
 }
 
 #[cfg(feature = "registry")]
@@ -46,6 +58,18 @@ impl Registry for gitops_source::registry::AsyncClient {
                 .map_err(|e| e.to_string())
         })
     }
+
+    fn with_credentials(
+        &self,
+        docker_config: &[u8],
+        origin: &str,
+    ) -> Result<Arc<dyn Registry>, String> {
+        use gitops_source::registry::{AsyncClient, Keychain, Options};
+        let keychain =
+            Keychain::from_docker_config(docker_config, origin).map_err(|e| e.to_string())?;
+        let client = AsyncClient::new(keychain, Options::default()).map_err(|e| e.to_string())?;
+        Ok(Arc::new(client))
+    }
 }
 
 /// A registry with fixed answers: image name (`ImageRef::name`, e.g.
@@ -53,6 +77,10 @@ impl Registry for gitops_source::registry::AsyncClient {
 #[derive(Debug, Clone, Default)]
 pub struct FixedTags {
     repos: BTreeMap<String, Vec<(String, String)>>,
+    /// The docker config every request must present (`None`: anonymous).
+    required: Option<Vec<u8>>,
+    /// The docker config this view presents.
+    presented: Option<Vec<u8>>,
 }
 
 impl FixedTags {
@@ -60,6 +88,21 @@ impl FixedTags {
     #[must_use]
     pub fn new() -> FixedTags {
         FixedTags::default()
+    }
+
+    /// Answer only requests made with exactly this docker config
+    /// (everything else is `401 Unauthorized`).
+    #[must_use]
+    pub fn requiring(mut self, docker_config: &str) -> FixedTags {
+        self.required = Some(docker_config.as_bytes().to_vec());
+        self
+    }
+
+    fn authorized(&self) -> Result<(), String> {
+        match &self.required {
+            Some(r) if self.presented.as_ref() != Some(r) => Err("401 Unauthorized".to_owned()),
+            _ => Ok(()),
+        }
     }
 
     /// Add `tag` of `image` with `digest`.
@@ -75,6 +118,9 @@ impl FixedTags {
 
 impl Registry for FixedTags {
     fn list_tags<'a>(&'a self, image: &'a ImageRef) -> BoxFuture<'a, Result<Vec<String>, String>> {
+        if let Err(e) = self.authorized() {
+            return Box::pin(std::future::ready(Err(e)));
+        }
         let r = self
             .repos
             .get(image.name())
@@ -88,6 +134,9 @@ impl Registry for FixedTags {
         image: &'a ImageRef,
         tag: &'a str,
     ) -> BoxFuture<'a, Result<String, String>> {
+        if let Err(e) = self.authorized() {
+            return Box::pin(std::future::ready(Err(e)));
+        }
         let r = self
             .repos
             .get(image.name())
@@ -96,4 +145,52 @@ impl Registry for FixedTags {
             .ok_or_else(|| format!("manifest {}:{tag} not found", image.name()));
         Box::pin(std::future::ready(r))
     }
+
+    fn with_credentials(
+        &self,
+        docker_config: &[u8],
+        _origin: &str,
+    ) -> Result<Arc<dyn Registry>, String> {
+        serde_json::from_slice::<serde_json::Value>(docker_config)
+            .map_err(|e| format!("not a docker config: {e}"))?;
+        let mut view = self.clone();
+        view.presented = Some(docker_config.to_vec());
+        Ok(Arc::new(view))
+    }
+}
+
+/// The registry to read `repo` (in namespace `ns`) with: the shared one,
+/// or one with the credentials of its `spec.secretRef` (a
+/// `kubernetes.io/dockerconfigjson` Secret in the same namespace, read on
+/// every run as image-reflector-controller does).
+///
+/// # Errors
+/// The Secret cannot be read, does not exist, or holds no docker config.
+pub async fn for_repository(
+    ctx: &crate::context::Context,
+    ns: &str,
+    repo: &gitops_core::flux::ImageRepository,
+) -> Result<Arc<dyn Registry>, String> {
+    let Some(r) = &repo.spec.secret_ref else {
+        return Ok(ctx.registry.clone());
+    };
+    let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(ctx.client.clone(), ns);
+    let secret = api
+        .get_opt(&r.name)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("secrets \"{}\" not found", r.name))?;
+    let config = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(".dockerconfigjson"))
+        .ok_or_else(|| {
+            format!(
+                "secret '{ns}/{}' has no .dockerconfigjson (type kubernetes.io/dockerconfigjson)",
+                r.name
+            )
+        })?;
+    ctx.registry
+        .with_credentials(&config.0, &format!("secret {ns}/{}", r.name))
 }

@@ -367,3 +367,82 @@ async fn controller_lists_with_shard_selector_reconciles_and_shuts_down() {
         "{text}"
     );
 }
+
+/// `spec.secretRef`: the docker config Secret is read (GET in the
+/// repository's namespace) and its credentials used for the scan; a
+/// registry that refuses anonymous requests answers with them.
+#[tokio::test]
+async fn image_repository_scans_with_its_secret_ref() {
+    const CONFIG: &str = r#"{"auths":{"ghcr.io":{"username":"bot","password":"s3cret"}}}"#;
+    let (client, mut api) = mock();
+    let registry = FixedTags::new()
+        .with("ghcr.io/stefanprodan/podinfo", "6.0.0", DIGEST)
+        .with("ghcr.io/stefanprodan/podinfo", "6.1.0", DIGEST)
+        .requiring(CONFIG);
+    let ctx = Arc::new(
+        Context::new(
+            client,
+            Arc::new(registry),
+            Arc::new(Metrics::new()),
+            Some("pod-a".to_owned()),
+        )
+        .with_clock(Arc::new(now)),
+    );
+    let mut v = repository();
+    v["spec"]["secretRef"] = json!({"name": "regcred"});
+    let obj: ImageRepositoryResource = serde_json::from_value(v).unwrap();
+    let task = tokio::spawn(image_repository::reconcile(Arc::new(obj), ctx.clone()));
+    bounded(async {
+        let seen = next(&mut api).await;
+        assert_eq!(seen.method, Method::GET);
+        assert_eq!(seen.path, "/api/v1/namespaces/flux-system/secrets/regcred");
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD.encode(CONFIG);
+        respond(
+            seen.reply,
+            StatusCode::OK,
+            &json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                    "metadata": {"name": "regcred", "namespace": "flux-system"},
+                    "data": {".dockerconfigjson": data}}),
+        );
+        check_status_patch(next(&mut api).await);
+        let event = next(&mut api).await;
+        assert_eq!(event.body["reason"], "Succeeded");
+        respond(event.reply, StatusCode::CREATED, &event.body.clone());
+        task.await.unwrap().unwrap();
+    })
+    .await;
+    assert_eq!(ctx.tags.get("flux-system", "podinfo"), ["6.1.0", "6.0.0"]);
+}
+
+/// A missing `secretRef` Secret is an authentication failure, not a scan.
+#[tokio::test]
+async fn image_repository_with_missing_secret_is_authentication_failed() {
+    let (client, mut api) = mock();
+    let ctx = context(client);
+    let mut v = repository();
+    v["spec"]["secretRef"] = json!({"name": "regcred"});
+    let obj: ImageRepositoryResource = serde_json::from_value(v).unwrap();
+    let task = tokio::spawn(image_repository::reconcile(Arc::new(obj), ctx.clone()));
+    bounded(async {
+        let seen = next(&mut api).await;
+        assert_eq!(seen.path, "/api/v1/namespaces/flux-system/secrets/regcred");
+        not_found(seen.reply, "secrets \"regcred\"");
+        let patch = next(&mut api).await;
+        let conditions = patch.body["status"]["conditions"].as_array().unwrap();
+        let ready = conditions.iter().find(|c| c["type"] == "Ready").unwrap();
+        assert_eq!(ready["type"], "Ready");
+        assert_eq!(ready["status"], "False");
+        assert_eq!(ready["reason"], "AuthenticationFailed");
+        assert_eq!(
+            ready["message"],
+            "failed to configure authentication options: secrets \"regcred\" not found"
+        );
+        respond(patch.reply, StatusCode::OK, &repository());
+        let event = next(&mut api).await;
+        assert_eq!(event.body["type"], "Warning");
+        respond(event.reply, StatusCode::CREATED, &event.body.clone());
+        task.await.unwrap().unwrap();
+    })
+    .await;
+}

@@ -31,6 +31,7 @@ fn rbac_has_exactly_the_verbs_used() {
         json!([
             {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories", "imagepolicies"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories/status", "imagepolicies/status"], "verbs": ["patch"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]}
         ])
@@ -64,13 +65,14 @@ fn kustomizations_flag_adds_rbac_flag_and_tmp() {
         json!([
             {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories", "imagepolicies"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["image.toolkit.fluxcd.io"], "resources": ["imagerepositories/status", "imagepolicies/status"], "verbs": ["patch"]},
+            {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
             {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
             {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["kustomize.toolkit.fluxcd.io"], "resources": ["kustomizations/status"], "verbs": ["patch"]},
             {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["gitrepositories"], "verbs": ["get", "list", "watch"]},
             {"apiGroups": ["source.toolkit.fluxcd.io"], "resources": ["ocirepositories"], "verbs": ["get"]},
-            {"apiGroups": [""], "resources": ["configmaps", "secrets"], "verbs": ["get"]},
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]},
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}
         ])
     );
