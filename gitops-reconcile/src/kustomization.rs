@@ -55,6 +55,7 @@
 //!   without the elapsed time (the caller may add its own).
 
 use gitops_core::error::chain;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use gitops_core::ObjectId;
@@ -203,8 +204,12 @@ impl KustomizationStatus {
     }
 }
 
-fn same_object(a: &ObjectId, b: &ObjectId) -> bool {
-    a.group == b.group && a.kind == b.kind && a.namespace == b.namespace && a.name == b.name
+/// An object's identity apart from its API version: group, kind,
+/// namespace, name.
+type Key<'a> = (&'a str, &'a str, Option<&'a str>, &'a str);
+
+fn key(id: &ObjectId) -> Key<'_> {
+    (&id.group, &id.kind, id.namespace.as_deref(), &id.name)
 }
 
 /// Every field of `desired` is in `live` with the same value.
@@ -220,11 +225,8 @@ fn contained(desired: &Value, live: &Value) -> bool {
     }
 }
 
-fn action(p: &Planned, live: &[Value]) -> Action {
-    let found = live
-        .iter()
-        .find(|l| fplan::object_id(l).is_some_and(|id| same_object(&id, &p.id)));
-    match found {
+fn action(p: &Planned, live: &HashMap<Key<'_>, &Value>) -> Action {
+    match live.get(&key(&p.id)) {
         None => Action::Created,
         Some(l) if contained(&p.object, l) => Action::Unchanged,
         Some(_) => Action::Configured,
@@ -267,10 +269,19 @@ pub fn plan(
     } else {
         Vec::new()
     };
+    // The live objects by identity, read once (the first of duplicates wins).
+    let live_ids: Vec<(ObjectId, &Value)> = live
+        .iter()
+        .filter_map(|l| fplan::object_id(l).map(|id| (id, l)))
+        .collect();
+    let mut by_id: HashMap<Key<'_>, &Value> = HashMap::with_capacity(live_ids.len());
+    for (id, l) in &live_ids {
+        by_id.entry(key(id)).or_insert(*l);
+    }
     let objects = planned
         .into_iter()
         .map(|p| PlannedObject {
-            action: action(&p, live),
+            action: action(&p, &by_id),
             planned: p,
         })
         .collect();
