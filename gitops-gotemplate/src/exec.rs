@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::funcs::{Body, Builtin, Func, Kind, call_builtin};
 use crate::number::Ideal;
-use crate::parse::{Arg, Branch, Command, Node, Pipe, Tree, Variable};
+use crate::parse::{Arg, Branch, Command, Node, Pipe, Slice, Tree, Variable};
 use crate::template::{MissingKey, Options, Template};
 use crate::value::{Object, Value};
 
@@ -397,9 +397,9 @@ impl<'a> State<'a, '_> {
         if !decl.is_empty() {
             if b.pipe.is_assign {
                 if decl.len() > 1 {
-                    self.set_var(&decl[0].ident[0], index.clone())?;
+                    self.set_var(decl[0].name(), index.clone())?;
                 } else {
-                    self.set_var(&decl[0].ident[0], elem.clone())?;
+                    self.set_var(decl[0].name(), elem.clone())?;
                 }
             } else {
                 self.set_top_var(1, elem.clone());
@@ -407,7 +407,7 @@ impl<'a> State<'a, '_> {
         }
         if decl.len() > 1 {
             if b.pipe.is_assign {
-                self.set_var(&decl[1].ident[0], elem.clone())?;
+                self.set_var(decl[1].name(), elem.clone())?;
             } else {
                 self.set_top_var(2, index);
             }
@@ -517,9 +517,9 @@ impl<'a> State<'a, '_> {
         let value = value.unwrap_or(Rv::Invalid);
         for v in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(&v.ident[0], value.clone())?;
+                self.set_var(v.name(), value.clone())?;
             } else {
-                self.vars.push((&v.ident[0], value.clone()));
+                self.vars.push((v.name(), value.clone()));
             }
         }
         Ok(value)
@@ -587,7 +587,7 @@ impl<'a> State<'a, '_> {
         &mut self,
         dot: &Rv,
         field: &'a Arg,
-        ident: &'a [String],
+        ident: &'a Slice,
         args: &'a [Arg],
         fin: Option<Rv>,
     ) -> R<Rv> {
@@ -600,7 +600,7 @@ impl<'a> State<'a, '_> {
         dot: &Rv,
         chain: &'a Arg,
         node: &'a Arg,
-        fields: &'a [String],
+        fields: &'a Slice,
         args: &'a [Arg],
         fin: Option<Rv>,
     ) -> R<Rv> {
@@ -623,27 +623,32 @@ impl<'a> State<'a, '_> {
         fin: Option<Rv>,
     ) -> R<Rv> {
         self.at(At::Var(var));
-        let value = self.var_value(&var.ident[0])?;
-        if var.ident.len() == 1 {
+        let value = self.var_value(var.name())?;
+        let Some(fields) = var.fields() else {
             self.not_a_function(args, fin.as_ref())?;
             return Ok(value);
-        }
-        self.eval_field_chain(dot, value, &var.ident[1..], args, fin)
+        };
+        self.eval_field_chain(dot, value, fields, args, fin)
     }
 
     fn eval_field_chain(
         &mut self,
         dot: &Rv,
         mut receiver: Rv,
-        ident: &'a [String],
+        path: &'a str,
         args: &'a [Arg],
         fin: Option<Rv>,
     ) -> R<Rv> {
-        let n = ident.len();
-        for name in &ident[..n - 1] {
-            receiver = self.eval_field(dot, name, &[], None, receiver)?;
-        }
-        self.eval_field(dot, &ident[n - 1], args, fin, receiver)
+        let last = match path.rsplit_once('.') {
+            Some((init, last)) => {
+                for name in init.split('.') {
+                    receiver = self.eval_field(dot, name, &[], None, receiver)?;
+                }
+                last
+            }
+            None => path,
+        };
+        self.eval_field(dot, last, args, fin, receiver)
     }
 
     fn eval_function(

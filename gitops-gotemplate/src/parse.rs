@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::fmt::go_quote;
 use crate::lex::{Item, Lexer, Tok};
 use crate::number::{Number, parse_number};
-use crate::unquote::{unquote, unquote_char};
+use crate::unquote::{unquote, unquote_char, unquote_cow};
 
 /// Source shared by all trees of one parse: its name (for error locations)
 /// and its text (to turn byte positions into lines and columns).
@@ -33,6 +33,41 @@ impl Source {
         };
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
         format!("{}:{}:{}", self.parse_name, line, col)
+    }
+}
+
+/// A piece of a parsed text (a text node, a name, a literal as written):
+/// the text is shared with the parse, not copied, so that parse trees are
+/// few allocations to build and to free.
+#[derive(Clone)]
+pub(crate) struct Slice {
+    text: Arc<str>,
+    start: u32,
+    end: u32,
+}
+
+impl Slice {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text[self.start as usize..self.end as usize]
+    }
+}
+
+impl std::ops::Deref for Slice {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for Slice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<str> for Slice {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
     }
 }
 
@@ -57,7 +92,7 @@ impl Tree {
 pub(crate) enum Node {
     Text {
         pos: usize,
-        text: String,
+        text: Slice,
     },
     Action {
         pos: usize,
@@ -97,11 +132,24 @@ pub(crate) struct Pipe {
     pub cmds: Vec<Command>,
 }
 
-/// A `$name` reference, possibly followed by fields (`$x.A.B`).
+/// A `$name` reference, possibly followed by fields (`$x.A.B`, as
+/// written).
 #[derive(Debug)]
 pub(crate) struct Variable {
     pub pos: usize,
-    pub ident: Vec<String>,
+    pub ident: Slice,
+}
+
+impl Variable {
+    /// The variable's name (`$x`).
+    pub(crate) fn name(&self) -> &str {
+        self.ident.split('.').next().unwrap_or_default()
+    }
+
+    /// The fields after the name (`A.B`), if any.
+    pub(crate) fn fields(&self) -> Option<&str> {
+        self.ident.split_once('.').map(|(_, f)| f)
+    }
 }
 
 /// One command of a pipeline: a function, field or value and its arguments.
@@ -114,18 +162,20 @@ pub(crate) struct Command {
 /// An operand.
 #[derive(Debug)]
 pub(crate) enum Arg {
+    /// `.A.B`: the field names as written, without the leading dot (`A.B`).
     Field {
         pos: usize,
-        ident: Vec<String>,
+        ident: Slice,
     },
+    /// `(…).A.B`: the fields as written, without the leading dot.
     Chain {
         pos: usize,
         node: Box<Arg>,
-        fields: Vec<String>,
+        fields: Slice,
     },
     Identifier {
         pos: usize,
-        name: String,
+        name: Slice,
     },
     Variable(Variable),
     Dot {
@@ -144,7 +194,7 @@ pub(crate) enum Arg {
     },
     String {
         pos: usize,
-        quoted: String,
+        quoted: Slice,
         text: Arc<str>,
     },
     Pipe(Box<Pipe>),
@@ -239,7 +289,7 @@ impl Pipe {
 
 impl Variable {
     pub(crate) fn write_to(&self, out: &mut String) {
-        out.push_str(&self.ident.join("."));
+        out.push_str(&self.ident);
     }
 }
 
@@ -279,10 +329,8 @@ impl Arg {
     pub(crate) fn write_to(&self, out: &mut String) {
         match self {
             Arg::Field { ident, .. } => {
-                for id in ident {
-                    out.push('.');
-                    out.push_str(id);
-                }
+                out.push('.');
+                out.push_str(ident);
             }
             Arg::Chain { node, fields, .. } => {
                 if let Arg::Pipe(p) = node.as_ref() {
@@ -292,10 +340,8 @@ impl Arg {
                 } else {
                     node.write_to(out);
                 }
-                for f in fields {
-                    out.push('.');
-                    out.push_str(f);
-                }
+                out.push('.');
+                out.push_str(fields);
             }
             Arg::Identifier { name, .. } => out.push_str(name),
             Arg::Variable(v) => v.write_to(out),
@@ -345,7 +391,7 @@ struct Parser<'a, 'f> {
     lex: Lexer<'a>,
     token: [Item<'a>; 3],
     peek_count: usize,
-    vars: Vec<String>,
+    vars: Vec<&'a str>,
     action_line: usize,
     range_depth: usize,
     depth: usize,
@@ -386,7 +432,7 @@ pub(crate) fn parse_shared(
         lex,
         token: [blank; 3],
         peek_count: 0,
-        vars: vec!["$".into()],
+        vars: vec!["$"],
         action_line: 0,
         range_depth: 0,
         depth: 0,
@@ -401,6 +447,30 @@ pub(crate) fn parse_shared(
 }
 
 impl<'a> Parser<'a, '_> {
+    /// `piece` (a part of the text being parsed) as a [`Slice`] of it.
+    fn slice(&self, piece: &str) -> Slice {
+        let text = &self.source.text;
+        let start = (piece.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+        debug_assert!(start + piece.len() <= text.len(), "a piece of the text");
+        Slice {
+            text: text.clone(),
+            start: start as u32,
+            end: (start + piece.len()) as u32,
+        }
+    }
+
+    /// `piece` followed by the text up to the end of `to` (a later piece),
+    /// as one [`Slice`].
+    fn slice_through(&self, piece: &Slice, to: &str) -> Slice {
+        let end =
+            (to.as_ptr() as usize).wrapping_sub(self.source.text.as_ptr() as usize) + to.len();
+        debug_assert!(end <= self.source.text.len(), "a piece of the text");
+        Slice {
+            end: end as u32,
+            ..piece.clone()
+        }
+    }
+
     fn next(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
@@ -529,7 +599,7 @@ impl<'a> Parser<'a, '_> {
     /// Runs `f` with a fresh variable scope and range depth, as Go does for
     /// the separate trees of `define` and `block`.
     fn in_new_tree<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        let vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let vars = std::mem::replace(&mut self.vars, vec!["$"]);
         let range_depth = std::mem::replace(&mut self.range_depth, 0);
         let r = f(self);
         self.vars = vars;
@@ -571,7 +641,7 @@ impl<'a> Parser<'a, '_> {
         match token.typ {
             Tok::Text => Ok(ListItem::Node(Node::Text {
                 pos: token.pos,
-                text: token.val.to_owned(),
+                text: self.slice(token.val),
             })),
             Tok::LeftDelim => {
                 self.action_line = token.line;
@@ -750,17 +820,17 @@ impl<'a> Parser<'a, '_> {
                     self.next_non_space();
                     pipe.decl.push(Variable {
                         pos: v.pos,
-                        ident: vec![v.val.to_string()],
+                        ident: self.slice(v.val),
                     });
-                    self.vars.push(v.val.to_owned());
+                    self.vars.push(v.val);
                 }
                 Tok::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(Variable {
                         pos: v.pos,
-                        ident: vec![v.val.to_string()],
+                        ident: self.slice(v.val),
                     });
-                    self.vars.push(v.val.to_owned());
+                    self.vars.push(v.val);
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
@@ -860,19 +930,21 @@ impl<'a> Parser<'a, '_> {
             return Ok(Some(node));
         }
         let pos = self.peek().pos;
-        let mut fields = Vec::new();
+        // Fields follow one another without space: one piece of the text.
+        let first = self.next().val;
+        let mut last = first;
         while self.peek().typ == Tok::Field {
-            fields.push(self.next().val[1..].to_string());
+            last = self.next().val;
         }
         Ok(Some(match node {
-            Arg::Field { mut ident, .. } => {
-                ident.extend(fields);
-                Arg::Field { pos, ident }
-            }
-            Arg::Variable(Variable { mut ident, .. }) => {
-                ident.extend(fields);
-                Arg::Variable(Variable { pos, ident })
-            }
+            Arg::Field { ident, .. } => Arg::Field {
+                pos,
+                ident: self.slice_through(&ident, last),
+            },
+            Arg::Variable(Variable { ident, .. }) => Arg::Variable(Variable {
+                pos,
+                ident: self.slice_through(&ident, last),
+            }),
             Arg::Bool { .. }
             | Arg::String { .. }
             | Arg::Number { .. }
@@ -883,11 +955,14 @@ impl<'a> Parser<'a, '_> {
                     go_quote(&node.to_text())
                 )));
             }
-            other => Arg::Chain {
-                pos,
-                node: Box::new(other),
-                fields,
-            },
+            other => {
+                let fields = self.slice(&first[1..]);
+                Arg::Chain {
+                    pos,
+                    node: Box::new(other),
+                    fields: self.slice_through(&fields, last),
+                }
+            }
         }))
     }
 
@@ -902,25 +977,25 @@ impl<'a> Parser<'a, '_> {
                 }
                 Arg::Identifier {
                     pos: token.pos,
-                    name: token.val.to_owned(),
+                    name: self.slice(token.val),
                 }
             }
             Tok::Dot => Arg::Dot { pos: token.pos },
             Tok::Nil => Arg::Nil { pos: token.pos },
             Tok::Variable => {
-                if !self.vars.iter().any(|v| *v == token.val) {
+                if !self.vars.contains(&token.val) {
                     return Err(
                         self.errorf(format_args!("undefined variable {}", go_quote(token.val)))
                     );
                 }
                 Arg::Variable(Variable {
                     pos: token.pos,
-                    ident: vec![token.val.to_owned()],
+                    ident: self.slice(token.val),
                 })
             }
             Tok::Field => Arg::Field {
                 pos: token.pos,
-                ident: vec![token.val[1..].to_string()],
+                ident: self.slice(&token.val[1..]),
             },
             Tok::Bool => Arg::Bool {
                 pos: token.pos,
@@ -944,10 +1019,10 @@ impl<'a> Parser<'a, '_> {
                 Arg::Pipe(Box::new(pipe?))
             }
             Tok::String | Tok::RawString => {
-                let text = unquote(token.val).map_err(|e| self.errorf(e))?;
+                let text = unquote_cow(token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos: token.pos,
-                    quoted: token.val.to_owned(),
+                    quoted: self.slice(token.val),
                     text: Arc::from(text),
                 }
             }

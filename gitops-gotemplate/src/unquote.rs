@@ -5,6 +5,13 @@ const SYNTAX: &str = "invalid syntax";
 
 /// Unquotes a `"…"` or `` `…` `` literal. Errors read as Go's (`invalid syntax`).
 pub(crate) fn unquote(lit: &str) -> Result<String, String> {
+    unquote_cow(lit).map(std::borrow::Cow::into_owned)
+}
+
+/// [`unquote`], borrowing the body of a raw string without carriage
+/// returns and of an interpreted one without escapes.
+pub(crate) fn unquote_cow(lit: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    use std::borrow::Cow;
     let b = lit.as_bytes();
     if b.len() < 2 {
         return Err(SYNTAX.into());
@@ -20,8 +27,13 @@ pub(crate) fn unquote(lit: &str) -> Result<String, String> {
                 return Err(SYNTAX.into());
             }
             // Go drops carriage returns from raw strings.
-            Ok(body.replace('\r', ""))
+            Ok(if body.contains('\r') {
+                Cow::Owned(body.replace('\r', ""))
+            } else {
+                Cow::Borrowed(body)
+            })
         }
+        b'"' if !body.contains(['\\', '"', '\n']) => Ok(Cow::Borrowed(body)),
         b'"' => {
             let mut out: Vec<u8> = Vec::with_capacity(body.len());
             let mut rest = body;
@@ -39,10 +51,10 @@ pub(crate) fn unquote(lit: &str) -> Result<String, String> {
                 }
                 rest = tail;
             }
-            Ok(match String::from_utf8(out) {
+            Ok(Cow::Owned(match String::from_utf8(out) {
                 Ok(s) => s,
                 Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-            })
+            }))
         }
         _ => Err(SYNTAX.into()),
     }
@@ -154,6 +166,13 @@ mod tests {
     fn go_unquote() {
         assert_eq!(unquote(r#""a\tb\u00e9\x41\101""#).unwrap(), "a\tbéAA");
         assert_eq!(unquote("`a\\n\r`").unwrap(), "a\\n");
+        // Literals without escapes (or carriage returns) are borrowed.
+        for lit in ["`a\\n`", "\"héllo\"", "\"\""] {
+            let u = unquote_cow(lit).unwrap();
+            assert!(matches!(u, std::borrow::Cow::Borrowed(_)), "{lit}");
+            assert_eq!(u, lit[1..lit.len() - 1]);
+        }
+        assert_eq!(unquote("\"a\nb\"").unwrap_err(), "invalid syntax");
         assert_eq!(unquote(r#""\'""#).unwrap_err(), "invalid syntax");
         assert_eq!(unquote(r#""\q""#).unwrap_err(), "invalid syntax");
         assert_eq!(unquote_char(r"\n'", '\'').unwrap(), ('\n', "'"));

@@ -5,7 +5,7 @@
 use std::io::Read as _;
 use std::sync::Arc;
 
-use gitops_core::fs::{EntryKind, FileTree, RelPath};
+use gitops_core::fs::{DirEntry, EntryKind, FileTree, RelPath};
 use serde_json::{Map, Value as Json};
 
 use super::{Chart, ChartFile, Dependency, Error, Maintainer, Metadata};
@@ -52,7 +52,19 @@ fn load_archive_depth(bytes: &[u8], depth: usize) -> Result<Chart, Error> {
 struct Buffered {
     name: String,
     data: Vec<u8>,
+    /// A `values.yaml` handed to the values parser while the walk went on:
+    /// its result (`data` is then empty).
+    parsed: Option<Parsed>,
 }
+
+/// The values of a `values.yaml` parsed on another thread.
+type Parsed = std::sync::mpsc::Receiver<Result<Map<String, Json>, Error>>;
+
+/// A `values.yaml` to parse, and where its result goes.
+type ValuesJob = (
+    Vec<u8>,
+    std::sync::mpsc::Sender<Result<Map<String, Json>, Error>>,
+);
 
 fn archive_files(bytes: &[u8]) -> Result<Vec<Buffered>, Error> {
     if !bytes.starts_with(b"\x1f\x8b") {
@@ -121,7 +133,11 @@ fn archive_files(bytes: &[u8]) -> Result<Vec<Buffered>, Error> {
         if data.starts_with(BOM) {
             data.drain(..3);
         }
-        files.push(Buffered { name: n, data });
+        files.push(Buffered {
+            name: n,
+            data,
+            parsed: None,
+        });
     }
     if files.is_empty() {
         return Err(Error::Load("no files in chart archive".into()));
@@ -167,101 +183,211 @@ fn load_dir<T: FileTree + ?Sized>(tree: &T, dir: &RelPath) -> Result<Chart, Erro
     let mut files = Vec::new();
     let mut total = 0u64;
     let mut stack = vec![dir.clone()];
-    walk(tree, dir, dir, &rules, &mut files, &mut total, &mut stack)?;
-    load_files(files, 0)
+    // The values files parse on a thread of their own while the walk reads
+    // the rest of the chart (the chart's own first: it is the largest).
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<ValuesJob>();
+        let parser = std::thread::Builder::new()
+            .name("helm-values".into())
+            .stack_size(16 << 20)
+            .spawn_scoped(s, move || {
+                for (data, back) in rx {
+                    let _ = back.send(values_file(&data));
+                }
+            })
+            .ok();
+        let mut walker = Walker {
+            tree,
+            root: dir,
+            rules: &rules,
+            out: &mut files,
+            total: &mut total,
+            stack: &mut stack,
+            values: parser.is_some().then_some(tx),
+        };
+        walker.walk(dir)?;
+        // The parser ends when the walk's sender is gone.
+        drop(walker);
+        load_files(files, 0)
+    })
 }
 
 /// How deep directories may nest in a chart directory.
 const MAX_DIR_DEPTH: usize = 256;
 
-/// Walks `dir`; `stack` holds the real paths of the directories being
-/// walked, so that a symlink back into one of them is refused instead of
-/// followed for ever.
-fn walk<T: FileTree + ?Sized>(
-    tree: &T,
-    root: &RelPath,
-    dir: &RelPath,
-    rules: &Rules,
-    out: &mut Vec<Buffered>,
-    total: &mut u64,
-    stack: &mut Vec<RelPath>,
-) -> Result<(), Error> {
-    if stack.len() > MAX_DIR_DEPTH {
-        return Err(Error::Load(format!(
-            "{dir}: directories nest deeper than {MAX_DIR_DEPTH} levels"
-        )));
-    }
-    let entries = tree.list(dir).map_err(|e| Error::Load(e.to_string()))?;
-    for e in entries {
-        let rel = e.path.as_str()[root.as_str().len()..]
+/// Walks a chart directory: `stack` holds the real paths of the
+/// directories being walked, so that a symlink back into one of them is
+/// refused instead of followed for ever; `values`, when set, takes the
+/// chart's and its subcharts' `values.yaml` to parse while the walk goes on.
+struct Walker<'w, T: FileTree + ?Sized> {
+    tree: &'w T,
+    root: &'w RelPath,
+    rules: &'w Rules,
+    out: &'w mut Vec<Buffered>,
+    total: &'w mut u64,
+    stack: &'w mut Vec<RelPath>,
+    values: Option<std::sync::mpsc::Sender<ValuesJob>>,
+}
+
+impl<T: FileTree + ?Sized> Walker<'_, T> {
+    fn rel(&self, path: &RelPath) -> String {
+        path.as_str()[self.root.as_str().len()..]
             .trim_start_matches('/')
-            .to_string();
-        let mut kind = e.kind;
-        if kind == EntryKind::Symlink {
-            // Followed, but only within the chart directory.
-            let real = tree
-                .real_path(&e.path)
-                .map_err(|err| Error::Load(err.to_string()))?;
-            if !real.is_within(root) {
-                return Err(Error::Load(format!(
-                    "{}: symlink points outside the chart",
-                    e.path
-                )));
-            }
-            kind = match tree
-                .kind(&real)
-                .map_err(|err| Error::Load(err.to_string()))?
-            {
-                Some(k) => k,
-                None => continue,
-            };
+            .to_string()
+    }
+
+    fn walk(&mut self, dir: &RelPath) -> Result<(), Error> {
+        if self.stack.len() > MAX_DIR_DEPTH {
+            return Err(Error::Load(format!(
+                "{dir}: directories nest deeper than {MAX_DIR_DEPTH} levels"
+            )));
         }
-        if kind == EntryKind::Dir {
-            if rules.ignore(&rel, true) {
+        let entries = self
+            .tree
+            .list(dir)
+            .map_err(|e| Error::Load(e.to_string()))?;
+        // A chart's `values.yaml` is read first and handed to the parser;
+        // it joins the files in its place.
+        let mut early = self.read_values_early(&entries);
+        for e in entries {
+            let rel = self.rel(&e.path);
+            let mut kind = e.kind;
+            if kind == EntryKind::Symlink {
+                // Followed, but only within the chart directory.
+                let real = self
+                    .tree
+                    .real_path(&e.path)
+                    .map_err(|err| Error::Load(err.to_string()))?;
+                if !real.is_within(self.root) {
+                    return Err(Error::Load(format!(
+                        "{}: symlink points outside the chart",
+                        e.path
+                    )));
+                }
+                kind = match self
+                    .tree
+                    .kind(&real)
+                    .map_err(|err| Error::Load(err.to_string()))?
+                {
+                    Some(k) => k,
+                    None => continue,
+                };
+            }
+            if kind == EntryKind::Dir {
+                if self.rules.ignore(&rel, true) {
+                    continue;
+                }
+                let real = if e.kind == EntryKind::Symlink {
+                    self.tree
+                        .real_path(&e.path)
+                        .map_err(|err| Error::Load(err.to_string()))?
+                } else {
+                    e.path.clone()
+                };
+                if self.stack.contains(&real) {
+                    return Err(Error::Load(format!(
+                        "{}: symlink cycle (leads back to {real})",
+                        e.path
+                    )));
+                }
+                self.stack.push(real);
+                let r = self.walk(&e.path);
+                self.stack.pop();
+                r?;
                 continue;
             }
-            let real = if e.kind == EntryKind::Symlink {
-                tree.real_path(&e.path)
-                    .map_err(|err| Error::Load(err.to_string()))?
-            } else {
-                e.path.clone()
-            };
-            if stack.contains(&real) {
-                return Err(Error::Load(format!(
-                    "{}: symlink cycle (leads back to {real})",
-                    e.path
-                )));
+            if self.rules.ignore(&rel, false) {
+                continue;
             }
-            stack.push(real);
-            let r = walk(tree, root, &e.path, rules, out, total, stack);
-            stack.pop();
-            r?;
-            continue;
+            let (data, parsed) = match early.take() {
+                Some((path, len, parsed)) if path == e.path => {
+                    self.count(len)?;
+                    (Vec::new(), Some(parsed))
+                }
+                other => {
+                    early = other;
+                    (self.read(&e.path, &rel)?, None)
+                }
+            };
+            self.out.push(Buffered {
+                name: rel,
+                data,
+                parsed,
+            });
         }
-        if rules.ignore(&rel, false) {
-            continue;
-        }
-        let mut data = tree
-            .read_beneath(root, &e.path)
+        Ok(())
+    }
+
+    /// The bytes of a chart file, bounded, without a byte order mark.
+    fn read(&mut self, path: &RelPath, rel: &str) -> Result<Vec<u8>, Error> {
+        let mut data = self
+            .tree
+            .read_beneath(self.root, path)
             .map_err(|err| Error::Load(format!("error reading {rel}: {err}")))?;
         if data.len() as u64 > MAX_FILE {
             return Err(Error::Load(format!(
                 "chart file {:?} is larger than the maximum file size {MAX_FILE}",
-                e.path.file_name()
+                path.file_name()
             )));
         }
-        *total += data.len() as u64;
-        if *total > MAX_CHART {
+        self.count(data.len())?;
+        if data.starts_with(BOM) {
+            data.drain(..3);
+        }
+        Ok(data)
+    }
+
+    fn count(&mut self, len: usize) -> Result<(), Error> {
+        *self.total += len as u64;
+        if *self.total > MAX_CHART {
             return Err(Error::Load(format!(
                 "chart is larger than the maximum size {MAX_CHART}"
             )));
         }
+        Ok(())
+    }
+
+    /// The `values.yaml` among `entries` when it is a chart's (`values.yaml`
+    /// or `charts/NAME/…/values.yaml`), a plain file, not ignored and
+    /// readable: read and handed to the parser. Its path, its size as read
+    /// and where its values will come from. Anything unusual leaves it to
+    /// the walk, which then reports errors in file order.
+    fn read_values_early(&mut self, entries: &[DirEntry]) -> Option<(RelPath, usize, Parsed)> {
+        let tx = self.values.as_ref()?;
+        let e = entries
+            .iter()
+            .find(|e| e.kind == EntryKind::File && e.path.file_name() == "values.yaml")?;
+        let rel = self.rel(&e.path);
+        if !is_values_path(&rel) || self.rules.ignore(&rel, false) {
+            return None;
+        }
+        let mut data = self.tree.read_beneath(self.root, &e.path).ok()?;
+        let len = data.len();
+        if len as u64 > MAX_FILE {
+            return None;
+        }
         if data.starts_with(BOM) {
             data.drain(..3);
         }
-        out.push(Buffered { name: rel, data });
+        let (back, parsed) = std::sync::mpsc::channel();
+        tx.send((data, back)).ok()?;
+        Some((e.path.clone(), len, parsed))
     }
-    Ok(())
+}
+
+/// Whether `rel` (relative to the chart directory) is the `values.yaml` of
+/// the chart or of a subchart directory: `values.yaml`,
+/// `charts/NAME/values.yaml`, `charts/NAME/charts/NAME/values.yaml`…
+fn is_values_path(rel: &str) -> bool {
+    let mut parts = rel.split('/');
+    let mut n = 0usize;
+    loop {
+        match (parts.next(), n % 2) {
+            (Some("values.yaml"), 0) => return parts.next().is_none(),
+            (Some("charts"), 0) | (Some(_), 1) => n += 1,
+            _ => return false,
+        }
+    }
 }
 
 /// `.helmignore` rules (Helm `pkg/ignore`).
@@ -590,6 +716,13 @@ fn load_files_in<'s>(
                         c.files.push(file(&name, f.data));
                     }
                 }
+                "values.yaml" if f.parsed.is_some() => {
+                    c.values = f.parsed.and_then(|p| p.recv().ok()).unwrap_or_else(|| {
+                        Err(Error::Load(
+                            "cannot load values.yaml: the values parser stopped".into(),
+                        ))
+                    })?;
+                }
                 "values.yaml" if has_subcharts && f.data.len() >= VALUES_THREAD_MIN_BYTES => {
                     let data = Arc::new(f.data);
                     let beside = data.clone();
@@ -629,6 +762,7 @@ fn load_files_in<'s>(
                     subcharts.entry(cname).or_default().push(Buffered {
                         name: fname.to_string(),
                         data: f.data,
+                        parsed: f.parsed,
                     });
                 }
                 n => c.files.push(file(n, f.data)),
@@ -665,6 +799,7 @@ fn load_files_in<'s>(
                         f.name.split_once('/').map(|(_, rest)| Buffered {
                             name: rest.to_string(),
                             data: f.data,
+                            parsed: f.parsed,
                         })
                     })
                     .collect();
@@ -976,4 +1111,31 @@ fn validate_metadata(md: &mut Metadata) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod values_path_tests {
+    use super::is_values_path;
+
+    #[test]
+    fn chart_and_subchart_values_files() {
+        for yes in [
+            "values.yaml",
+            "charts/a/values.yaml",
+            "charts/a/charts/b/values.yaml",
+        ] {
+            assert!(is_values_path(yes), "{yes}");
+        }
+        for no in [
+            "templates/values.yaml",
+            "charts/values.yaml",
+            "charts/a/files/values.yaml",
+            "values.yaml/x",
+            "files/charts/a/values.yaml",
+            "charts/a/charts/values.yaml",
+            "Values.yaml",
+        ] {
+            assert!(!is_values_path(no), "{no}");
+        }
+    }
 }

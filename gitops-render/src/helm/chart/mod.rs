@@ -62,18 +62,22 @@
 //! # Performance
 //! Every template is parsed once per render (a text that several subcharts
 //! vendor, such as Bitnami's `common`, is lexed once and its trees shared),
-//! `tpl` parses its text into an overlay of the template set instead of a
-//! copy, and rendered documents are read only as far as their kind, name
-//! and annotations. Work that does not depend on the rest runs on threads
-//! of its own, where there is enough of it to pay for a thread: a large
-//! `values.yaml` of a chart with subcharts parses while the subcharts load,
-//! templates parse on as many threads as there are cores
+//! parse trees point into the template text instead of copying it, `tpl`
+//! parses its text into an overlay of the template set instead of a copy,
+//! and rendered documents are read only as far as their kind, name and
+//! annotations. Work that does not depend on the rest runs on threads of
+//! its own, where there is enough of it to pay for a thread: a chart
+//! directory's `values.yaml` files parse while the walk reads the other
+//! files (the chart's own first), a large `values.yaml` of an archived
+//! chart with subcharts parses while the subcharts load, templates parse
+//! on as many threads as there are cores
 //! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)),
 //! schemas are validated beside rendering, and a sorting thread copies the
-//! CRD files out while the templates parse, splits each rendered file and
-//! reads its heads while the next templates render, then drops the parsed
-//! templates while the output is sorted. [`Manifest::write_helm_template`]
-//! writes the output without building it in memory first.
+//! CRD files out while the templates parse and splits each rendered file
+//! and reads its heads while the next templates render. The parse trees
+//! and the values, many small allocations, are freed on a thread that
+//! nothing waits for. [`Manifest::write_helm_template`] writes the output
+//! without building it in memory first.
 
 mod caps;
 mod deps;
@@ -810,12 +814,18 @@ fn render_inner(
             version: caps.version.clone(),
         });
     };
-    let Sorted {
-        crds,
-        hooks,
-        resources,
-        notes,
-    } = rendered?;
+    let (
+        Sorted {
+            crds,
+            hooks,
+            resources,
+            notes,
+        },
+        templates,
+    ) = rendered?;
+    // The parse trees and the values are many small allocations: freeing
+    // them takes as long as rendering a large chart, and nothing waits for it.
+    drop_later((templates, chart, coalesced));
     Ok(Manifest {
         crds,
         resources,
@@ -847,7 +857,7 @@ fn render_sorted(
     values: &Map<String, Json>,
     caps: &caps::Capabilities,
     options: &RenderOptions,
-) -> Result<Sorted, Error> {
+) -> Result<(Sorted, gitops_gotemplate::Template), Error> {
     let notes_path = format!("{}/templates/NOTES.txt", chart.name());
     std::thread::scope(|s| {
         let mut notes = None;
@@ -861,7 +871,7 @@ fn render_sorted(
             }
             false
         };
-        let (tx, rx) = std::sync::mpsc::channel::<ToSort>();
+        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
         let (done_tx, done_rx) =
             std::sync::mpsc::channel::<(Vec<sorter::Analyzed>, Vec<RenderedFile>)>();
         let reader = (chart.template_bytes() >= SORT_THREAD_MIN_BYTES)
@@ -874,20 +884,11 @@ fn render_sorted(
                         // parse, before the first file is rendered.
                         let mut crds = Vec::new();
                         chart.crd_objects("", &mut crds);
-                        let mut analyzed = Vec::new();
-                        let mut templates = None;
-                        for m in rx {
-                            match m {
-                                ToSort::File(path, content) => {
-                                    analyzed.push(sorter::analyze(path, content));
-                                }
-                                ToSort::Templates(t) => templates = Some(t),
-                            }
-                        }
+                        let analyzed = rx
+                            .into_iter()
+                            .map(|(path, content)| sorter::analyze(path, content))
+                            .collect();
                         let _ = done_tx.send((analyzed, crds));
-                        // The parsed templates are dropped here, while the
-                        // rendering thread sorts.
-                        drop(templates);
                     })
                     .ok()
             })
@@ -903,10 +904,9 @@ fn render_sorted(
                 return;
             }
             let (path, content) = match &emit_to {
-                Some(tx) => match tx.send(ToSort::File(path, content)) {
+                Some(tx) => match tx.send((path, content)) {
                     Ok(()) => return,
-                    Err(std::sync::mpsc::SendError(ToSort::File(path, content))) => (path, content),
-                    Err(_) => return,
+                    Err(std::sync::mpsc::SendError((path, content))) => (path, content),
                 },
                 None => (path, content),
             };
@@ -923,11 +923,8 @@ fn render_sorted(
                 return Err(e);
             }
         };
-        // The sender lives until the templates are handed over: the reader
-        // ends when every sender is gone.
-        if let Some(tx) = sender {
-            let _ = tx.send(ToSort::Templates(templates));
-        }
+        // The reader ends when every sender is gone.
+        drop(sender);
         let (mut analyzed, crds) = match reader.map(|h| (done_rx.recv(), h)) {
             Some((Ok(done), _)) => done,
             Some((Err(_), h)) => {
@@ -943,20 +940,26 @@ fn render_sorted(
         };
         analyzed.append(&mut inline);
         let (hooks, resources) = sorter::sort_analyzed(analyzed)?;
-        Ok(Sorted {
-            crds,
-            hooks,
-            resources,
-            notes,
-        })
+        Ok((
+            Sorted {
+                crds,
+                hooks,
+                resources,
+                notes,
+            },
+            templates,
+        ))
     })
 }
 
-/// What the rendering thread hands to the sorting thread: a rendered file,
-/// then the parsed templates to drop.
-enum ToSort {
-    File(String, String),
-    Templates(gitops_gotemplate::Template),
+/// Drop `garbage` on a thread of its own, which nothing waits for (inline
+/// when no thread can be started).
+fn drop_later<T: Send + 'static>(garbage: T) {
+    // When the thread cannot start, the closure (and `garbage` in it) is
+    // dropped here.
+    let _ = std::thread::Builder::new()
+        .name("helm-drop".into())
+        .spawn(move || drop(garbage));
 }
 
 /// Helm's `ValidateAgainstSchema`: the chart's schema against its values,

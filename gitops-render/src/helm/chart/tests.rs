@@ -329,3 +329,66 @@ fn symlinks_out_of_the_chart_are_refused() {
     let names: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["alias/a.txt", "real/a.txt"]);
 }
+
+/// The values files parsed while the directory is walked: a chart's and
+/// its subcharts' values arrive where they belong, a broken one fails with
+/// the error and in the order of a walk that parses them in place (the
+/// archive path does), and files named `values.yaml` elsewhere stay files.
+#[test]
+fn values_parsed_during_the_walk_behave_as_in_place() {
+    let sub = "apiVersion: v2\nname: sub\nversion: 0.1.0\n";
+    let tree = chart(&[
+        ("values.yaml", "a: 1\n---\nb: two\n"),
+        ("files/values.yaml", "not: [values\n"),
+        (
+            "templates/values.yaml",
+            "kind: ConfigMap\ndata:\n  a: {{ .Values.a | quote }}\n  b: {{ .Values.b }}\n  s: {{ .Values.sub.s }}\n",
+        ),
+        ("charts/sub/Chart.yaml", sub),
+        ("charts/sub/values.yaml", "s: from-sub\n"),
+        (
+            "charts/sub/templates/cm.yaml",
+            "kind: Secret\nmetadata:\n  name: {{ .Values.s }}\n",
+        ),
+    ]);
+    let opts = RenderOptions::new("r", "ns");
+    let out = render_with(&tree, &Map::new(), &opts);
+    assert!(out.contains("a: \"1\"\n  b: two\n  s: from-sub\n"), "{out}");
+    assert!(out.contains("name: from-sub"), "{out}");
+    let loaded = load(&tree, &RelPath::new("t").unwrap()).unwrap();
+    assert!(loaded.files.iter().any(|f| f.name == "files/values.yaml"));
+
+    // The same broken subchart as a directory and as an archive.
+    let broken = chart(&[
+        ("values.yaml", "a: 1\n"),
+        ("charts/sub/Chart.yaml", sub),
+        ("charts/sub/values.yaml", "s: [unclosed\n"),
+    ]);
+    let dir_err = load(&broken, &RelPath::new("t").unwrap())
+        .unwrap_err()
+        .to_string();
+    let mut tgz = Vec::new();
+    {
+        let gz = flate2::write::GzEncoder::new(&mut tgz, flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (p, c) in [
+            ("t/Chart.yaml", CHART_YAML),
+            ("t/values.yaml", "a: 1\n"),
+            ("t/charts/sub/Chart.yaml", sub),
+            ("t/charts/sub/values.yaml", "s: [unclosed\n"),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(c.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            tar.append_data(&mut h, p, c.as_bytes()).unwrap();
+        }
+        tar.into_inner().unwrap().finish().unwrap();
+    }
+    let tgz_err = load_archive(&tgz).unwrap_err().to_string();
+    assert_eq!(dir_err, tgz_err);
+    assert!(
+        dir_err.starts_with("error unpacking subchart sub in t: cannot load values.yaml:"),
+        "{dir_err}"
+    );
+}
