@@ -65,24 +65,26 @@
 //! parse trees point into the template text instead of copying it, `tpl`
 //! parses its text into an overlay of the template set instead of a copy,
 //! and rendered documents are read only as far as their kind, name and
-//! annotations. Work that does not depend on the rest runs on threads of
-//! its own, where there is enough of it to pay for a thread: a chart
-//! directory's `values.yaml` files parse while the walk reads the other
-//! files (the chart's own first), a large `values.yaml` of an archived
-//! chart with subcharts parses while the subcharts load, templates parse
-//! on as many threads as there are cores
+//! annotations (by a line reader for documents in plain block style, the
+//! YAML reader for the others). Work that does not depend on the rest runs
+//! on threads of its own, where there is enough of it to pay for a thread:
+//! a chart directory's `values.yaml` files parse while the walk reads the
+//! other files (the chart's own first), a large `values.yaml` of an
+//! archived chart with subcharts parses while the subcharts load, templates
+//! parse on as many threads as there are cores
 //! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)),
 //! schemas are validated beside rendering, and a sorting thread copies the
 //! CRD files out while the templates parse and splits each rendered file
-//! and reads its heads while the next templates render. The parse trees
-//! and the values, many small allocations, are freed on a thread that
-//! nothing waits for. [`Manifest::write_helm_template`] writes the output
-//! without building it in memory first.
+//! and reads its heads while the next templates render. The parse trees and
+//! the values, many small allocations, are freed on a thread that nothing
+//! waits for. [`Manifest::write_helm_template`] writes the output without
+//! building it in memory first.
 
 mod caps;
 mod deps;
 mod engine;
 mod files;
+mod head;
 mod loader;
 pub(crate) mod sorter;
 #[cfg(test)]

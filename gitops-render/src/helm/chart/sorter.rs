@@ -120,6 +120,7 @@ fn json_type(v: &Json) -> &'static str {
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
 struct Head {
     kind: String,
     name: String,
@@ -129,6 +130,18 @@ struct Head {
 /// `yaml.Unmarshal` into Helm's `SimpleHead`: only the head's fields are
 /// turned into JSON (the rest of the document is parsed, not converted).
 fn parse_head(doc: &str) -> Result<Head, String> {
+    if let Some(h) = super::head::read(doc) {
+        return Ok(Head {
+            kind: h.kind,
+            name: h.name,
+            annotations: h.annotations,
+        });
+    }
+    parse_head_yaml(doc)
+}
+
+/// [`parse_head`] with the YAML reader.
+fn parse_head_yaml(doc: &str) -> Result<Head, String> {
     let root = super::yaml::parse_first_node(doc)
         .map_err(|e| format!("error converting YAML to JSON: {e}"))?;
     let unmarshal = |what: &Json, field: &str, ty: &str| {
@@ -383,4 +396,245 @@ pub(crate) fn show_only(out: &str, patterns: &[String]) -> Result<String, Error>
         }
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod head_tests {
+    use super::{parse_head_yaml, split_manifests};
+    use crate::helm::chart::head;
+
+    /// When the line reader answers, the YAML reader accepts the document
+    /// and reads the same head.
+    fn agree(doc: &str) -> bool {
+        let Some(fast) = head::read(doc) else {
+            return false;
+        };
+        let full = parse_head_yaml(doc).unwrap_or_else(|e| {
+            panic!("the line reader accepted a document the YAML reader rejects ({e}):\n{doc}")
+        });
+        assert_eq!(
+            (fast.kind, fast.name, fast.annotations),
+            (full.kind, full.name, full.annotations),
+            "{doc}"
+        );
+        true
+    }
+
+    const READ: &[&str] = &[
+        "",
+        "# only a comment\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  labels:\n    a: b\ndata:\n  k: |\n    line\n\n    more: text\n  other: 'it''s'\n",
+        "kind: Job\nmetadata:\n  name: \"j\"\n  annotations:\n    helm.sh/hook: pre-install,post-install\n    \"helm.sh/hook-weight\": \"-5\"\n    helm.sh/hook: test # last wins\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        args: []\n        env:\n        - name: A\n          value: \"1\"\n        -   name: B\n        command:\n          - sh\n          - -c\n          - |-\n            echo hi\n      volumes: {}\n",
+        "kind: Service\nmetadata:\n  annotations: {}\n  name: s\nspec:\n  ports:\n  -\n    port: 80\n  - port: 81 # c\n",
+        "kind: X\nmetadata:\n  annotations:\n  name: nm\nlist:\n- a: 1\n  b:\n  - c\n- |\n  text\n- >-\n   folded\n",
+        "kind: X\nmetadata:\nspec: null\n",
+        "kind: \"ConfigMap\"\napiVersion: 'v1'\nmetadata:\n  name: a:b\n  annotations:\n    x: http://example.com/a#b\n",
+        "kind: X\nk: |\n\n     deep\n     # not a comment: text\n      more\nnext: 1\n",
+        "kind: X\nmetadata:\n  name: nm\n  annotations:\n    a: 'b'\n    c: \"d\"\n",
+    ];
+
+    const LEFT_TO_THE_PARSER: &[&str] = &[
+        "kind: 1\n",
+        "kind: yes\n",
+        "kind: X\nmetadata:\n  name: 5\n",
+        "kind: X\nmetadata: [a]\n",
+        "kind: X\nmetadata:\n  annotations:\n    a: 1\n",
+        "kind: X\nkind: Y\n",
+        "kind: X\na: &x 1\nb: *x\n",
+        "kind: X\na: !!str 1\n",
+        "kind: X\na: {b: c}\n",
+        "kind: X\na: multi\n  line\n",
+        "kind: X\na: \"multi\n  line\"\n",
+        "kind: X\na: \"esc\\n\"\n",
+        "kind: X\n\ta: 1\n",
+        "kind: X\na:\tb\n",
+        "kind: X\r\na: b\r\n",
+        "- a\n- b\n",
+        "just text\n",
+        "  kind: X\n",
+        "kind: X\n? complex\n: key\n",
+        "kind: X\n<<: {a: b}\n",
+        "kind: X\na: b: c\n",
+        "kind: X\na: |2\n    x\n",
+        "kind: X\na: |\n    x\n  y\n",
+        "kind: X\na: |\n      \n    x\n",
+        "kind: X\n---\nkind: Y\n",
+        "kind: X\na: b\n  c: d\n",
+        "kind: X\nmetadata:\n- a\n",
+        "kind: X\nname with space: 1\n",
+        "kind: X\na: 'unclosed\n",
+        "kind: X\na: \"x\"y\n",
+        "kind: X\u{0}\n",
+        "kind: X\na: b\u{85}c: d\n",
+    ];
+
+    #[test]
+    fn the_line_reader_reads_plain_block_documents() {
+        for doc in READ {
+            assert!(agree(doc), "not read by the line reader:\n{doc}");
+        }
+        for doc in LEFT_TO_THE_PARSER {
+            assert!(
+                head::read(doc).is_none(),
+                "the line reader should leave this to the YAML reader:\n{doc}"
+            );
+        }
+    }
+
+    /// The rendered outputs of the corpus: every document the line reader
+    /// reads agrees with the YAML reader, and most documents are read by it.
+    #[test]
+    fn the_line_reader_agrees_on_the_corpus() {
+        let Some(dir) = corpus() else { return };
+        let (mut read, mut all) = (0usize, 0usize);
+        let mut missed = Vec::new();
+        let mut cases: Vec<_> = std::fs::read_dir(dir.join("cases"))
+            .expect("corpus cases")
+            .flatten()
+            .map(|e| e.path().join("expected.yaml"))
+            .filter(|p| p.is_file())
+            .collect();
+        cases.sort();
+        for p in cases {
+            let text = std::fs::read_to_string(&p).expect("expected output");
+            for doc in split_manifests(&text) {
+                // The largest documents (CRDs) cost more to check with the
+                // unoptimised YAML reader than they add.
+                if doc.len() > 64 << 10 {
+                    continue;
+                }
+                all += 1;
+                let ok = agree(doc);
+                read += usize::from(ok);
+                if !ok && missed.len() < 400 {
+                    missed.push(doc.to_string());
+                }
+            }
+        }
+        assert!(all > 1000, "{all} documents");
+        for doc in &missed {
+            eprintln!("=====\n{doc}");
+        }
+        assert!(read * 10 >= all * 9, "the line reader read {read} of {all}");
+    }
+
+    /// Documents of the corpus mutated at random (characters inserted,
+    /// removed, lines doubled): whenever the line reader answers, the YAML
+    /// reader agrees. `HEAD_ROUNDS=400000` runs a longer search.
+    #[test]
+    fn the_line_reader_agrees_on_mutated_documents() {
+        let mut docs: Vec<String> = READ.iter().map(|d| d.to_string()).collect();
+        if let Some(dir) = corpus() {
+            for id in [
+                "podinfo__podinfo__default",
+                "cert-manager__cert-manager__default",
+                "ingress-nginx__ingress-nginx__default",
+            ] {
+                if let Ok(text) =
+                    std::fs::read_to_string(dir.join("cases").join(id).join("expected.yaml"))
+                {
+                    docs.extend(
+                        split_manifests(&text)
+                            .into_iter()
+                            .filter(|d| d.len() < 8 << 10)
+                            .map(str::to_string),
+                    );
+                }
+            }
+        }
+        const PIECES: &[&str] = &[
+            " ",
+            "  ",
+            "\t",
+            ":",
+            ": ",
+            "-",
+            "- ",
+            "#",
+            " #",
+            "\"",
+            "'",
+            "|",
+            ">",
+            "\n",
+            "\n  ",
+            "[",
+            "]",
+            "{",
+            "}",
+            "&a",
+            "*a",
+            "!",
+            "?",
+            "%",
+            "@",
+            "`",
+            ",",
+            "\\",
+            "kind: ",
+            "metadata:\n",
+            "name: x",
+            "annotations:\n  ",
+            "\u{85}",
+            "é",
+            "\r",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rand = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n.max(1) as u64) as usize
+        };
+        let mut answered = 0usize;
+        for round in 0..std::env::var("HEAD_ROUNDS").map_or(6000, |v| v.parse().unwrap()) {
+            let mut doc = docs[round % docs.len()].clone();
+            for _ in 0..1 + rand(3) {
+                let at = (0..=doc.len())
+                    .filter(|&i| doc.is_char_boundary(i))
+                    .nth(rand(doc.len() + 1))
+                    .unwrap_or(doc.len());
+                match rand(3) {
+                    0 => doc.insert_str(at, PIECES[rand(PIECES.len())]),
+                    1 => {
+                        let end = (at..=doc.len())
+                            .filter(|&i| doc.is_char_boundary(i))
+                            .nth(1 + rand(4))
+                            .unwrap_or(doc.len());
+                        doc.replace_range(at..end, "");
+                    }
+                    _ => {
+                        let start = doc[..at].rfind('\n').map_or(0, |i| i + 1);
+                        let end = doc[at..].find('\n').map_or(doc.len(), |i| at + i + 1);
+                        let line = doc[start..end].to_string();
+                        doc.insert_str(end, &line);
+                    }
+                }
+            }
+            answered += usize::from(agree(&doc));
+        }
+        assert!(answered > 1000, "the line reader answered {answered} times");
+    }
+
+    fn corpus() -> Option<std::path::PathBuf> {
+        let dir = std::env::var_os("GITOPS_CONFORMANCE_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
+            })
+            .join("helm-charts");
+        if dir.is_dir() {
+            return Some(dir);
+        }
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the Helm chart corpus is missing at {}",
+            dir.display()
+        );
+        eprintln!(
+            "the Helm chart corpus is missing at {}: the corpus checks did not run",
+            dir.display()
+        );
+        None
+    }
 }
