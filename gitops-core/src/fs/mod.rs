@@ -263,6 +263,14 @@ pub trait FileTree {
     /// [`Error::Escape`] when `path` is not below `base` as written).
     fn read_beneath(&self, base: &RelPath, path: &RelPath) -> Result<Vec<u8>, Error>;
 
+    /// [`FileTree::read_beneath`] into shared bytes. The operating system's
+    /// tree ([`OsTree`]) reads the file straight into the shared buffer
+    /// (it knows the size before it reads) instead of copying a vector
+    /// into one.
+    fn read_beneath_shared(&self, base: &RelPath, path: &RelPath) -> Result<Arc<[u8]>, Error> {
+        self.read_beneath(base, path).map(Arc::from)
+    }
+
     /// Read a file as UTF-8 text.
     fn read_to_string(&self, path: &RelPath) -> Result<String, Error> {
         let bytes = self.read(path)?;
@@ -291,6 +299,9 @@ impl<T: FileTree + ?Sized> FileTree for &T {
     }
     fn read_beneath(&self, base: &RelPath, path: &RelPath) -> Result<Vec<u8>, Error> {
         (**self).read_beneath(base, path)
+    }
+    fn read_beneath_shared(&self, base: &RelPath, path: &RelPath) -> Result<Arc<[u8]>, Error> {
+        (**self).read_beneath_shared(base, path)
     }
 }
 
@@ -931,6 +942,47 @@ impl FileTree for OsTree {
         Ok(bytes)
     }
 
+    fn read_beneath_shared(&self, base: &RelPath, path: &RelPath) -> Result<Arc<[u8]>, Error> {
+        let (mut file, meta) = self.open_beneath_checked(base, path)?;
+        let size = meta.len();
+        if size > self.max_file_size {
+            return Err(Error::TooLarge {
+                path: path.clone(),
+                size,
+                limit: self.max_file_size,
+            });
+        }
+        // One zeroed allocation of the size the file has, read into.
+        let mut shared: Arc<[u8]> =
+            std::iter::repeat_n(0u8, usize::try_from(size).unwrap_or(0)).collect();
+        let Some(buf) = Arc::get_mut(&mut shared) else {
+            return self.read_beneath(base, path).map(Arc::from);
+        };
+        let mut filled = 0;
+        while filled < buf.len() {
+            match io::Read::read(&mut file, &mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(path, e)),
+            }
+        }
+        if filled < buf.len() {
+            // The file shrank while it was read.
+            return Ok(Arc::from(&buf[..filled]));
+        }
+        let mut more = [0u8; 1];
+        loop {
+            match io::Read::read(&mut file, &mut more) {
+                Ok(0) => return Ok(shared),
+                // The file grew: read it the general way.
+                Ok(_) => return self.read_beneath(base, path).map(Arc::from),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(path, e)),
+            }
+        }
+    }
+
     fn list(&self, dir: &RelPath) -> Result<Vec<DirEntry>, Error> {
         if let Some(entries) = self.dir.list_beneath(dir) {
             let mut out = Vec::with_capacity(entries.len());
@@ -1050,6 +1102,43 @@ mod tests {
     }
 
     #[cfg(unix)]
+    /// The shared read gives the bytes and the refusals of the plain one.
+    #[test]
+    fn shared_reads_are_plain_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("app")).unwrap();
+        std::fs::write(dir.path().join("app/a.yaml"), "a: 1\n").unwrap();
+        std::fs::write(dir.path().join("app/empty"), "").unwrap();
+        std::fs::write(dir.path().join("app/big"), vec![b'x'; 100]).unwrap();
+        std::fs::write(dir.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink("../secret", dir.path().join("app/out")).unwrap();
+        let rel = |s: &str| RelPath::new(s).unwrap();
+        let app = rel("app");
+        let t = OsTree::new(dir.path()).unwrap().with_max_file_size(99);
+        for f in ["app/a.yaml", "app/empty"] {
+            assert_eq!(
+                &*t.read_beneath_shared(&app, &rel(f)).unwrap(),
+                &t.read_beneath(&app, &rel(f)).unwrap()[..]
+            );
+        }
+        for f in ["app/out", "app/big", "app/missing", "secret"] {
+            assert_eq!(
+                t.read_beneath_shared(&app, &rel(f))
+                    .unwrap_err()
+                    .to_string(),
+                t.read_beneath(&app, &rel(f)).unwrap_err().to_string(),
+                "{f}"
+            );
+        }
+        // Trees without their own shared read copy the plain one.
+        let mut m = MemTree::new();
+        m.insert("app/a.yaml", "a").unwrap();
+        assert_eq!(
+            &*m.read_beneath_shared(&app, &rel("app/a.yaml")).unwrap(),
+            b"a"
+        );
+    }
+
     #[test]
     fn read_beneath_compares_real_paths() {
         let dir = tempfile::tempdir().unwrap();

@@ -51,7 +51,7 @@ fn load_archive_depth(bytes: &[u8], depth: usize) -> Result<Chart, Error> {
 
 struct Buffered {
     name: String,
-    data: Vec<u8>,
+    data: Arc<[u8]>,
     /// A `values.yaml` handed to the values parser while the walk went on:
     /// its result (`data` is then empty).
     parsed: Option<Parsed>,
@@ -135,7 +135,7 @@ fn archive_files(bytes: &[u8]) -> Result<Vec<Buffered>, Error> {
         }
         files.push(Buffered {
             name: n,
-            data,
+            data: Arc::from(data),
             parsed: None,
         });
     }
@@ -302,7 +302,7 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
             let (data, parsed) = match early.take() {
                 Some((path, len, parsed)) if path == e.path => {
                     self.count(len)?;
-                    (Vec::new(), Some(parsed))
+                    (Arc::from(Vec::new()), Some(parsed))
                 }
                 other => {
                     early = other;
@@ -319,10 +319,10 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
     }
 
     /// The bytes of a chart file, bounded, without a byte order mark.
-    fn read(&mut self, path: &RelPath, rel: &str) -> Result<Vec<u8>, Error> {
-        let mut data = self
+    fn read(&mut self, path: &RelPath, rel: &str) -> Result<Arc<[u8]>, Error> {
+        let data = self
             .tree
-            .read_beneath(self.root, path)
+            .read_beneath_shared(self.root, path)
             .map_err(|err| Error::Load(format!("error reading {rel}: {err}")))?;
         if data.len() as u64 > MAX_FILE {
             return Err(Error::Load(format!(
@@ -332,7 +332,7 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
         }
         self.count(data.len())?;
         if data.starts_with(BOM) {
-            data.drain(..3);
+            return Ok(Arc::from(&data[BOM.len()..]));
         }
         Ok(data)
     }
@@ -612,10 +612,10 @@ fn match_from(p: &[char], pi: usize, n: &[char], ni: usize) -> bool {
     }
 }
 
-fn file(name: &str, data: Vec<u8>) -> ChartFile {
+fn file(name: &str, data: Arc<[u8]>) -> ChartFile {
     ChartFile {
         name: name.to_string(),
-        data: Arc::from(data),
+        data,
     }
 }
 
@@ -724,7 +724,7 @@ fn load_files_in<'s>(
                     })?;
                 }
                 "values.yaml" if has_subcharts && f.data.len() >= VALUES_THREAD_MIN_BYTES => {
-                    let data = Arc::new(f.data);
+                    let data = f.data;
                     let beside = data.clone();
                     match std::thread::Builder::new()
                         .name("helm-values".into())
@@ -736,7 +736,7 @@ fn load_files_in<'s>(
                     }
                 }
                 "values.yaml" => c.values = values_file(&f.data)?,
-                "values.schema.json" => c.schema = Some(f.data),
+                "values.schema.json" => c.schema = Some(f.data.to_vec()),
                 "requirements.yaml" => {
                     let text = super::utf8_text(&f.data);
                     let v = super::yaml::parse_first(&text).map_err(|e| {
