@@ -11,7 +11,10 @@
 //! - at '/age': minimum: got -5, want 0
 //! ```
 //!
-//! Validity is decided by the [`jsonschema`] crate; its flat list of errors
+//! Values that the schema plainly admits are accepted by a walk of the
+//! schema and the values (the `quick` module: no compilation, checked
+//! against the compiled schema in the tests); otherwise validity is
+//! decided by the [`jsonschema`] crate, and its flat list of errors
 //! is rebuilt into the same tree (one line per failing keyword, `validation
 //! failed` where one subschema has several failures, `'allOf' failed`,
 //! `'anyOf' failed`, `'oneOf' failed, …` with their branches indented under
@@ -47,6 +50,8 @@
 
 use std::fmt::Write as _;
 
+mod quick;
+
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, ValidationError};
 use serde_json::Value;
@@ -58,34 +63,71 @@ const SCHEMA_URI: &str = "file:///values.schema.json";
 /// text Helm prints under the chart's name (one `- at '…': …` line per
 /// violation, nested ones indented, ending with a newline).
 pub fn validate(schema_json: &[u8], values: &Value) -> Result<(), String> {
-    let schema: Value = serde_json::from_slice(schema_json).map_err(|e| format!("{e}\n"))?;
-    let draft = draft_of(&schema);
-    let validator = jsonschema::options()
-        .with_draft(draft)
-        .with_base_uri(SCHEMA_URI)
-        .build(&schema)
-        .map_err(|e| format!("{e}\n"))?;
-    let errors: Vec<ValidationError<'_>> = validator.iter_errors(values).collect();
-    if errors.is_empty() {
+    validate_parsed(&parse(schema_json)?, values)
+}
+
+/// A schema file as JSON; `Err` holds what [`validate`] reports.
+pub(crate) fn parse(schema_json: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(schema_json).map_err(|e| format!("{e}\n"))
+}
+
+/// [`validate`] of a parsed schema: values the schema plainly admits (see
+/// [`quick::admits`]) pass without compiling it; otherwise the compiled
+/// schema decides and reports.
+pub(crate) fn validate_parsed(schema: &Value, values: &Value) -> Result<(), String> {
+    if quick::admits(schema, values) {
         return Ok(());
     }
-    let ctx = Ctx {
-        root: &schema,
-        draft,
-    };
-    let mut scope = Scope::default();
-    for e in &errors {
-        let eval = tokens(e.evaluation_path().as_str());
-        let inst = tokens(e.instance_path().as_str());
-        ctx.insert(&mut scope, e, &eval, 0, &inst, 0);
+    Compiled::new(schema.clone())?.check(values)
+}
+
+/// A compiled schema.
+struct Compiled {
+    schema: Value,
+    draft: Draft,
+    validator: jsonschema::Validator,
+}
+
+impl Compiled {
+    /// Compile `schema`; `Err` holds what [`validate`] reports.
+    fn new(schema: Value) -> Result<Compiled, String> {
+        let draft = draft_of(&schema);
+        let validator = jsonschema::options()
+            .with_draft(draft)
+            .with_base_uri(SCHEMA_URI)
+            .build(&schema)
+            .map_err(|e| format!("{e}\n"))?;
+        Ok(Compiled {
+            schema,
+            draft,
+            validator,
+        })
     }
-    let nodes = ctx.render(&scope, values);
-    let mut out = String::new();
-    for n in &nodes {
-        n.display(&mut out, 1);
+
+    /// [`validate`] with this schema.
+    fn check(&self, values: &Value) -> Result<(), String> {
+        let errors: Vec<ValidationError<'_>> = self.validator.iter_errors(values).collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let ctx = Ctx {
+            root: &self.schema,
+            draft: self.draft,
+        };
+        let mut scope = Scope::default();
+        for e in &errors {
+            let eval = tokens(e.evaluation_path().as_str());
+            let inst = tokens(e.instance_path().as_str());
+            ctx.insert(&mut scope, e, &eval, 0, &inst, 0);
+        }
+        let nodes = ctx.render(&scope, values);
+        let mut out = String::new();
+        for n in &nodes {
+            n.display(&mut out, 1);
+        }
+        out.push('\n');
+        Err(out.trim_start_matches('\n').to_owned())
     }
-    out.push('\n');
-    Err(out.trim_start_matches('\n').to_owned())
 }
 
 /// The draft named by `$schema` (draft 2020-12 when absent or unknown).

@@ -52,19 +52,44 @@ fn load_archive_depth(bytes: &[u8], depth: usize) -> Result<Chart, Error> {
 struct Buffered {
     name: String,
     data: Arc<[u8]>,
-    /// A `values.yaml` handed to the values parser while the walk went on:
-    /// its result (`data` is then empty).
+    /// A `values.yaml` (`data` is then empty) or `values.schema.json`
+    /// handed to the loading thread while the walk went on.
     parsed: Option<Parsed>,
 }
 
-/// The values of a `values.yaml` parsed on another thread.
-type Parsed = std::sync::mpsc::Receiver<Result<Map<String, Json>, Error>>;
+/// What the loading thread makes of a file.
+enum Parsed {
+    Values(std::sync::mpsc::Receiver<Result<Map<String, Json>, Error>>),
+    Schema(std::sync::mpsc::Receiver<Result<Json, String>>),
+}
 
-/// A `values.yaml` to parse, and where its result goes.
-type ValuesJob = (
-    Vec<u8>,
-    std::sync::mpsc::Sender<Result<Map<String, Json>, Error>>,
-);
+/// Work for the loading thread: a `values.yaml` to parse, a schema to
+/// read (after the walk, when the values are parsed), and where the
+/// result goes.
+enum Job {
+    Values(
+        Vec<u8>,
+        std::sync::mpsc::Sender<Result<Map<String, Json>, Error>>,
+    ),
+    Schema(Arc<[u8]>, std::sync::mpsc::Sender<Result<Json, String>>),
+}
+
+/// The loading thread: values files as they come, then the schemas. It
+/// may outlive the load (the chart holds the schema's receiving end).
+fn loading_thread(jobs: std::sync::mpsc::Receiver<Job>) {
+    let mut schemas = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Values(data, back) => {
+                let _ = back.send(values_file(&data));
+            }
+            Job::Schema(data, back) => schemas.push((data, back)),
+        }
+    }
+    for (data, back) in schemas {
+        let _ = back.send(crate::helm::schema::parse(&data));
+    }
+}
 
 fn archive_files(bytes: &[u8]) -> Result<Vec<Buffered>, Error> {
     if !bytes.starts_with(b"\x1f\x8b") {
@@ -184,17 +209,14 @@ fn load_dir<T: FileTree + ?Sized>(tree: &T, dir: &RelPath) -> Result<Chart, Erro
     let mut total = 0u64;
     let mut stack = vec![dir.clone()];
     // The values files parse on a thread of their own while the walk reads
-    // the rest of the chart (the chart's own first: it is the largest).
-    std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel::<ValuesJob>();
+    // the rest of the chart (the chart's own first: it is the largest), and
+    // the schemas compile there once the walk is done.
+    {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
         let parser = std::thread::Builder::new()
             .name("helm-values".into())
             .stack_size(16 << 20)
-            .spawn_scoped(s, move || {
-                for (data, back) in rx {
-                    let _ = back.send(values_file(&data));
-                }
-            })
+            .spawn(move || loading_thread(rx))
             .ok();
         let mut walker = Walker {
             tree,
@@ -206,10 +228,10 @@ fn load_dir<T: FileTree + ?Sized>(tree: &T, dir: &RelPath) -> Result<Chart, Erro
             values: parser.is_some().then_some(tx),
         };
         walker.walk(dir)?;
-        // The parser ends when the walk's sender is gone.
+        // The loading thread finishes its work once the walk's sender is gone.
         drop(walker);
         load_files(files, 0)
-    })
+    }
 }
 
 /// How deep directories may nest in a chart directory.
@@ -226,7 +248,7 @@ struct Walker<'w, T: FileTree + ?Sized> {
     out: &'w mut Vec<Buffered>,
     total: &'w mut u64,
     stack: &'w mut Vec<RelPath>,
-    values: Option<std::sync::mpsc::Sender<ValuesJob>>,
+    values: Option<std::sync::mpsc::Sender<Job>>,
 }
 
 impl<T: FileTree + ?Sized> Walker<'_, T> {
@@ -246,9 +268,10 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
             .tree
             .list(dir)
             .map_err(|e| Error::Load(e.to_string()))?;
-        // A chart's `values.yaml` is read first and handed to the parser;
-        // it joins the files in its place.
-        let mut early = self.read_values_early(&entries);
+        // A chart's `values.yaml` and `values.schema.json` are read first
+        // and handed to the loading thread; they join the files in their
+        // place.
+        let mut early = self.read_early(&entries);
         for e in entries {
             let rel = self.rel(&e.path);
             let mut kind = e.kind;
@@ -299,15 +322,13 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
             if self.rules.ignore(&rel, false) {
                 continue;
             }
-            let (data, parsed) = match early.take() {
-                Some((path, len, parsed)) if path == e.path => {
-                    self.count(len)?;
-                    (Arc::from(Vec::new()), Some(parsed))
+            let (data, parsed) = match early.iter().position(|r| r.path == e.path) {
+                Some(i) => {
+                    let r = early.swap_remove(i);
+                    self.count(r.len)?;
+                    (r.data, Some(r.parsed))
                 }
-                other => {
-                    early = other;
-                    (self.read(&e.path, &rel)?, None)
-                }
+                None => (self.read(&e.path, &rel)?, None),
             };
             self.out.push(Buffered {
                 name: rel,
@@ -347,43 +368,83 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
         Ok(())
     }
 
-    /// The `values.yaml` among `entries` when it is a chart's (`values.yaml`
-    /// or `charts/NAME/…/values.yaml`), a plain file, not ignored and
-    /// readable: read and handed to the parser. Its path, its size as read
-    /// and where its values will come from. Anything unusual leaves it to
-    /// the walk, which then reports errors in file order.
-    fn read_values_early(&mut self, entries: &[DirEntry]) -> Option<(RelPath, usize, Parsed)> {
-        let tx = self.values.as_ref()?;
-        let e = entries
-            .iter()
-            .find(|e| e.kind == EntryKind::File && e.path.file_name() == "values.yaml")?;
-        let rel = self.rel(&e.path);
-        if !is_values_path(&rel) || self.rules.ignore(&rel, false) {
-            return None;
+    /// The `values.yaml` and `values.schema.json` among `entries` when
+    /// they are a chart's (directly in the chart, or in a subchart
+    /// directory `charts/NAME/…`), plain files, not ignored and readable:
+    /// read and handed to the loading thread. Anything unusual leaves them
+    /// to the walk, which then reports errors in file order.
+    fn read_early(&mut self, entries: &[DirEntry]) -> Vec<Early> {
+        let mut out = Vec::new();
+        let Some(tx) = self.values.clone() else {
+            return out;
+        };
+        for e in entries {
+            let name = e.path.file_name();
+            if e.kind != EntryKind::File || !(name == "values.yaml" || name == "values.schema.json")
+            {
+                continue;
+            }
+            let rel = self.rel(&e.path);
+            if !is_chart_file(&rel, name) || self.rules.ignore(&rel, false) {
+                continue;
+            }
+            let Ok(raw) = self.tree.read_beneath_shared(self.root, &e.path) else {
+                continue;
+            };
+            let len = raw.len();
+            if len as u64 > MAX_FILE {
+                continue;
+            }
+            let data: Arc<[u8]> = match raw.strip_prefix(BOM) {
+                Some(rest) => Arc::from(rest),
+                None => raw,
+            };
+            let (job, data, parsed) = if name == "values.yaml" {
+                let (back, parsed) = std::sync::mpsc::channel();
+                (
+                    Job::Values(data.to_vec(), back),
+                    Arc::from(Vec::new()),
+                    Parsed::Values(parsed),
+                )
+            } else {
+                let (back, parsed) = std::sync::mpsc::channel();
+                (
+                    Job::Schema(data.clone(), back),
+                    data,
+                    Parsed::Schema(parsed),
+                )
+            };
+            if tx.send(job).is_ok() {
+                out.push(Early {
+                    path: e.path.clone(),
+                    len,
+                    data,
+                    parsed,
+                });
+            }
         }
-        let mut data = self.tree.read_beneath(self.root, &e.path).ok()?;
-        let len = data.len();
-        if len as u64 > MAX_FILE {
-            return None;
-        }
-        if data.starts_with(BOM) {
-            data.drain(..3);
-        }
-        let (back, parsed) = std::sync::mpsc::channel();
-        tx.send((data, back)).ok()?;
-        Some((e.path.clone(), len, parsed))
+        out
     }
 }
 
-/// Whether `rel` (relative to the chart directory) is the `values.yaml` of
+/// A file read ahead of the walk: its size as read, what joins the files
+/// and where its parse comes from.
+struct Early {
+    path: RelPath,
+    len: usize,
+    data: Arc<[u8]>,
+    parsed: Parsed,
+}
+
+/// Whether `rel` (relative to the chart directory) is the file `name` of
 /// the chart or of a subchart directory: `values.yaml`,
 /// `charts/NAME/values.yaml`, `charts/NAME/charts/NAME/values.yaml`…
-fn is_values_path(rel: &str) -> bool {
+fn is_chart_file(rel: &str, name: &str) -> bool {
     let mut parts = rel.split('/');
     let mut n = 0usize;
     loop {
         match (parts.next(), n % 2) {
-            (Some("values.yaml"), 0) => return parts.next().is_none(),
+            (Some(p), 0) if p == name => return parts.next().is_none(),
             (Some("charts"), 0) | (Some(_), 1) => n += 1,
             _ => return false,
         }
@@ -716,8 +777,12 @@ fn load_files_in<'s>(
                         c.files.push(file(&name, f.data));
                     }
                 }
-                "values.yaml" if f.parsed.is_some() => {
-                    c.values = f.parsed.and_then(|p| p.recv().ok()).unwrap_or_else(|| {
+                "values.yaml" if matches!(f.parsed, Some(Parsed::Values(_))) => {
+                    let parsed = match f.parsed {
+                        Some(Parsed::Values(rx)) => rx.recv().ok(),
+                        _ => None,
+                    };
+                    c.values = parsed.unwrap_or_else(|| {
                         Err(Error::Load(
                             "cannot load values.yaml: the values parser stopped".into(),
                         ))
@@ -736,7 +801,12 @@ fn load_files_in<'s>(
                     }
                 }
                 "values.yaml" => c.values = values_file(&f.data)?,
-                "values.schema.json" => c.schema = Some(f.data.to_vec()),
+                "values.schema.json" => {
+                    if let Some(Parsed::Schema(rx)) = f.parsed {
+                        c.parsed_schema = super::ParsedSchema::parsing(f.data.clone(), rx);
+                    }
+                    c.schema = Some(f.data.to_vec());
+                }
                 "requirements.yaml" => {
                     let text = super::utf8_text(&f.data);
                     let v = super::yaml::parse_first(&text).map_err(|e| {
@@ -1115,7 +1185,7 @@ fn validate_metadata(md: &mut Metadata) -> Result<(), Error> {
 
 #[cfg(test)]
 mod values_path_tests {
-    use super::is_values_path;
+    use super::is_chart_file;
 
     #[test]
     fn chart_and_subchart_values_files() {
@@ -1124,7 +1194,7 @@ mod values_path_tests {
             "charts/a/values.yaml",
             "charts/a/charts/b/values.yaml",
         ] {
-            assert!(is_values_path(yes), "{yes}");
+            assert!(is_chart_file(yes, "values.yaml"), "{yes}");
         }
         for no in [
             "templates/values.yaml",
@@ -1135,7 +1205,7 @@ mod values_path_tests {
             "charts/a/charts/values.yaml",
             "Values.yaml",
         ] {
-            assert!(!is_values_path(no), "{no}");
+            assert!(!is_chart_file(no, "values.yaml"), "{no}");
         }
     }
 }

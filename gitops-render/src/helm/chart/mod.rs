@@ -202,6 +202,76 @@ pub struct Chart {
     pub files: Vec<ChartFile>,
     /// Subcharts (from `charts/`).
     pub dependencies: Vec<Chart>,
+    /// `schema` read while the chart loaded, when it was.
+    pub(crate) parsed_schema: ParsedSchema,
+}
+
+/// A chart's `values.schema.json` read on the loading thread, used by
+/// validation while it is still the chart's schema (a caller may replace
+/// [`Chart::schema`]).
+#[derive(Clone, Default)]
+pub(crate) struct ParsedSchema(Option<Arc<SchemaSlot>>);
+
+pub(crate) struct SchemaSlot {
+    source: Arc<[u8]>,
+    state: std::sync::Mutex<SchemaState>,
+}
+
+enum SchemaState {
+    Parsing(std::sync::mpsc::Receiver<Result<Json, String>>),
+    Done(Arc<Result<Json, String>>),
+}
+
+impl std::fmt::Debug for ParsedSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "ParsedSchema(ahead)"
+        } else {
+            "ParsedSchema(none)"
+        })
+    }
+}
+
+impl ParsedSchema {
+    /// The schema `source`, whose JSON arrives on `rx`.
+    pub(crate) fn parsing(
+        source: Arc<[u8]>,
+        rx: std::sync::mpsc::Receiver<Result<Json, String>>,
+    ) -> ParsedSchema {
+        ParsedSchema(Some(Arc::new(SchemaSlot {
+            source,
+            state: std::sync::Mutex::new(SchemaState::Parsing(rx)),
+        })))
+    }
+
+    /// [`crate::helm::schema::validate`] of `values` against `schema`, with
+    /// the JSON read ahead when it is of `schema`.
+    fn validate(&self, schema: &[u8], values: &Json) -> Result<(), String> {
+        let Some(slot) = self.0.as_ref().filter(|s| *s.source == *schema) else {
+            return crate::helm::schema::validate(schema, values);
+        };
+        let parsed = {
+            let mut state = slot
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &*state {
+                SchemaState::Done(p) => p.clone(),
+                SchemaState::Parsing(rx) => {
+                    let p = Arc::new(
+                        rx.recv()
+                            .unwrap_or_else(|_| crate::helm::schema::parse(schema)),
+                    );
+                    *state = SchemaState::Done(p.clone());
+                    p
+                }
+            }
+        };
+        match &*parsed {
+            Ok(json) => crate::helm::schema::validate_parsed(json, values),
+            Err(e) => Err(e.clone()),
+        }
+    }
 }
 
 impl Chart {
@@ -968,7 +1038,9 @@ fn drop_later<T: Send + 'static>(garbage: T) {
 /// then each subchart's against its table.
 fn validate_schemas(chart: &Chart, values: &Map<String, Json>, sb: &mut String) {
     if let Some(schema) = &chart.schema
-        && let Err(e) = crate::helm::schema::validate(schema, &Json::Object(values.clone()))
+        && let Err(e) = chart
+            .parsed_schema
+            .validate(schema, &Json::Object(values.clone()))
     {
         sb.push_str(chart.name());
         sb.push_str(":\n");
