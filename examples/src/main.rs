@@ -92,8 +92,33 @@ fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `gitops helm template …` parsed with that subcommand's flags alone:
+/// building every subcommand's flags is a third of the start of a short
+/// render. Help requests and whatever the subcommand's parser refuses go
+/// through the whole command line parser, which answers them as usual.
+fn parse_helm_template(args: &[std::ffi::OsString]) -> Option<Cli> {
+    use clap::{Args as _, FromArgMatches as _};
+    if args.len() < 3 || args[1] != "helm" || args[2] != "template" {
+        return None;
+    }
+    if args[3..].iter().any(|a| a == "-h" || a == "--help") {
+        return None;
+    }
+    let parser = cmd::helm::TemplateArgs::augment_args(
+        clap::Command::new("template")
+            .no_binary_name(true)
+            .disable_version_flag(true),
+    );
+    let matches = parser.try_get_matches_from(&args[3..]).ok()?;
+    let args = cmd::helm::TemplateArgs::from_arg_matches(&matches).ok()?;
+    Some(Cli {
+        command: Command::Helm(cmd::helm::HelmCmd::Template(args)),
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = parse_helm_template(&args).unwrap_or_else(|| Cli::parse_from(&args));
     let stdout = std::io::stdout();
     // Results are written in one go; a long-running automation loop writes
     // line by line, so that its progress shows as it happens. The buffer
@@ -126,5 +151,39 @@ mod tests {
     fn command_line_is_consistent() {
         use clap::CommandFactory as _;
         super::Cli::command().debug_assert();
+    }
+
+    /// `helm template` parsed alone gives what the whole parser gives, and
+    /// leaves help and errors to it.
+    #[test]
+    fn helm_template_parses_alone_as_in_the_whole_parser() {
+        use clap::Parser as _;
+        let argv = |s: &str| -> Vec<std::ffi::OsString> {
+            std::iter::once("gitops")
+                .chain(s.split(' '))
+                .map(Into::into)
+                .collect()
+        };
+        for line in [
+            "helm template podinfo charts/podinfo --namespace ns --kube-version 1.31.0",
+            "helm template chart",
+            "helm template r chart -f a.yaml,b.yaml --values c.yaml --set a=1 --set-string b=2 --include-crds --api-versions x/v1 --api-versions y/v1 -n other --show-only templates/a.yaml --skip-tests --no-hooks --is-upgrade --skip-schema-validation",
+            "helm template r chart --set-json {\"a\":1} --set-literal a=b --set-file c=d.txt --generate-name",
+        ] {
+            let args = argv(line);
+            let alone = super::parse_helm_template(&args).expect(line);
+            let whole = super::Cli::try_parse_from(&args).expect(line);
+            assert_eq!(format!("{alone:?}"), format!("{whole:?}"), "{line}");
+        }
+        for line in [
+            "helm template --help",
+            "helm template r chart -h",
+            "helm template r chart --no-such-flag",
+            "helm template",
+            "helm",
+            "build .",
+        ] {
+            assert!(super::parse_helm_template(&argv(line)).is_none(), "{line}");
+        }
     }
 }
