@@ -28,6 +28,12 @@ pub(crate) fn coalesce(c: &Chart, user: &Map<String, Json>) -> Result<Map<String
 }
 
 /// Helm `ProcessDependencies`: enabled subcharts, then import-values (merge).
+/// Whether [`process_dependencies`] has anything to do: a chart of the tree
+/// lists dependencies.
+pub(crate) fn has_dependencies(c: &Chart) -> bool {
+    !c.metadata.dependencies.is_empty() || c.dependencies.iter().any(has_dependencies)
+}
+
 pub(crate) fn process_dependencies(
     c: &mut Chart,
     user: &Map<String, Json>,

@@ -21,7 +21,8 @@ const WARN_END: &str = "HELM_ERR_END";
 struct Renderable {
     name: String,
     text: Arc<[u8]>,
-    data: Value,
+    /// Which chart's data it renders with: an index in [`all_data`]'s order.
+    chart: usize,
     base_path: String,
 }
 
@@ -88,15 +89,40 @@ fn metadata_map(md: &Metadata, is_root: bool) -> Value {
     ])
 }
 
-/// Helm `recAllTpls`: the render data of `c` and its templates.
-fn all_templates(
+/// Helm `recAllTpls`, first half: the templates of `c` and its subcharts
+/// (a library chart's partials only), each with the index of its chart in
+/// [`all_data`]'s order.
+fn all_templates(c: &Chart, full_path: &str, charts: &mut usize, out: &mut Vec<Renderable>) {
+    let index = *charts;
+    *charts += 1;
+    for child in &c.dependencies {
+        let sub_path = format!("{full_path}/charts/{}", child.name());
+        all_templates(child, &sub_path, charts, out);
+    }
+    let library = c.is_library();
+    for t in &c.templates {
+        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+        if library && !base.starts_with('_') {
+            continue;
+        }
+        out.push(Renderable {
+            name: format!("{full_path}/{}", t.name),
+            text: t.data.clone(),
+            chart: index,
+            base_path: format!("{full_path}/templates"),
+        });
+    }
+}
+
+/// Helm `recAllTpls`, second half: the render data of `c` and of its
+/// subcharts, in [`all_templates`]'s chart order.
+fn all_data(
     c: &Chart,
     parent_values: Option<&Value>,
     root_values: &Value,
     release: &Value,
     caps: &Value,
-    full_path: &str,
-    out: &mut Vec<Renderable>,
+    out: &mut Vec<Value>,
 ) -> Value {
     let is_root = parent_values.is_none();
     let values = match parent_values {
@@ -115,32 +141,13 @@ fn all_templates(
         ("Values", values.clone()),
         ("Subcharts", Value::Map(subcharts.clone())),
     ]);
+    let index = out.len();
+    out.push(Value::Nil);
     for child in &c.dependencies {
-        let sub_path = format!("{full_path}/charts/{}", child.name());
-        let v = all_templates(
-            child,
-            Some(&values),
-            root_values,
-            release,
-            caps,
-            &sub_path,
-            out,
-        );
+        let v = all_data(child, Some(&values), root_values, release, caps, out);
         subcharts.insert(child.name(), v);
     }
-    let library = c.is_library();
-    for t in &c.templates {
-        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
-        if library && !base.starts_with('_') {
-            continue;
-        }
-        out.push(Renderable {
-            name: format!("{full_path}/{}", t.name),
-            text: t.data.clone(),
-            data: next.clone(),
-            base_path: format!("{full_path}/templates"),
-        });
-    }
+    out[index] = next.clone();
     next
 }
 
@@ -388,49 +395,58 @@ pub(crate) fn render(
     options: &RenderOptions,
     mut emit: impl FnMut(String, String),
 ) -> Result<Template, Error> {
-    let release = Value::map([
-        ("Name", s(options.release_name.as_str())),
-        ("Namespace", s(options.namespace.as_str())),
-        ("IsUpgrade", Value::Bool(options.is_upgrade)),
-        ("IsInstall", Value::Bool(!options.is_upgrade)),
-        ("Revision", Value::Int(1)),
-        ("Service", s("Helm")),
-    ]);
-    let root_values = map_to_tv(values);
-    let caps_v = caps.value();
     let mut tpls = Vec::new();
-    all_templates(
-        chart,
-        None,
-        &root_values,
-        &release,
-        &caps_v,
-        chart.name(),
-        &mut tpls,
-    );
+    all_templates(chart, chart.name(), &mut 0, &mut tpls);
     sort_templates(&mut tpls);
-
-    let mut t = Template::with_funcs("gotpl", funcs(options));
-    t.set_option("missingkey=zero")
-        .map_err(|e| Error::Template(e.to_string()))?;
-    {
-        let o = t.options_mut();
-        o.max_depth = options.max_include_depth + 100;
-        o.max_output = Some(options.max_output_bytes);
-        o.max_steps = Some(options.max_steps);
-        o.deadline = options.deadline;
-        o.parse_threads = std::thread::available_parallelism().map_or(1, usize::from);
-    }
     let texts: Vec<(&str, std::borrow::Cow<'_, str>)> = tpls
         .iter()
         .map(|r| (r.name.as_str(), super::utf8_text(&r.text)))
         .collect();
-    if let Err((i, e)) = t.parse_all(&texts) {
-        return Err(Error::Template(cleanup_parse_error(
-            &tpls[i].name,
-            &e.to_string(),
-        )));
-    }
+    let data = || {
+        let release = Value::map([
+            ("Name", s(options.release_name.as_str())),
+            ("Namespace", s(options.namespace.as_str())),
+            ("IsUpgrade", Value::Bool(options.is_upgrade)),
+            ("IsInstall", Value::Bool(!options.is_upgrade)),
+            ("Revision", Value::Int(1)),
+            ("Service", s("Helm")),
+        ]);
+        let mut datas = Vec::new();
+        all_data(
+            chart,
+            None,
+            &map_to_tv(values),
+            &release,
+            &caps.value(),
+            &mut datas,
+        );
+        datas
+    };
+    // With enough templates, the render data is built on a thread of its
+    // own while the templates parse here.
+    let text_bytes: usize = texts.iter().map(|(_, t)| t.len()).sum();
+    let (parsed, datas) = std::thread::scope(|scope| {
+        let beside = (text_bytes >= DATA_THREAD_MIN_BYTES)
+            .then(|| {
+                std::thread::Builder::new()
+                    .name("helm-data".into())
+                    .spawn_scoped(scope, data)
+                    .ok()
+            })
+            .flatten();
+        let parsed = parse_templates(&texts, options);
+        let datas = match beside {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => data(),
+        };
+        (parsed, datas)
+    });
+    let t = parsed.map_err(|(i, e)| match tpls.get(i) {
+        Some(r) => Error::Template(cleanup_parse_error(&r.name, &e.to_string())),
+        None => Error::Template(e.to_string()),
+    })?;
     drop(texts);
     let mut total = 0usize;
     for r in &tpls {
@@ -438,7 +454,8 @@ pub(crate) fn render(
         if base.starts_with('_') {
             continue;
         }
-        if let Value::Map(m) = &r.data {
+        let data = &datas[r.chart];
+        if let Value::Map(m) = data {
             m.insert(
                 "Template",
                 Value::map([
@@ -448,7 +465,7 @@ pub(crate) fn render(
             );
         }
         let mut buf = String::new();
-        match t.execute(&r.name, &r.data, &mut buf) {
+        match t.execute(&r.name, data, &mut buf) {
             Ok(()) => {}
             Err(gitops_gotemplate::Error::Limit { message, .. }) => {
                 return Err(Error::Limit(format!("{}: {message}", r.name)));
@@ -476,6 +493,32 @@ pub(crate) fn render(
         emit(r.name.clone(), rendered);
     }
     drop(emit);
+    Ok(t)
+}
+
+/// Below this many bytes of templates, the render data is built before
+/// they parse, on the same thread: a thread of its own costs more than it
+/// saves.
+const DATA_THREAD_MIN_BYTES: usize = 128 << 10;
+
+/// The template set with every template parsed (Helm's functions, options
+/// and limits); the index of the text that failed (`usize::MAX`: none).
+fn parse_templates(
+    texts: &[(&str, std::borrow::Cow<'_, str>)],
+    options: &RenderOptions,
+) -> Result<Template, (usize, gitops_gotemplate::Error)> {
+    let mut t = Template::with_funcs("gotpl", funcs(options));
+    t.set_option("missingkey=zero")
+        .map_err(|e| (usize::MAX, e))?;
+    {
+        let o = t.options_mut();
+        o.max_depth = options.max_include_depth + 100;
+        o.max_output = Some(options.max_output_bytes);
+        o.max_steps = Some(options.max_steps);
+        o.deadline = options.deadline;
+        o.parse_threads = std::thread::available_parallelism().map_or(1, usize::from);
+    }
+    t.parse_all(texts)?;
     Ok(t)
 }
 

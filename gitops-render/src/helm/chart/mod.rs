@@ -837,10 +837,18 @@ fn render_inner(
         }
     }
     // pkg/action/install.go RunWithContext
-    let mut chart = chart.clone();
-    deps::process_dependencies(&mut chart, values, &mut warnings)?;
+    // Dependency processing changes a copy of the chart; a chart without
+    // dependencies anywhere in its tree is used as it is.
+    let processed = if deps::has_dependencies(chart) {
+        let mut copy = chart.clone();
+        deps::process_dependencies(&mut copy, values, &mut warnings)?;
+        Some(copy)
+    } else {
+        None
+    };
+    let chart = processed.as_ref().unwrap_or(chart);
     let caps = caps::Capabilities::new(options)?;
-    let coalesced = deps::coalesce(&chart, values)?;
+    let coalesced = deps::coalesce(chart, values)?;
     let kube_ok = chart.metadata.kube_version.is_empty()
         || caps::compatible(&chart.metadata.kube_version, &caps.normalized);
     // Schema validation runs beside rendering; its error, when there is
@@ -849,11 +857,11 @@ fn render_inner(
     let validate = || {
         let mut sb = String::new();
         if !options.skip_schema_validation {
-            validate_schemas(&chart, &coalesced, &mut sb);
+            validate_schemas(chart, &coalesced, &mut sb);
         }
         sb
     };
-    let render = || kube_ok.then(|| render_sorted(&chart, &coalesced, &caps, options));
+    let render = || kube_ok.then(|| render_sorted(chart, &coalesced, &caps, options));
     let (schema_errors, rendered) = std::thread::scope(|s| {
         // Without a schema, validation only checks the subcharts' values
         // types: not worth a thread.
@@ -897,7 +905,7 @@ fn render_inner(
     ) = rendered?;
     // The parse trees and the values are many small allocations: freeing
     // them takes as long as rendering a large chart, and nothing waits for it.
-    drop_later((templates, chart, coalesced));
+    drop_later((templates, processed, coalesced));
     Ok(Manifest {
         crds,
         resources,
