@@ -208,16 +208,10 @@ fn load_dir<T: FileTree + ?Sized>(tree: &T, dir: &RelPath) -> Result<Chart, Erro
     let mut files = Vec::new();
     let mut total = 0u64;
     let mut stack = vec![dir.clone()];
-    // The values files parse on a thread of their own while the walk reads
-    // the rest of the chart (the chart's own first: it is the largest), and
-    // the schemas compile there once the walk is done.
+    // Large values files parse on a thread of their own while the walk
+    // reads the rest of the chart (the chart's own first: it is the
+    // largest), and the schemas are read there once the walk is done.
     {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        let parser = std::thread::Builder::new()
-            .name("helm-values".into())
-            .stack_size(16 << 20)
-            .spawn(move || loading_thread(rx))
-            .ok();
         let mut walker = Walker {
             tree,
             root: dir,
@@ -225,7 +219,7 @@ fn load_dir<T: FileTree + ?Sized>(tree: &T, dir: &RelPath) -> Result<Chart, Erro
             out: &mut files,
             total: &mut total,
             stack: &mut stack,
-            values: parser.is_some().then_some(tx),
+            loading: Loading::Idle,
         };
         walker.walk(dir)?;
         // The loading thread finishes its work once the walk's sender is gone.
@@ -248,8 +242,19 @@ struct Walker<'w, T: FileTree + ?Sized> {
     out: &'w mut Vec<Buffered>,
     total: &'w mut u64,
     stack: &'w mut Vec<RelPath>,
-    values: Option<std::sync::mpsc::Sender<Job>>,
+    loading: Loading,
 }
+
+/// The loading thread of a walk, started for the first large file.
+enum Loading {
+    Idle,
+    Running(std::sync::mpsc::Sender<Job>),
+    Unavailable,
+}
+
+/// Values and schema files from this size up are handed to the loading
+/// thread; smaller ones are parsed in place (a thread costs more).
+pub(super) const LOADING_THREAD_MIN_BYTES: usize = 16 << 10;
 
 impl<T: FileTree + ?Sized> Walker<'_, T> {
     fn rel(&self, path: &RelPath) -> String {
@@ -375,9 +380,6 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
     /// to the walk, which then reports errors in file order.
     fn read_early(&mut self, entries: &[DirEntry]) -> Vec<Early> {
         let mut out = Vec::new();
-        let Some(tx) = self.values.clone() else {
-            return out;
-        };
         for e in entries {
             let name = e.path.file_name();
             if e.kind != EntryKind::File || !(name == "values.yaml" || name == "values.schema.json")
@@ -392,9 +394,12 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
                 continue;
             };
             let len = raw.len();
-            if len as u64 > MAX_FILE {
+            if len as u64 > MAX_FILE || len < LOADING_THREAD_MIN_BYTES {
                 continue;
             }
+            let Some(tx) = self.loading_thread() else {
+                return out;
+            };
             let data: Arc<[u8]> = match raw.strip_prefix(BOM) {
                 Some(rest) => Arc::from(rest),
                 None => raw,
@@ -424,6 +429,27 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
             }
         }
         out
+    }
+}
+
+impl<T: FileTree + ?Sized> Walker<'_, T> {
+    /// The loading thread, started on first use.
+    fn loading_thread(&mut self) -> Option<std::sync::mpsc::Sender<Job>> {
+        if let Loading::Idle = self.loading {
+            let (tx, rx) = std::sync::mpsc::channel::<Job>();
+            self.loading = match std::thread::Builder::new()
+                .name("helm-values".into())
+                .stack_size(16 << 20)
+                .spawn(move || loading_thread(rx))
+            {
+                Ok(_) => Loading::Running(tx),
+                Err(_) => Loading::Unavailable,
+            };
+        }
+        match &self.loading {
+            Loading::Running(tx) => Some(tx.clone()),
+            _ => None,
+        }
     }
 }
 

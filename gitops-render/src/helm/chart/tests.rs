@@ -337,15 +337,24 @@ fn symlinks_out_of_the_chart_are_refused() {
 #[test]
 fn values_parsed_during_the_walk_behave_as_in_place() {
     let sub = "apiVersion: v2\nname: sub\nversion: 0.1.0\n";
+    // Large enough to be handed to the loading thread.
+    let pad = format!(
+        "# {}\n",
+        "x".repeat(super::loader::LOADING_THREAD_MIN_BYTES)
+    );
+    let big = |text: &str| format!("{pad}{text}");
+    let root_values = big("a: 1\n---\nb: two\n");
+    let sub_values = big("s: from-sub\n");
+    let broken_values = big("s: [unclosed\n");
     let tree = chart(&[
-        ("values.yaml", "a: 1\n---\nb: two\n"),
+        ("values.yaml", &root_values),
         ("files/values.yaml", "not: [values\n"),
         (
             "templates/values.yaml",
             "kind: ConfigMap\ndata:\n  a: {{ .Values.a | quote }}\n  b: {{ .Values.b }}\n  s: {{ .Values.sub.s }}\n",
         ),
         ("charts/sub/Chart.yaml", sub),
-        ("charts/sub/values.yaml", "s: from-sub\n"),
+        ("charts/sub/values.yaml", &sub_values),
         (
             "charts/sub/templates/cm.yaml",
             "kind: Secret\nmetadata:\n  name: {{ .Values.s }}\n",
@@ -360,9 +369,9 @@ fn values_parsed_during_the_walk_behave_as_in_place() {
 
     // The same broken subchart as a directory and as an archive.
     let broken = chart(&[
-        ("values.yaml", "a: 1\n"),
+        ("values.yaml", &root_values),
         ("charts/sub/Chart.yaml", sub),
-        ("charts/sub/values.yaml", "s: [unclosed\n"),
+        ("charts/sub/values.yaml", &broken_values),
     ]);
     let dir_err = load(&broken, &RelPath::new("t").unwrap())
         .unwrap_err()
@@ -373,9 +382,9 @@ fn values_parsed_during_the_walk_behave_as_in_place() {
         let mut tar = tar::Builder::new(gz);
         for (p, c) in [
             ("t/Chart.yaml", CHART_YAML),
-            ("t/values.yaml", "a: 1\n"),
+            ("t/values.yaml", root_values.as_str()),
             ("t/charts/sub/Chart.yaml", sub),
-            ("t/charts/sub/values.yaml", "s: [unclosed\n"),
+            ("t/charts/sub/values.yaml", broken_values.as_str()),
         ] {
             let mut h = tar::Header::new_gnu();
             h.set_size(c.len() as u64);
@@ -391,4 +400,35 @@ fn values_parsed_during_the_walk_behave_as_in_place() {
         dir_err.starts_with("error unpacking subchart sub in t: cannot load values.yaml:"),
         "{dir_err}"
     );
+}
+
+/// A schema read on the loading thread checks values as one read in
+/// place does, and a schema the caller puts in its place is the one used.
+#[test]
+fn schemas_read_ahead_are_the_chart_schemas() {
+    let pad = "x".repeat(super::loader::LOADING_THREAD_MIN_BYTES);
+    let schema = format!(
+        r#"{{"description": "{pad}", "type": "object", "required": ["image"], "properties": {{"replicas": {{"type": "integer"}}}}}}"#
+    );
+    let tree = chart(&[
+        ("values.schema.json", &schema),
+        ("templates/cm.yaml", "kind: ConfigMap\n"),
+    ]);
+    let opts = RenderOptions::new("r", "ns");
+    let mut values = Map::new();
+    values.insert("replicas".into(), json!("two"));
+    let err = render_chart(&tree, &RelPath::new("t").unwrap(), &values, &opts)
+        .unwrap_err()
+        .to_string();
+    let in_place =
+        crate::helm::schema::validate(schema.as_bytes(), &json!({"replicas": "two"})).unwrap_err();
+    assert_eq!(
+        err,
+        format!(
+            "values don't meet the specifications of the schema(s) in the following chart(s):\nt:\n{in_place}"
+        )
+    );
+    let mut loaded = load(&tree, &RelPath::new("t").unwrap()).unwrap();
+    loaded.schema = Some(br#"{"type": "object"}"#.to_vec());
+    super::render_loaded(&loaded, &values, &opts).expect("the replaced schema admits the values");
 }
