@@ -402,7 +402,7 @@ pub(crate) fn render(
         .iter()
         .map(|r| (r.name.as_str(), super::utf8_text(&r.text)))
         .collect();
-    let data = || {
+    let datas = {
         let release = Value::map([
             ("Name", s(options.release_name.as_str())),
             ("Namespace", s(options.namespace.as_str())),
@@ -422,28 +422,7 @@ pub(crate) fn render(
         );
         datas
     };
-    // With enough templates, the render data is built on a thread of its
-    // own while the templates parse here.
-    let text_bytes: usize = texts.iter().map(|(_, t)| t.len()).sum();
-    let (parsed, datas) = std::thread::scope(|scope| {
-        let beside = (text_bytes >= DATA_THREAD_MIN_BYTES)
-            .then(|| {
-                std::thread::Builder::new()
-                    .name("helm-data".into())
-                    .spawn_scoped(scope, data)
-                    .ok()
-            })
-            .flatten();
-        let parsed = parse_templates(&texts, options);
-        let datas = match beside {
-            Some(h) => h
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            None => data(),
-        };
-        (parsed, datas)
-    });
-    let t = parsed.map_err(|(i, e)| match tpls.get(i) {
+    let t = parse_templates(&texts, options).map_err(|(i, e)| match tpls.get(i) {
         Some(r) => Error::Template(cleanup_parse_error(&r.name, &e.to_string())),
         None => Error::Template(e.to_string()),
     })?;
@@ -495,11 +474,6 @@ pub(crate) fn render(
     drop(emit);
     Ok(t)
 }
-
-/// Below this many bytes of templates, the render data is built before
-/// they parse, on the same thread: a thread of its own costs more than it
-/// saves.
-const DATA_THREAD_MIN_BYTES: usize = 128 << 10;
 
 /// The template set with every template parsed (Helm's functions, options
 /// and limits); the index of the text that failed (`usize::MAX`: none).
