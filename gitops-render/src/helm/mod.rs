@@ -31,6 +31,8 @@ mod goval;
 pub mod release;
 pub mod schema;
 pub mod strvals;
+#[cfg(test)]
+mod testkit;
 pub mod values;
 
 pub use crate::flux::Resources;

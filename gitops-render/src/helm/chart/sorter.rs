@@ -485,7 +485,9 @@ mod head_tests {
     /// reads agrees with the YAML reader, and most documents are read by it.
     #[test]
     fn the_line_reader_agrees_on_the_corpus() {
-        let Some(dir) = corpus() else { return };
+        let Some(dir) = crate::helm::testkit::corpus() else {
+            return;
+        };
         let (mut read, mut all) = (0usize, 0usize);
         let mut missed = Vec::new();
         let mut cases: Vec<_> = std::fs::read_dir(dir.join("cases"))
@@ -524,7 +526,7 @@ mod head_tests {
     #[test]
     fn the_line_reader_agrees_on_mutated_documents() {
         let mut docs: Vec<String> = READ.iter().map(|d| d.to_string()).collect();
-        if let Some(dir) = corpus() {
+        if let Some(dir) = crate::helm::testkit::corpus() {
             for id in [
                 "podinfo__podinfo__default",
                 "cert-manager__cert-manager__default",
@@ -579,13 +581,8 @@ mod head_tests {
             "é",
             "\r",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut rand = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n.max(1) as u64) as usize
-        };
+        let mut rng = crate::helm::testkit::Rng::new(0x9e37_79b9_7f4a_7c15_u64);
+        let mut rand = |n: usize| rng.below(n);
         let mut answered = 0usize;
         for round in 0..std::env::var("HEAD_ROUNDS").map_or(6000, |v| v.parse().unwrap()) {
             let mut doc = docs[round % docs.len()].clone();
@@ -614,27 +611,5 @@ mod head_tests {
             answered += usize::from(agree(&doc));
         }
         assert!(answered > 1000, "the line reader answered {answered} times");
-    }
-
-    fn corpus() -> Option<std::path::PathBuf> {
-        let dir = std::env::var_os("GITOPS_CONFORMANCE_DIR")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance")
-            })
-            .join("helm-charts");
-        if dir.is_dir() {
-            return Some(dir);
-        }
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "the Helm chart corpus is missing at {}",
-            dir.display()
-        );
-        eprintln!(
-            "the Helm chart corpus is missing at {}: the corpus checks did not run",
-            dir.display()
-        );
-        None
     }
 }
