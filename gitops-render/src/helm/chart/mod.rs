@@ -64,14 +64,17 @@
 //! vendor, such as Bitnami's `common`, is lexed once and its trees shared),
 //! parse trees point into the template text instead of copying it, `tpl`
 //! parses its text into an overlay of the template set instead of a copy,
-//! and rendered documents are read only as far as their kind, name and
+//! chart files are read straight into the buffers the chart keeps, and
+//! rendered documents are read only as far as their kind, name and
 //! annotations (by a line reader for documents in plain block style, the
-//! YAML reader for the others). Work that does not depend on the rest runs
-//! on threads of its own, where there is enough of it to pay for a thread:
-//! a chart directory's `values.yaml` files parse while the walk reads the
-//! other files (the chart's own first), a large `values.yaml` of an
-//! archived chart with subcharts parses while the subcharts load, templates
-//! parse on as many threads as there are cores
+//! YAML reader for the others). Values that a `values.schema.json` plainly
+//! admits pass without compiling the schema. Work that does not depend on
+//! the rest runs on threads of its own, where there is enough of it to pay
+//! for a thread: a chart directory's values and schema files of 16 KiB and
+//! more are read on a loading thread while the walk reads the other files
+//! (the chart's own first), a large `values.yaml` of an archived chart
+//! with subcharts parses while the subcharts load, templates parse on as
+//! many threads as there are cores
 //! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)),
 //! schemas are validated beside rendering, and a sorting thread copies the
 //! CRD files out while the templates parse and splits each rendered file
