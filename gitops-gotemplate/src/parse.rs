@@ -42,13 +42,13 @@ impl Source {
 #[derive(Clone)]
 pub(crate) struct Slice {
     text: Arc<str>,
-    start: u32,
-    end: u32,
+    start: usize,
+    end: usize,
 }
 
 impl Slice {
     pub(crate) fn as_str(&self) -> &str {
-        &self.text[self.start as usize..self.end as usize]
+        &self.text[self.start..self.end]
     }
 }
 
@@ -454,8 +454,8 @@ impl<'a> Parser<'a, '_> {
         debug_assert!(start + piece.len() <= text.len(), "a piece of the text");
         Slice {
             text: text.clone(),
-            start: start as u32,
-            end: (start + piece.len()) as u32,
+            start,
+            end: start + piece.len(),
         }
     }
 
@@ -466,7 +466,7 @@ impl<'a> Parser<'a, '_> {
             (to.as_ptr() as usize).wrapping_sub(self.source.text.as_ptr() as usize) + to.len();
         debug_assert!(end <= self.source.text.len(), "a piece of the text");
         Slice {
-            end: end as u32,
+            end,
             ..piece.clone()
         }
     }
