@@ -45,3 +45,25 @@ fn help_lists_the_verbs() {
         );
     }
 }
+
+/// The binary is linked position-dependent on Linux with glibc, as
+/// docs/security.md says (ELF type `EXEC`, not `DYN`), unless built with
+/// `GITOPS_PIE=1`.
+#[test]
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn the_binary_is_position_dependent() {
+    let mut bin = [0u8; 18];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open(env!("CARGO_BIN_EXE_gitops")).unwrap(),
+        &mut bin,
+    )
+    .unwrap();
+    assert_eq!(&bin[..4], b"\x7fELF");
+    let e_type = u16::from_le_bytes([bin[16], bin[17]]);
+    let pie = option_env!("GITOPS_PIE") == Some("1");
+    assert_eq!(
+        e_type,
+        if pie { 3 } else { 2 },
+        "ELF type of the gitops binary"
+    );
+}

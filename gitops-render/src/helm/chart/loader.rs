@@ -68,7 +68,7 @@ enum Parsed {
 /// result goes.
 enum Job {
     Values(
-        Vec<u8>,
+        Arc<[u8]>,
         std::sync::mpsc::Sender<Result<Map<String, Json>, Error>>,
     ),
     Schema(Arc<[u8]>, std::sync::mpsc::Sender<Result<Json, String>>),
@@ -331,7 +331,7 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
                 Some(i) => {
                     let r = early.swap_remove(i);
                     self.count(r.len)?;
-                    (r.data, Some(r.parsed))
+                    (r.data, r.parsed)
                 }
                 None => (self.read(&e.path, &rel)?, None),
             };
@@ -376,8 +376,9 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
     /// The `values.yaml` and `values.schema.json` among `entries` when
     /// they are a chart's (directly in the chart, or in a subchart
     /// directory `charts/NAME/…`), plain files, not ignored and readable:
-    /// read and handed to the loading thread. Anything unusual leaves them
-    /// to the walk, which then reports errors in file order.
+    /// read first (the large ones also handed to the loading thread).
+    /// Anything unusual leaves them to the walk, which then reports errors
+    /// in file order.
     fn read_early(&mut self, entries: &[DirEntry]) -> Vec<Early> {
         let mut out = Vec::new();
         for e in entries {
@@ -394,39 +395,43 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
                 continue;
             };
             let len = raw.len();
-            if len as u64 > MAX_FILE || len < LOADING_THREAD_MIN_BYTES {
+            if len as u64 > MAX_FILE {
                 continue;
             }
-            let Some(tx) = self.loading_thread() else {
-                return out;
-            };
             let data: Arc<[u8]> = match raw.strip_prefix(BOM) {
                 Some(rest) => Arc::from(rest),
                 None => raw,
             };
-            let (job, data, parsed) = if name == "values.yaml" {
-                let (back, parsed) = std::sync::mpsc::channel();
-                (
-                    Job::Values(data.to_vec(), back),
-                    Arc::from(Vec::new()),
-                    Parsed::Values(parsed),
-                )
+            // A small file joins the files as read; a large one also goes
+            // to the loading thread.
+            let tx = if len >= LOADING_THREAD_MIN_BYTES {
+                self.loading_thread()
             } else {
-                let (back, parsed) = std::sync::mpsc::channel();
-                (
-                    Job::Schema(data.clone(), back),
-                    data,
-                    Parsed::Schema(parsed),
-                )
+                None
             };
-            if tx.send(job).is_ok() {
-                out.push(Early {
-                    path: e.path.clone(),
-                    len,
-                    data,
-                    parsed,
-                });
-            }
+            let (data, parsed) = match tx {
+                None => (data, None),
+                Some(tx) if name == "values.yaml" => {
+                    let (back, parsed) = std::sync::mpsc::channel();
+                    match tx.send(Job::Values(data.clone(), back)) {
+                        Ok(()) => (Arc::from(Vec::new()), Some(Parsed::Values(parsed))),
+                        Err(_) => (data, None),
+                    }
+                }
+                Some(tx) => {
+                    let (back, parsed) = std::sync::mpsc::channel();
+                    match tx.send(Job::Schema(data.clone(), back)) {
+                        Ok(()) => (data, Some(Parsed::Schema(parsed))),
+                        Err(_) => (data, None),
+                    }
+                }
+            };
+            out.push(Early {
+                path: e.path.clone(),
+                len,
+                data,
+                parsed,
+            });
         }
         out
     }
@@ -454,12 +459,12 @@ impl<T: FileTree + ?Sized> Walker<'_, T> {
 }
 
 /// A file read ahead of the walk: its size as read, what joins the files
-/// and where its parse comes from.
+/// and where its parse comes from, when it went to the loading thread.
 struct Early {
     path: RelPath,
     len: usize,
     data: Arc<[u8]>,
-    parsed: Parsed,
+    parsed: Option<Parsed>,
 }
 
 /// Whether `rel` (relative to the chart directory) is the file `name` of
