@@ -103,4 +103,4 @@ pub use exec::CallContext;
 pub use fmt::{go_quote, sprint, sprintf, sprintln};
 pub use funcs::{ArgType, Func, FuncResult, Funcs, html_escape, js_escape, query_escape};
 pub use template::{MissingKey, Options, Template};
-pub use value::{MAX_NESTING, MapRef, Object, Value};
+pub use value::{Freeze, MAX_NESTING, MapRef, Object, Value};

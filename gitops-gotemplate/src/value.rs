@@ -4,9 +4,10 @@
 //! [`Object`] extension for Go values with fields and methods (Helm's
 //! `.Chart`, `.Capabilities`, `.Files`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// How deep maps and lists may nest when a value is printed, encoded,
@@ -236,8 +237,130 @@ pub(crate) fn nesting(depth: usize) -> Result<(), String> {
 /// m.insert("a", Value::from(1));
 /// assert_eq!(v.to_string(), "map[a:1]");
 /// ```
+///
+/// A map can be frozen for a time with a [`Freeze`]; writes to it are then
+/// refused.
 #[derive(Clone, Default)]
-pub struct MapRef(Arc<RwLock<BTreeMap<String, Value>>>);
+pub struct MapRef(Arc<RwLock<Entries>>);
+
+/// A map's entries, and the freeze that holds it read-only, if any.
+#[derive(Default)]
+struct Entries {
+    map: BTreeMap<String, Value>,
+    frozen: Option<Arc<FreezeState>>,
+}
+
+/// What a [`Freeze`] shares with the maps it holds.
+#[derive(Debug, Default)]
+struct FreezeState {
+    refused: AtomicBool,
+}
+
+thread_local! {
+    /// Writes refused on this thread, by any freeze.
+    static REFUSED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Maps held read-only for a time, so that templates which share them can
+/// run side by side with the same results as one after the other.
+///
+/// While a `Freeze` lives, [`MapRef::insert`] and [`MapRef::remove`] on a
+/// map it holds change nothing and return `None` (Sprig's `set`, `unset`
+/// and `merge` then have no effect): the write is *refused*, and the
+/// refusal is counted, for the freeze ([`Freeze::any_refused`]) and for
+/// the thread that tried it ([`Freeze::refused_on_this_thread`]). A run
+/// in which nothing was refused read only what it would have read alone;
+/// a run with a refusal must be done again after the freeze ends. Dropping
+/// the `Freeze` makes its maps writable again.
+///
+/// ```
+/// use gitops_gotemplate::{Freeze, Value};
+///
+/// let values = Value::map([("a", Value::map([("b", Value::from(1))]))]);
+/// let inner = values.as_map().unwrap().get("a").unwrap();
+/// let mut freeze = Freeze::new();
+/// freeze.add(&values);
+/// let before = Freeze::refused_on_this_thread();
+/// inner.as_map().unwrap().insert("c", Value::from(2));
+/// assert_eq!(inner.to_string(), "map[b:1]");
+/// assert!(freeze.any_refused());
+/// assert_eq!(Freeze::refused_on_this_thread(), before + 1);
+/// drop(freeze);
+/// inner.as_map().unwrap().insert("c", Value::from(2));
+/// assert_eq!(inner.to_string(), "map[b:1 c:2]");
+/// ```
+#[derive(Debug, Default)]
+pub struct Freeze {
+    state: Arc<FreezeState>,
+    maps: Vec<MapRef>,
+}
+
+impl Freeze {
+    /// A freeze holding no map yet.
+    pub fn new() -> Freeze {
+        Freeze::default()
+    }
+
+    /// Holds every map reachable from `value` (through maps and lists; the
+    /// values behind an [`Object`] are not reached). A map another freeze
+    /// holds is left to that one.
+    pub fn add(&mut self, value: &Value) {
+        let mut lists_seen = std::collections::HashSet::new();
+        let mut stack = vec![value.clone()];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Map(m) => {
+                    let mut e = m.write();
+                    if e.frozen.is_some() {
+                        continue;
+                    }
+                    e.frozen = Some(self.state.clone());
+                    stack.extend(
+                        e.map
+                            .values()
+                            .filter(|v| matches!(v, Value::Map(_) | Value::List(_)))
+                            .cloned(),
+                    );
+                    drop(e);
+                    self.maps.push(m);
+                }
+                Value::List(l) if lists_seen.insert(Arc::as_ptr(&l)) => {
+                    stack.extend(
+                        l.iter()
+                            .filter(|v| matches!(v, Value::Map(_) | Value::List(_)))
+                            .cloned(),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether a write to a map of this freeze was refused.
+    pub fn any_refused(&self) -> bool {
+        self.state.refused.load(Ordering::Relaxed)
+    }
+
+    /// How many writes were refused on the calling thread so far, by any
+    /// freeze: compare the counts before and after a run.
+    pub fn refused_on_this_thread() -> u64 {
+        REFUSED.with(Cell::get)
+    }
+}
+
+impl Drop for Freeze {
+    fn drop(&mut self) {
+        for m in &self.maps {
+            let mut e = m.write();
+            if e.frozen
+                .as_ref()
+                .is_some_and(|f| Arc::ptr_eq(f, &self.state))
+            {
+                e.frozen = None;
+            }
+        }
+    }
+}
 
 thread_local! {
     /// The maps being printed by `Debug` on this thread.
@@ -247,19 +370,34 @@ thread_local! {
 impl MapRef {
     /// A new map holding the entries.
     pub fn new(entries: BTreeMap<String, Value>) -> MapRef {
-        MapRef(Arc::new(RwLock::new(entries)))
+        MapRef(Arc::new(RwLock::new(Entries {
+            map: entries,
+            frozen: None,
+        })))
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Value>> {
+    fn read(&self) -> RwLockReadGuard<'_, Entries> {
         self.0
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Value>> {
+    fn write(&self) -> RwLockWriteGuard<'_, Entries> {
         self.0
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The entries to change, or `None` when a freeze holds the map (the
+    /// refusal is counted).
+    fn change(&self) -> Option<RwLockWriteGuard<'_, Entries>> {
+        let e = self.write();
+        if let Some(f) = &e.frozen {
+            f.refused.store(true, Ordering::Relaxed);
+            REFUSED.with(|r| r.set(r.get() + 1));
+            return None;
+        }
+        Some(e)
     }
 
     pub(crate) fn as_ptr(&self) -> *const () {
@@ -273,47 +411,50 @@ impl MapRef {
 
     /// The value at a key.
     pub fn get(&self, key: &str) -> Option<Value> {
-        self.read().get(key).cloned()
+        self.read().map.get(key).cloned()
     }
 
     /// Whether the key is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.read().contains_key(key)
+        self.read().map.contains_key(key)
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.read().len()
+        self.read().map.len()
     }
 
     /// Whether the map has no entries.
     pub fn is_empty(&self) -> bool {
-        self.read().is_empty()
+        self.read().map.is_empty()
     }
 
-    /// Sets a key, returning the value it replaced.
+    /// Sets a key, returning the value it replaced; refused (no change,
+    /// `None`) while a [`Freeze`] holds the map.
     pub fn insert(&self, key: impl Into<String>, value: Value) -> Option<Value> {
-        self.write().insert(key.into(), value)
+        self.change()?.map.insert(key.into(), value)
     }
 
-    /// Removes a key, returning its value.
+    /// Removes a key, returning its value; refused (no change, `None`)
+    /// while a [`Freeze`] holds the map.
     pub fn remove(&self, key: &str) -> Option<Value> {
-        self.write().remove(key)
+        self.change()?.map.remove(key)
     }
 
     /// The keys, sorted.
     pub fn keys(&self) -> Vec<String> {
-        self.read().keys().cloned().collect()
+        self.read().map.keys().cloned().collect()
     }
 
     /// The values, in key order.
     pub fn values(&self) -> Vec<Value> {
-        self.read().values().cloned().collect()
+        self.read().map.values().cloned().collect()
     }
 
     /// A snapshot of the entries, in key order.
     pub fn entries(&self) -> Vec<(String, Value)> {
         self.read()
+            .map
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect()
@@ -321,7 +462,7 @@ impl MapRef {
 
     /// A shallow copy of the entries as a new `BTreeMap`.
     pub fn to_btree_map(&self) -> BTreeMap<String, Value> {
-        self.read().clone()
+        self.read().map.clone()
     }
 }
 

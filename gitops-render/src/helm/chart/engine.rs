@@ -300,31 +300,17 @@ fn funcs(options: &RenderOptions) -> Funcs {
         "getHostByName",
         Func::new(|_| Ok(s(""))).params([ArgType::String]),
     );
-    let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let max = options.max_include_depth;
-    let c2 = counts.clone();
     extra.insert(
         "include",
         Func::with_context(move |ctx, a| {
-            let name = a[0].as_str().unwrap_or_default().to_string();
-            {
-                let mut c = c2.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let v = c.entry(name.clone()).or_insert(0);
-                if *v > max {
-                    return Err(format!(
-                        "rendering template has a nested reference name: {name}: unable to execute template"
-                    ));
-                }
-                *v += 1;
-            }
-            let r = ctx.execute(&name, &a[1]);
-            if let Some(v) = c2
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get_mut(&name)
-            {
-                *v = v.saturating_sub(1);
-            }
+            let name = a[0].as_str().unwrap_or_default();
+            let Some(_nested) = Including::enter(name, max) else {
+                return Err(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                ));
+            };
+            let r = ctx.execute(name, &a[1]);
             r.map(Value::from).map_err(|e| e.to_string())
         })
         .params([ArgType::String, ArgType::Any]),
@@ -370,6 +356,49 @@ fn funcs(options: &RenderOptions) -> Funcs {
     }
     f.extend(extra);
     f
+}
+
+thread_local! {
+    /// Helm's `includedNames`: how many `include` calls of each template
+    /// name are in progress. A template runs on one thread, so the count
+    /// of its thread is the count of its calls.
+    static INCLUDING: std::cell::RefCell<HashMap<String, usize>> = Default::default();
+}
+
+/// One `include` call in progress, counted in [`INCLUDING`] until dropped.
+struct Including<'n>(&'n str);
+
+impl<'n> Including<'n> {
+    /// Counts a call of `name`; `None` when more than `max` are in
+    /// progress already.
+    fn enter(name: &'n str, max: usize) -> Option<Including<'n>> {
+        INCLUDING.with(|c| {
+            let mut c = c.borrow_mut();
+            match c.get_mut(name) {
+                Some(v) if *v > max => return None,
+                Some(v) => *v += 1,
+                None => {
+                    c.insert(name.to_string(), 1);
+                }
+            }
+            Some(Including(name))
+        })
+    }
+}
+
+impl Drop for Including<'_> {
+    fn drop(&mut self) {
+        INCLUDING.with(|c| {
+            let mut c = c.borrow_mut();
+            match c.get_mut(self.0) {
+                Some(v) if *v > 1 => *v -= 1,
+                // A name no call is in progress for is counted as new.
+                _ => {
+                    c.remove(self.0);
+                }
+            }
+        });
+    }
 }
 
 fn json_kind(v: &Json) -> &'static str {
@@ -427,41 +456,19 @@ pub(crate) fn render(
         None => Error::Template(e.to_string()),
     })?;
     drop(texts);
+    // Partials (`_*.tpl`) are only ever included.
+    let todo: Vec<&Renderable> = tpls
+        .iter()
+        .filter(|r| {
+            !r.name
+                .rsplit('/')
+                .next()
+                .unwrap_or(&r.name)
+                .starts_with('_')
+        })
+        .collect();
     let mut total = 0usize;
-    for r in &tpls {
-        let base = r.name.rsplit('/').next().unwrap_or(&r.name);
-        if base.starts_with('_') {
-            continue;
-        }
-        let data = &datas[r.chart];
-        if let Value::Map(m) = data {
-            m.insert(
-                "Template",
-                Value::map([
-                    ("Name", s(r.name.as_str())),
-                    ("BasePath", s(r.base_path.as_str())),
-                ]),
-            );
-        }
-        let mut buf = String::new();
-        match t.execute(&r.name, data, &mut buf) {
-            Ok(()) => {}
-            Err(gitops_gotemplate::Error::Limit { message, .. }) => {
-                return Err(Error::Limit(format!("{}: {message}", r.name)));
-            }
-            Err(e @ gitops_gotemplate::Error::Exec { .. }) => {
-                return Err(Error::Template(reformat_exec_error(
-                    &r.name,
-                    &e.to_string(),
-                )));
-            }
-            Err(e) => return Err(Error::Template(e.to_string())),
-        }
-        let rendered = if buf.contains("<no value>") {
-            buf.replace("<no value>", "")
-        } else {
-            buf
-        };
+    let mut emit_checked = |name: &str, rendered: String| {
         total += rendered.len();
         if total > options.max_output_bytes {
             return Err(Error::Limit(format!(
@@ -469,10 +476,195 @@ pub(crate) fn render(
                 options.max_output_bytes
             )));
         }
-        emit(r.name.clone(), rendered);
+        emit(name.to_string(), rendered);
+        Ok(())
+    };
+    let threads = exec_threads(&todo, options);
+    let from = if threads > 1 {
+        side_by_side(&t, &todo, &datas, options, threads, &mut emit_checked)?
+    } else {
+        0
+    };
+    for r in &todo[from..] {
+        let data = &datas[r.chart];
+        if let Value::Map(m) = data {
+            m.insert("Template", template_value(r));
+        }
+        let rendered = execute(&t, r, data)?;
+        emit_checked(&r.name, rendered)?;
     }
     drop(emit);
     Ok(t)
+}
+
+/// Helm's `.Template` of a template.
+fn template_value(r: &Renderable) -> Value {
+    Value::map([
+        ("Name", s(r.name.as_str())),
+        ("BasePath", s(r.base_path.as_str())),
+    ])
+}
+
+/// Runs one template: its output with Helm's `<no value>` removal, or
+/// the error as Helm words it.
+fn execute(t: &Template, r: &Renderable, data: &Value) -> Result<String, Error> {
+    let mut buf = String::new();
+    match t.execute(&r.name, data, &mut buf) {
+        Ok(()) => {}
+        Err(gitops_gotemplate::Error::Limit { message, .. }) => {
+            return Err(Error::Limit(format!("{}: {message}", r.name)));
+        }
+        Err(e @ gitops_gotemplate::Error::Exec { .. }) => {
+            return Err(Error::Template(reformat_exec_error(
+                &r.name,
+                &e.to_string(),
+            )));
+        }
+        Err(e) => return Err(Error::Template(e.to_string())),
+    }
+    Ok(if buf.contains("<no value>") {
+        buf.replace("<no value>", "")
+    } else {
+        buf
+    })
+}
+
+/// Template text from which rendering on more than one thread pays for
+/// starting the second.
+const EXEC_THREADS_MIN_BYTES: usize = 128 << 10;
+
+/// How many threads to render `todo` on.
+fn exec_threads(todo: &[&Renderable], options: &RenderOptions) -> usize {
+    let n = match options.threads {
+        Some(n) => n,
+        None => {
+            let bytes: usize = todo.iter().map(|r| r.text.len()).sum();
+            if bytes < EXEC_THREADS_MIN_BYTES {
+                return 1;
+            }
+            std::thread::available_parallelism().map_or(1, usize::from)
+        }
+    };
+    n.min(todo.len()).max(1)
+}
+
+/// What one template gave when run beside others.
+struct Outcome {
+    rendered: Result<String, Error>,
+    /// It tried to change data shared with other templates.
+    refused: bool,
+}
+
+/// Runs the templates of `todo` on `threads` threads and hands their
+/// outputs to `emit` in order. Returns how many were handed over; the
+/// caller runs the rest one after the other.
+///
+/// Helm runs templates one after the other over data they share (`.Values`
+/// of every chart, each chart's top-level data), and a template may
+/// change it (`set .Values …`) for those after it. Here every shared map
+/// is frozen (`gitops_gotemplate::Freeze`) and each template gets its own
+/// copy of its chart's top-level map with its `.Template`. A template whose
+/// write was refused, and every one after it, is run again one after the
+/// other once the freeze is over; those before it read exactly what they
+/// would have read one after the other. The first error in order is the
+/// one returned, as when run one by one.
+fn side_by_side(
+    t: &Template,
+    todo: &[&Renderable],
+    datas: &[Value],
+    options: &RenderOptions,
+    threads: usize,
+    emit: &mut dyn FnMut(&str, String) -> Result<(), Error>,
+) -> Result<usize, Error> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mut freeze = gitops_gotemplate::Freeze::new();
+    datas.iter().for_each(|d| freeze.add(d));
+    let own: Vec<Value> = todo
+        .iter()
+        .map(|r| {
+            let mut top = match &datas[r.chart] {
+                Value::Map(m) => m.to_btree_map(),
+                _ => BTreeMap::new(),
+            };
+            top.insert("Template".to_string(), template_value(r));
+            let v = Value::Map(MapRef::new(top));
+            freeze.add(&v);
+            v
+        })
+        .collect();
+    let n = todo.len();
+    let next = AtomicUsize::new(0);
+    // Templates from this index on are not started: one before it failed,
+    // was refused, or the output budget is spent.
+    let stop = AtomicUsize::new(n);
+    let produced = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Outcome>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    // Runs the next template; false when there is none to start.
+    let step = || {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= stop.load(Ordering::Acquire) {
+            return false;
+        }
+        let before = gitops_gotemplate::Freeze::refused_on_this_thread();
+        let rendered = execute(t, todo[i], &own[i]);
+        let refused = gitops_gotemplate::Freeze::refused_on_this_thread() != before;
+        let len = rendered.as_ref().map_or(0, String::len);
+        let spent = produced.fetch_add(len, Ordering::Relaxed) + len > options.max_output_bytes;
+        if refused || rendered.is_err() || spent {
+            stop.fetch_min(i + 1, Ordering::Release);
+        }
+        *lock(&slots[i]) = Some(Outcome { rendered, refused });
+        true
+    };
+    // Hands over the finished outcomes from `done` on, in order. `Some(i)`:
+    // the template at `i` is to run again one by one (refused, or, when
+    // `last`, never started).
+    let mut done = 0usize;
+    let mut hand_over = |last: bool| -> Result<Option<usize>, Error> {
+        while done < n {
+            let Some(o) = lock(&slots[done]).take() else {
+                return Ok(last.then_some(done));
+            };
+            if o.refused {
+                return Ok(Some(done));
+            }
+            emit(&todo[done].name, o.rendered?)?;
+            done += 1;
+        }
+        Ok(None)
+    };
+    let mut ended = Ok(None);
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            // Without a second thread this one does all the work.
+            let _ = std::thread::Builder::new()
+                .name("helm-render".into())
+                .stack_size(super::RENDER_STACK)
+                .spawn_scoped(s, || while step() {});
+        }
+        while step() {
+            // Outputs go on to be sorted while the others render.
+            match hand_over(false) {
+                Ok(None) => {}
+                other => {
+                    stop.store(0, Ordering::Release);
+                    ended = other;
+                    break;
+                }
+            }
+        }
+    });
+    let again = match ended {
+        Ok(None) => hand_over(true)?,
+        other => other?,
+    };
+    drop(freeze);
+    Ok(again.unwrap_or(n))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The template set with every template parsed (Helm's functions, options
@@ -490,7 +682,9 @@ fn parse_templates(
         o.max_output = Some(options.max_output_bytes);
         o.max_steps = Some(options.max_steps);
         o.deadline = options.deadline;
-        o.parse_threads = std::thread::available_parallelism().map_or(1, usize::from);
+        o.parse_threads = options
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     }
     t.parse_all(texts)?;
     Ok(t)

@@ -75,13 +75,24 @@
 //! (the chart's own first), a large `values.yaml` of an archived chart
 //! with subcharts parses while the subcharts load, templates parse on as
 //! many threads as there are cores
-//! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)),
-//! schemas are validated beside rendering, and a sorting thread copies the
+//! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)) and
+//! run side by side on as many, schemas are validated beside rendering, and a sorting thread copies the
 //! CRD files out while the templates parse and splits each rendered file
 //! and reads its heads while the next templates render. The parse trees and
 //! the values, many small allocations, are freed on a thread that nothing
 //! waits for. [`Manifest::write_helm_template`] writes the output without
 //! building it in memory first.
+//!
+//! Helm runs templates one after the other over values they share, and a
+//! template may change them for the ones after it (`set .Values …`). Run
+//! side by side, templates see the shared maps frozen
+//! ([`Freeze`](gitops_gotemplate::Freeze)) and each its own copy of its
+//! chart's top-level data. When a template's write is refused, the
+//! outputs before it stand (they read what they would have read in turn),
+//! and that template and every one after it run again one after the other
+//! over the unfrozen values, as Helm runs them. The first error in template
+//! order is the one reported. [`RenderOptions::threads`] sets the number
+//! of threads.
 
 mod caps;
 mod deps;
@@ -375,6 +386,13 @@ pub struct RenderOptions {
     /// functions fail. Helm removes `env` and `expandenv`, so the
     /// environment's variables are never read.
     pub environment: Arc<dyn Environment>,
+    /// How many threads may parse and run the templates. `None` (the
+    /// default): the machine's parallelism, used for charts with enough
+    /// template text to pay for a thread. `Some(1)`: one thread. `Some(n)`:
+    /// templates run on `n` threads whatever the chart's size. The output
+    /// is the same in every case (see the module's Performance section
+    /// on templates that change values they share).
+    pub threads: Option<usize>,
 }
 
 impl std::fmt::Debug for RenderOptions {
@@ -410,6 +428,7 @@ impl RenderOptions {
             max_steps: 500_000_000,
             deadline: None,
             environment: default_environment(),
+            threads: None,
         }
     }
 
@@ -471,6 +490,13 @@ impl RenderOptions {
     #[must_use]
     pub fn with_max_output_bytes(mut self, n: usize) -> RenderOptions {
         self.max_output_bytes = n;
+        self
+    }
+    /// How many threads may parse and run templates (see
+    /// [`RenderOptions::threads`]).
+    #[must_use]
+    pub fn with_threads(mut self, n: usize) -> RenderOptions {
+        self.threads = Some(n.max(1));
         self
     }
     /// Bound on template steps.
@@ -781,6 +807,10 @@ pub fn go_json_numbers(values: &mut Map<String, Json>) {
     values.values_mut().for_each(yaml::floats_in_place);
 }
 
+/// The stack of a thread that renders templates: execution recurses on it,
+/// with room for Helm's include depth.
+pub(super) const RENDER_STACK: usize = 64 << 20;
+
 /// Load the chart at `chart_path` (a directory or a `.tgz` file) and render it.
 pub fn render_chart<T: FileTree + ?Sized>(
     tree: &T,
@@ -801,11 +831,10 @@ pub fn render_loaded(
 ) -> Result<Manifest, Error> {
     // Template execution recurses on the native stack; run it on a thread
     // with room for Helm's include depth.
-    let stack = 64 << 20;
     std::thread::scope(|s| {
         let h = std::thread::Builder::new()
             .name("helm-render".into())
-            .stack_size(stack)
+            .stack_size(RENDER_STACK)
             .spawn_scoped(s, || render_inner(chart, values, options))
             .map_err(|e| Error::Limit(format!("cannot start the render thread: {e}")))?;
         h.join()

@@ -432,3 +432,180 @@ fn schemas_read_ahead_are_the_chart_schemas() {
     loaded.schema = Some(br#"{"type": "object"}"#.to_vec());
     super::render_loaded(&loaded, &values, &opts).expect("the replaced schema admits the values");
 }
+
+/// A chart of `n` templates `t/templates/tNN.yaml` (run from the highest
+/// number down, Helm's order) and a subchart `sub` (run first), each
+/// printing the values it sees; template `writer`, if any, changes the
+/// values and the chart's top-level data first, as `set` does in Helm.
+fn writing_chart(n: usize, writer: Option<usize>) -> MemTree {
+    let mut files = vec![
+        (
+            "charts/sub/Chart.yaml".to_string(),
+            "apiVersion: v2\nname: sub\nversion: 0.1.0\n".to_string(),
+        ),
+        (
+            "charts/sub/templates/s.yaml".to_string(),
+            "kind: ConfigMap\nmetadata:\n  name: s\ndata:\n  x: {{ .Values.x | default \"unset\" }}\n"
+                .to_string(),
+        ),
+    ];
+    for i in 0..n {
+        let set = if writer == Some(i) {
+            "{{- $_ := set .Values \"x\" \"by-writer\" }}{{- $_ := set .Values.sub \"x\" \"sub-by-writer\" }}{{- $_ := set . \"top\" \"top-by-writer\" }}\n"
+        } else {
+            ""
+        };
+        files.push((
+            format!("templates/t{i:02}.yaml"),
+            format!(
+                "{set}kind: ConfigMap\nmetadata:\n  name: t{i:02}\ndata:\n  x: {{{{ .Values.x | default \"unset\" }}}}\n  sub: {{{{ .Values.sub.x | default \"unset\" }}}}\n  top: {{{{ .top | default \"none\" }}}}\n  self: {{{{ .Template.Name }}}}\n"
+            ),
+        ));
+    }
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    chart(&borrowed)
+}
+
+/// Templates run side by side render what they render one after the
+/// other, also when one of them changes values the others read: those
+/// before it see the values unchanged, itself and those after it see the
+/// change, as in Helm.
+#[test]
+fn templates_side_by_side_render_as_one_after_the_other() {
+    let n = 24;
+    for writer in [None, Some(n - 1), Some(13), Some(0)] {
+        let tree = writing_chart(n, writer);
+        let one = render_with(
+            &tree,
+            &Map::new(),
+            &RenderOptions::new("r", "ns").with_threads(1),
+        );
+        // Run from t23 down to t00 after the subchart's template, printed
+        // in Helm's install order (kind, then name).
+        let mut expected = "---\n# Source: t/charts/sub/templates/s.yaml\nkind: ConfigMap\nmetadata:\n  name: s\ndata:\n  x: unset\n".to_string();
+        for i in 0..n {
+            let changed = writer.is_some_and(|w| i <= w);
+            let (x, sub, top) = if changed {
+                ("by-writer", "sub-by-writer", "top-by-writer")
+            } else {
+                ("unset", "unset", "none")
+            };
+            expected.push_str(&format!(
+                "---\n# Source: t/templates/t{i:02}.yaml\nkind: ConfigMap\nmetadata:\n  name: t{i:02}\ndata:\n  x: {x}\n  sub: {sub}\n  top: {top}\n  self: t/templates/t{i:02}.yaml\n"
+            ));
+        }
+        assert_eq!(one, expected, "one thread, writer {writer:?}");
+        for threads in [2, 3, 8] {
+            for _ in 0..4 {
+                let opts = RenderOptions::new("r", "ns").with_threads(threads);
+                assert_eq!(
+                    render_with(&tree, &Map::new(), &opts),
+                    one,
+                    "{threads} threads, writer {writer:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Side by side, the error reported is the first in template order, and
+/// the output budget fails where it fails one after the other.
+#[test]
+fn templates_side_by_side_fail_as_one_after_the_other() {
+    let mut files: Vec<(String, String)> = (0..20)
+        .map(|i| {
+            (
+                format!("templates/t{i:02}.yaml"),
+                format!("kind: ConfigMap\nmetadata:\n  name: t{i:02}\n"),
+            )
+        })
+        .collect();
+    // Run from t19 down: t12 fails first, t03 would fail later.
+    files[12].1 = "{{ fail \"twelve\" }}".into();
+    files[3].1 = "{{ fail \"three\" }}".into();
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let tree = chart(&borrowed);
+    let t = RelPath::new("t").unwrap();
+    for threads in [1, 2, 5] {
+        let opts = RenderOptions::new("r", "ns").with_threads(threads);
+        let err = render_chart(&tree, &t, &Map::new(), &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("twelve") && err.contains("t/templates/t12.yaml"),
+            "{err}"
+        );
+    }
+    let fine = writing_chart(20, None);
+    let one = render_chart(
+        &fine,
+        &t,
+        &Map::new(),
+        &RenderOptions::new("r", "ns")
+            .with_threads(1)
+            .with_max_output_bytes(1000),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(one.contains("rendered output exceeds 1000 bytes"), "{one}");
+    for threads in [2, 4] {
+        let opts = RenderOptions::new("r", "ns")
+            .with_threads(threads)
+            .with_max_output_bytes(1000);
+        let err = render_chart(&fine, &t, &Map::new(), &opts)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, one);
+    }
+}
+
+/// `include` depth is counted per chain of calls: templates recursing on
+/// two threads at once do not add up to the bound.
+#[test]
+fn include_depth_is_per_template_side_by_side() {
+    let mut files = vec![(
+        "templates/_down.tpl".to_string(),
+        "{{- define \"down\" }}{{ if gt (int .) 0 }}{{ include \"down\" (sub (int .) 1) }}{{ end }}{{ . }}{{ end }}".to_string(),
+    )];
+    for i in 0..16 {
+        files.push((
+            format!("templates/t{i:02}.yaml"),
+            format!("kind: ConfigMap\nmetadata:\n  name: t{i:02}\ndata:\n  d: \"{{{{ include \"down\" 30 | len }}}}\"\n"),
+        ));
+    }
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let tree = chart(&borrowed);
+    let one = render_with(
+        &tree,
+        &Map::new(),
+        &RenderOptions::new("r", "ns")
+            .with_threads(1)
+            .with_max_include_depth(40),
+    );
+    for _ in 0..8 {
+        let opts = RenderOptions::new("r", "ns")
+            .with_threads(2)
+            .with_max_include_depth(40);
+        assert_eq!(render_with(&tree, &Map::new(), &opts), one);
+    }
+    let err = render_chart(
+        &tree,
+        &RelPath::new("t").unwrap(),
+        &Map::new(),
+        &RenderOptions::new("r", "ns")
+            .with_threads(2)
+            .with_max_include_depth(20),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("nested reference name: down"), "{err}");
+}
