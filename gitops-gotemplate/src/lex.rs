@@ -620,7 +620,20 @@ impl<'a> Lexer<'a> {
         self.emit(Tok::Space)
     }
 
+    /// Skips the ASCII letters, digits and underscores at the position:
+    /// the common case of [`is_alphanumeric`], without decoding characters.
+    fn skip_ascii_word(&mut self) {
+        let bytes = self.input.as_bytes();
+        while bytes
+            .get(self.pos)
+            .is_some_and(|&b| b == b'_' || b.is_ascii_alphanumeric())
+        {
+            self.pos += 1;
+        }
+    }
+
     fn lex_identifier(&mut self) -> Option<State> {
+        self.skip_ascii_word();
         loop {
             let r = self.next();
             if r.is_some_and(is_alphanumeric) {
@@ -659,6 +672,7 @@ impl<'a> Lexer<'a> {
                 Tok::Dot
             });
         }
+        self.skip_ascii_word();
         let mut r;
         loop {
             r = self.next();
@@ -677,6 +691,16 @@ impl<'a> Lexer<'a> {
     }
 
     fn at_terminator(&mut self) -> bool {
+        match self.input.as_bytes().get(self.pos) {
+            None => return true,
+            Some(b' ' | b'\t' | b'\r' | b'\n' | b'.' | b',' | b'|' | b':' | b')' | b'(') => {
+                return true;
+            }
+            Some(b) if b.is_ascii() => {
+                return starts_with(&self.input.as_bytes()[self.pos..], self.right.as_bytes());
+            }
+            Some(_) => {}
+        }
         match self.peek() {
             None => true,
             Some(r) if is_space(r) => true,
