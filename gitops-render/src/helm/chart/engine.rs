@@ -412,17 +412,19 @@ fn json_kind(v: &Json) -> &'static str {
     }
 }
 
-/// Render every template of the chart tree, handing each (template path,
-/// output) to `emit` in Helm's execution order, partials excluded. `emit`
+/// Render every template of the chart tree: `prepare` turns each (template
+/// path, output) into what `emit` takes, on the thread that rendered it,
+/// and `emit` gets them in Helm's execution order, partials excluded. `emit`
 /// is dropped as soon as the last template is rendered. Returns the parsed
 /// templates, for the caller to drop where it suits it (they are many
 /// small allocations).
-pub(crate) fn render(
+pub(crate) fn render<P: Send>(
     chart: &Chart,
     values: &Map<String, Json>,
     caps: &Capabilities,
     options: &RenderOptions,
-    mut emit: impl FnMut(String, String),
+    prepare: impl Fn(String, String) -> P + Sync,
+    mut emit: impl FnMut(P),
 ) -> Result<Template, Error> {
     let mut tpls = Vec::new();
     all_templates(chart, chart.name(), &mut 0, &mut tpls);
@@ -468,20 +470,29 @@ pub(crate) fn render(
         })
         .collect();
     let mut total = 0usize;
-    let mut emit_checked = |name: &str, rendered: String| {
-        total += rendered.len();
+    // Counts the output of one template (its length) against the budget.
+    let mut emit_checked = |len: usize, prepared: P| {
+        total += len;
         if total > options.max_output_bytes {
             return Err(Error::Limit(format!(
                 "rendered output exceeds {} bytes",
                 options.max_output_bytes
             )));
         }
-        emit(name.to_string(), rendered);
+        emit(prepared);
         Ok(())
     };
     let threads = exec_threads(&todo, options);
     let from = if threads > 1 {
-        side_by_side(&t, &todo, &datas, options, threads, &mut emit_checked)?
+        side_by_side(
+            &t,
+            &todo,
+            &datas,
+            options,
+            threads,
+            &prepare,
+            &mut emit_checked,
+        )?
     } else {
         0
     };
@@ -491,7 +502,7 @@ pub(crate) fn render(
             m.insert("Template", template_value(r));
         }
         let rendered = execute(&t, r, data)?;
-        emit_checked(&r.name, rendered)?;
+        emit_checked(rendered.len(), prepare(r.name.clone(), rendered))?;
     }
     drop(emit);
     Ok(t)
@@ -531,7 +542,7 @@ fn execute(t: &Template, r: &Renderable, data: &Value) -> Result<String, Error> 
 
 /// Template text from which rendering on more than one thread pays for
 /// starting the second.
-const EXEC_THREADS_MIN_BYTES: usize = 128 << 10;
+const EXEC_THREADS_MIN_BYTES: usize = 64 << 10;
 
 /// How many threads to render `todo` on.
 fn exec_threads(todo: &[&Renderable], options: &RenderOptions) -> usize {
@@ -548,15 +559,16 @@ fn exec_threads(todo: &[&Renderable], options: &RenderOptions) -> usize {
     n.min(todo.len()).max(1)
 }
 
-/// What one template gave when run beside others.
-struct Outcome {
-    rendered: Result<String, Error>,
+/// What one template gave when run beside others: the length of its
+/// output and the output prepared.
+struct Outcome<P> {
+    rendered: Result<(usize, P), Error>,
     /// It tried to change data shared with other templates.
     refused: bool,
 }
 
-/// Runs the templates of `todo` on `threads` threads and hands their
-/// outputs to `emit` in order. Returns how many were handed over; the
+/// Runs the templates of `todo` on `threads` threads, each output
+/// `prepare`d where it was rendered, and hands them to `emit` in order. Returns how many were handed over; the
 /// caller runs the rest one after the other.
 ///
 /// Helm runs templates one after the other over data they share (`.Values`
@@ -568,13 +580,14 @@ struct Outcome {
 /// other once the freeze is over; those before it read exactly what they
 /// would have read one after the other. The first error in order is the
 /// one returned, as when run one by one.
-fn side_by_side(
+fn side_by_side<P: Send>(
     t: &Template,
     todo: &[&Renderable],
     datas: &[Value],
     options: &RenderOptions,
     threads: usize,
-    emit: &mut dyn FnMut(&str, String) -> Result<(), Error>,
+    prepare: &(dyn Fn(String, String) -> P + Sync),
+    emit: &mut dyn FnMut(usize, P) -> Result<(), Error>,
 ) -> Result<usize, Error> {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -599,7 +612,7 @@ fn side_by_side(
     // was refused, or the output budget is spent.
     let stop = AtomicUsize::new(n);
     let produced = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<Outcome>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<Outcome<P>>>> = (0..n).map(|_| Mutex::new(None)).collect();
     // Runs the next template; false when there is none to start.
     let step = || {
         let i = next.fetch_add(1, Ordering::Relaxed);
@@ -610,6 +623,7 @@ fn side_by_side(
         let rendered = execute(t, todo[i], &own[i]);
         let refused = gitops_gotemplate::Freeze::refused_on_this_thread() != before;
         let len = rendered.as_ref().map_or(0, String::len);
+        let rendered = rendered.map(|r| (r.len(), prepare(todo[i].name.clone(), r)));
         let spent = produced.fetch_add(len, Ordering::Relaxed) + len > options.max_output_bytes;
         if refused || rendered.is_err() || spent {
             stop.fetch_min(i + 1, Ordering::Release);
@@ -629,7 +643,8 @@ fn side_by_side(
             if o.refused {
                 return Ok(Some(done));
             }
-            emit(&todo[done].name, o.rendered?)?;
+            let (len, prepared) = o.rendered?;
+            emit(len, prepared)?;
             done += 1;
         }
         Ok(None)

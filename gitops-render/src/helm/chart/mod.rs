@@ -76,9 +76,10 @@
 //! with subcharts parses while the subcharts load, templates parse on as
 //! many threads as there are cores
 //! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)) and
-//! run side by side on as many, schemas are validated beside rendering, and a sorting thread copies the
-//! CRD files out while the templates parse and splits each rendered file
-//! and reads its heads while the next templates render. The parse trees and
+//! run side by side on as many (each rendered file split and its heads
+//! read by the thread that rendered it), schemas are validated beside
+//! rendering, and the CRD files are copied out on a thread of their own
+//! while the templates parse. The parse trees and
 //! the values, many small allocations, are freed on a thread that nothing
 //! waits for. [`Manifest::write_helm_template`] writes the output without
 //! building it in memory first.
@@ -955,15 +956,24 @@ struct Sorted {
     notes: Option<String>,
 }
 
-/// Below this many bytes of templates, rendered files are sorted on the
+/// Below this many bytes of templates, the CRD files are copied out on the
 /// rendering thread: a thread of its own costs more than it saves.
-const SORT_THREAD_MIN_BYTES: usize = 64 << 10;
+const CRD_THREAD_MIN_BYTES: usize = 64 << 10;
+
+/// A rendered file, made ready for sorting where it was rendered.
+enum Prepared {
+    /// A `NOTES.txt` (not a manifest): its path and text.
+    Notes(String, String),
+    /// A manifest file split into documents, their heads read.
+    Analyzed(sorter::Analyzed),
+}
 
 /// Render the templates and sort the output. Each rendered file is split
-/// and its documents' heads read on a thread of its own while the next
-/// templates render (for charts with [`SORT_THREAD_MIN_BYTES`] of
-/// templates or more); a template error comes before any YAML error, as in
-/// Helm, where sorting follows rendering.
+/// and its documents' heads read on the thread that rendered it (templates
+/// run side by side on large charts), and the CRD files are copied out on a
+/// thread of their own while the templates parse (for charts with
+/// [`CRD_THREAD_MIN_BYTES`] of templates or more); a template error comes
+/// before any YAML error, as in Helm, where sorting follows rendering.
 fn render_sorted(
     chart: &Chart,
     values: &Map<String, Json>,
@@ -972,85 +982,46 @@ fn render_sorted(
 ) -> Result<(Sorted, gitops_gotemplate::Template), Error> {
     let notes_path = format!("{}/templates/NOTES.txt", chart.name());
     std::thread::scope(|s| {
-        let mut notes = None;
-        // NOTES files are not manifests; the chart's own is kept.
-        let mut keep_notes = |path: &str, content: &mut String| {
-            if path.ends_with("NOTES.txt") {
-                if path == notes_path {
-                    notes = Some(std::mem::take(content));
-                }
-                return true;
-            }
-            false
-        };
-        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
-        let (done_tx, done_rx) =
-            std::sync::mpsc::channel::<(Vec<sorter::Analyzed>, Vec<RenderedFile>)>();
-        let reader = (chart.template_bytes() >= SORT_THREAD_MIN_BYTES)
+        let crd_thread = (chart.template_bytes() >= CRD_THREAD_MIN_BYTES)
             .then(|| {
                 std::thread::Builder::new()
-                    .name("helm-sort".into())
-                    .stack_size(16 << 20)
-                    .spawn_scoped(s, move || {
-                        // The CRD files are copied out while the templates
-                        // parse, before the first file is rendered.
+                    .name("helm-crds".into())
+                    .spawn_scoped(s, || {
                         let mut crds = Vec::new();
                         chart.crd_objects("", &mut crds);
-                        let analyzed = rx
-                            .into_iter()
-                            .map(|(path, content)| sorter::analyze(path, content))
-                            .collect();
-                        let _ = done_tx.send((analyzed, crds));
+                        crds
                     })
                     .ok()
             })
             .flatten();
-        let sender = reader.is_some().then(|| tx.clone());
-        drop(tx);
-        let mut inline = Vec::new();
-        let inline_ref = &mut inline;
-        let keep_notes = &mut keep_notes;
-        let emit_to = sender.clone();
-        let rendered = engine::render(chart, values, caps, options, move |path, mut content| {
-            if keep_notes(&path, &mut content) {
-                return;
-            }
-            let (path, content) = match &emit_to {
-                Some(tx) => match tx.send((path, content)) {
-                    Ok(()) => return,
-                    Err(std::sync::mpsc::SendError((path, content))) => (path, content),
-                },
-                None => (path, content),
-            };
-            inline_ref.push(sorter::analyze(path, content));
-        });
-        let templates = match rendered {
-            Ok(t) => t,
-            Err(e) => {
-                drop(sender);
-                if let Some(h) = reader {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                }
-                return Err(e);
+        // NOTES files are not manifests; the chart's own is kept.
+        let prepare = |path: String, content: String| {
+            if path.ends_with("NOTES.txt") {
+                Prepared::Notes(path, content)
+            } else {
+                Prepared::Analyzed(sorter::analyze(path, content))
             }
         };
-        // The reader ends when every sender is gone.
-        drop(sender);
-        let (mut analyzed, crds) = match reader.map(|h| (done_rx.recv(), h)) {
-            Some((Ok(done), _)) => done,
-            Some((Err(_), h)) => {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (Vec::new(), Vec::new())
+        let mut notes = None;
+        let mut analyzed = Vec::new();
+        let emit = |p: Prepared| match p {
+            Prepared::Notes(path, content) => {
+                if path == notes_path {
+                    notes = Some(content);
+                }
             }
+            Prepared::Analyzed(a) => analyzed.push(a),
+        };
+        let templates = engine::render(chart, values, caps, options, prepare, emit)?;
+        let crds = match crd_thread.map(|h| h.join()) {
+            Some(Ok(crds)) => crds,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => {
                 let mut crds = Vec::new();
                 chart.crd_objects("", &mut crds);
-                (Vec::new(), crds)
+                crds
             }
         };
-        analyzed.append(&mut inline);
         let (hooks, resources) = sorter::sort_analyzed(analyzed)?;
         Ok((
             Sorted {
