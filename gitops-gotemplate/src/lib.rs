@@ -40,8 +40,9 @@
 //!
 //! The public interface is: [`Template`] (a set of named templates, with
 //! [`Options`] and [`MissingKey`]), [`Value`] (whose maps are shared,
-//! mutable [`MapRef`]s, as Go maps are references) and the [`Object`]
-//! extension, [`Funcs`] / [`Func`] / [`ArgType`] / [`CallContext`],
+//! mutable [`MapRef`]s, as Go maps are references; a [`Freeze`] holds
+//! maps read-only while templates that share them run side by side) and
+//! the [`Object`] extension, [`Funcs`] / [`Func`] / [`ArgType`] / [`CallContext`],
 //! [`Error`] / [`Limit`], and Go's printing helpers [`sprint`], [`sprintln`],
 //! [`sprintf`], [`go_quote`], [`html_escape`], [`js_escape`],
 //! [`query_escape`], and [`sprig::funcs`] / [`sprig::funcs_with`] with the

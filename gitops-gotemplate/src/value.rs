@@ -591,3 +591,54 @@ impl From<MapRef> for Value {
         Value::Map(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A freeze reaches maps inside lists and maps, leaves a map another
+    /// freeze holds to that one, and counts refusals per thread.
+    #[test]
+    fn freeze_reaches_nested_maps_and_leaves_others_alone() {
+        let deep = MapRef::default();
+        let shared = MapRef::default();
+        let values = Value::map([
+            (
+                "list",
+                Value::list([Value::list([Value::Map(deep.clone())])]),
+            ),
+            ("shared", Value::Map(shared.clone())),
+        ]);
+        let mut first = Freeze::new();
+        first.add(&Value::Map(shared.clone()));
+        let mut second = Freeze::new();
+        second.add(&values);
+        let on_this_thread = Freeze::refused_on_this_thread();
+        assert_eq!(deep.insert("a", Value::from(1)), None);
+        assert!(deep.is_empty());
+        assert!(second.any_refused() && !first.any_refused());
+        shared.insert("b", Value::from(2));
+        assert!(first.any_refused());
+        assert_eq!(Freeze::refused_on_this_thread(), on_this_thread + 2);
+        // Another thread's refusals are its own.
+        let elsewhere = std::thread::scope(|s| {
+            s.spawn(|| {
+                deep.remove("a");
+                Freeze::refused_on_this_thread()
+            })
+            .join()
+            .unwrap()
+        });
+        assert_eq!(elsewhere, 1);
+        assert_eq!(Freeze::refused_on_this_thread(), on_this_thread + 2);
+        // The second freeze ends: `shared` stays with the first.
+        drop(second);
+        deep.insert("a", Value::from(1));
+        assert_eq!(deep.len(), 1);
+        shared.insert("b", Value::from(2));
+        assert!(shared.is_empty());
+        drop(first);
+        shared.insert("b", Value::from(2));
+        assert_eq!(shared.len(), 1);
+    }
+}
