@@ -98,9 +98,9 @@ pub(crate) enum Node {
         pos: usize,
         pipe: Pipe,
     },
-    If(Branch),
-    Range(Branch),
-    With(Branch),
+    If(Box<Branch>),
+    Range(Box<Branch>),
+    With(Box<Branch>),
     Template {
         pos: usize,
         name: String,
@@ -688,9 +688,9 @@ impl<'a> Parser<'a, '_> {
                 self.expect(Tok::RightDelim, "end")?;
                 return Ok(ListItem::End);
             }
-            Tok::If => Node::If(self.parse_control("if")?),
-            Tok::Range => Node::Range(self.parse_control("range")?),
-            Tok::With => Node::With(self.parse_control("with")?),
+            Tok::If => Node::If(Box::new(self.parse_control("if")?)),
+            Tok::Range => Node::Range(Box::new(self.parse_control("range")?)),
+            Tok::With => Node::With(Box::new(self.parse_control("with")?)),
             Tok::Template => self.template_control()?,
             _ => {
                 self.backup();
@@ -727,10 +727,10 @@ impl<'a> Parser<'a, '_> {
             let peek = self.peek().typ;
             if context == "if" && peek == Tok::If {
                 self.next();
-                else_list = Some(vec![Node::If(self.parse_control("if")?)]);
+                else_list = Some(vec![Node::If(Box::new(self.parse_control("if")?))]);
             } else if context == "with" && peek == Tok::With {
                 self.next();
-                else_list = Some(vec![Node::With(self.parse_control("with")?)]);
+                else_list = Some(vec![Node::With(Box::new(self.parse_control("with")?))]);
             } else {
                 let (l, next) = self.item_list()?;
                 if let Ended::Else = next {
