@@ -433,6 +433,22 @@ fn schemas_read_ahead_are_the_chart_schemas() {
     super::render_loaded(&loaded, &values, &opts).expect("the replaced schema admits the values");
 }
 
+/// The error of rendering chart `t` of `tree` with no values.
+fn render_err(tree: &MemTree, opts: &RenderOptions) -> String {
+    render_chart(tree, &RelPath::new("t").unwrap(), &Map::new(), opts)
+        .unwrap_err()
+        .to_string()
+}
+
+/// [`chart`] of files whose paths and texts were built.
+fn owned_chart(files: &[(String, String)]) -> MemTree {
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    chart(&borrowed)
+}
+
 /// A chart of `n` templates `t/templates/tNN.yaml` (run from the highest
 /// number down, Helm's order) and a subchart `sub` (run first), each
 /// printing the values it sees; template `writer`, if any, changes the
@@ -462,11 +478,7 @@ fn writing_chart(n: usize, writer: Option<usize>) -> MemTree {
             ),
         ));
     }
-    let borrowed: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
-    chart(&borrowed)
+    owned_chart(&files)
 }
 
 /// Templates run side by side render what they render one after the
@@ -526,42 +538,27 @@ fn templates_side_by_side_fail_as_one_after_the_other() {
     // Run from t19 down: t12 fails first, t03 would fail later.
     files[12].1 = "{{ fail \"twelve\" }}".into();
     files[3].1 = "{{ fail \"three\" }}".into();
-    let borrowed: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
-    let tree = chart(&borrowed);
-    let t = RelPath::new("t").unwrap();
+    let tree = owned_chart(&files);
     for threads in [1, 2, 5] {
-        let opts = RenderOptions::new("r", "ns").with_threads(threads);
-        let err = render_chart(&tree, &t, &Map::new(), &opts)
-            .unwrap_err()
-            .to_string();
+        let err = render_err(&tree, &RenderOptions::new("r", "ns").with_threads(threads));
         assert!(
             err.contains("twelve") && err.contains("t/templates/t12.yaml"),
             "{err}"
         );
     }
     let fine = writing_chart(20, None);
-    let one = render_chart(
+    let one = render_err(
         &fine,
-        &t,
-        &Map::new(),
         &RenderOptions::new("r", "ns")
             .with_threads(1)
             .with_max_output_bytes(1000),
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(one.contains("rendered output exceeds 1000 bytes"), "{one}");
     for threads in [2, 4] {
         let opts = RenderOptions::new("r", "ns")
             .with_threads(threads)
             .with_max_output_bytes(1000);
-        let err = render_chart(&fine, &t, &Map::new(), &opts)
-            .unwrap_err()
-            .to_string();
-        assert_eq!(err, one);
+        assert_eq!(render_err(&fine, &opts), one);
     }
 }
 
@@ -579,11 +576,7 @@ fn include_depth_is_per_template_side_by_side() {
             format!("kind: ConfigMap\nmetadata:\n  name: t{i:02}\ndata:\n  d: \"{{{{ include \"down\" 30 | len }}}}\"\n"),
         ));
     }
-    let borrowed: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
-    let tree = chart(&borrowed);
+    let tree = owned_chart(&files);
     let one = render_with(
         &tree,
         &Map::new(),
@@ -597,15 +590,11 @@ fn include_depth_is_per_template_side_by_side() {
             .with_max_include_depth(40);
         assert_eq!(render_with(&tree, &Map::new(), &opts), one);
     }
-    let err = render_chart(
+    let err = render_err(
         &tree,
-        &RelPath::new("t").unwrap(),
-        &Map::new(),
         &RenderOptions::new("r", "ns")
             .with_threads(2)
             .with_max_include_depth(20),
-    )
-    .unwrap_err()
-    .to_string();
+    );
     assert!(err.contains("nested reference name: down"), "{err}");
 }
