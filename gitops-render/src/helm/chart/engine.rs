@@ -540,20 +540,20 @@ fn execute(t: &Template, r: &Renderable, data: &Value) -> Result<String, Error> 
     })
 }
 
-/// Template text from which rendering on more than one thread pays for
-/// starting the second.
+/// Template text per thread from which rendering on more than one thread
+/// pays for starting them.
 const EXEC_THREADS_MIN_BYTES: usize = 64 << 10;
 
-/// How many threads to render `todo` on.
+/// How many threads to render `todo` on: as many as cores, one per
+/// [`EXEC_THREADS_MIN_BYTES`] of template text, unless the options say.
 fn exec_threads(todo: &[&Renderable], options: &RenderOptions) -> usize {
     let n = match options.threads {
         Some(n) => n,
         None => {
             let bytes: usize = todo.iter().map(|r| r.text.len()).sum();
-            if bytes < EXEC_THREADS_MIN_BYTES {
-                return 1;
-            }
-            std::thread::available_parallelism().map_or(1, usize::from)
+            std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(bytes / EXEC_THREADS_MIN_BYTES)
         }
     };
     n.min(todo.len()).max(1)

@@ -76,8 +76,8 @@
 //! with subcharts parses while the subcharts load, templates parse on as
 //! many threads as there are cores
 //! ([`Template::parse_all`](gitops_gotemplate::Template::parse_all)) and
-//! run side by side on as many (each rendered file split and its heads
-//! read by the thread that rendered it), schemas are validated beside
+//! run side by side on as many (one per 64 KiB of templates at most; each
+//! rendered file split and its heads read by the thread that rendered it), schemas are validated beside
 //! rendering, and the CRD files are copied out on a thread of their own
 //! while the templates parse. The parse trees and
 //! the values, many small allocations, are freed on a thread that nothing
