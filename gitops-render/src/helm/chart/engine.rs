@@ -568,8 +568,9 @@ struct Outcome<P> {
 }
 
 /// Runs the templates of `todo` on `threads` threads, each output
-/// `prepare`d where it was rendered, and hands them to `emit` in order. Returns how many were handed over; the
-/// caller runs the rest one after the other.
+/// `prepare`d where it was rendered, and hands them to `emit` in order.
+/// Returns how many were handed over; the caller runs the rest one after
+/// the other.
 ///
 /// Helm runs templates one after the other over data they share (`.Values`
 /// of every chart, each chart's top-level data), and a template may
