@@ -1,30 +1,15 @@
 //! What the Helm unit tests share: the chart corpus and a seeded source of
 //! pseudo-random numbers for mutation tests.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// `$GITOPS_CONFORMANCE_DIR/helm-charts` (default
 /// `../shared/conformance/helm-charts` beside the repository), or `None`
 /// with a line saying the corpus checks did not run; under `CI=true` a
 /// missing corpus fails the test.
 pub(crate) fn corpus() -> Option<PathBuf> {
-    let dir = std::env::var_os("GITOPS_CONFORMANCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance"))
-        .join("helm-charts");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "the Helm chart corpus is missing at {}",
-        dir.display()
-    );
-    eprintln!(
-        "the Helm chart corpus is missing at {}: the corpus checks did not run",
-        dir.display()
-    );
-    None
+    gitops_test_support::conformance_dir("helm chart corpus", "helm-charts")
+        .map(|d| d.join("helm-charts"))
 }
 
 /// A xorshift generator: the same numbers for the same seed.

@@ -624,7 +624,7 @@ fn side_by_side<P: Send>(
         let rendered = execute(t, todo[i], &own[i]);
         let refused = gitops_gotemplate::Freeze::refused_on_this_thread() != before;
         let len = rendered.as_ref().map_or(0, String::len);
-        let rendered = rendered.map(|r| (r.len(), prepare(todo[i].name.clone(), r)));
+        let rendered = rendered.map(|r| (len, prepare(todo[i].name.clone(), r)));
         let spent = produced.fetch_add(len, Ordering::Relaxed) + len > options.max_output_bytes;
         if refused || rendered.is_err() || spent {
             stop.fetch_min(i + 1, Ordering::Release);
